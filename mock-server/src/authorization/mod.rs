@@ -1,0 +1,192 @@
+//! The authorization server: metadata, registration, authorization, token and revocation.
+
+mod authorize;
+mod error;
+mod form;
+mod grants;
+mod registration;
+mod token;
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::profile::{AuthorizationServerKnobs, IssParameter, MetadataDocument, TokenKnobs};
+use crate::recording::tagged;
+use crate::transcript::Endpoint;
+
+pub use error::OAuthError;
+pub use grants::{AccessToken, ClientKind, IssuedToken, TokenRejection};
+use grants::{Client, Grants};
+
+/// One authorization server, shared by its handlers and by the protected resources it serves.
+pub struct AuthorizationServer {
+    knobs: AuthorizationServerKnobs,
+    issuer: Url,
+    /// Every scope a client may ask for: the metadata's and the resources'.
+    known_scopes: grants::Scopes,
+    grants: Mutex<Grants>,
+    /// Fetches client ID metadata documents.
+    http: reqwest::Client,
+}
+
+impl AuthorizationServer {
+    /// `origin` is where the server listens (`http://127.0.0.1:port`).
+    pub fn new(
+        knobs: AuthorizationServerKnobs,
+        tokens: TokenKnobs,
+        origin: &Url,
+        resource_scopes: &[String],
+    ) -> Self {
+        let issuer = origin.join(&knobs.issuer_path).expect("issuer paths are relative paths");
+        let preregistered = knobs
+            .preregistered_clients
+            .iter()
+            .map(|c| Client {
+                client_id: c.client_id.clone(),
+                secret: c.client_secret.clone(),
+                auth_method: c.auth_method,
+                redirect_uris: c.redirect_uris.clone(),
+                kind: ClientKind::Preregistered,
+            })
+            .collect();
+        let known_scopes = knobs
+            .scopes_supported
+            .iter()
+            .chain(resource_scopes)
+            .cloned()
+            .chain(["offline_access".to_owned()])
+            .collect();
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a plain HTTP client always builds");
+        Self { knobs, issuer, known_scopes, grants: Mutex::new(Grants::new(tokens, preregistered)), http }
+    }
+
+    /// The issuer identifier, exactly as metadata should state it (no trailing slash for a
+    /// path-less issuer: `http://127.0.0.1:port`).
+    pub fn issuer(&self) -> String {
+        self.issuer.as_str().trim_end_matches('/').to_owned()
+    }
+
+    /// The routes of this server, to be mounted on its listener.
+    pub fn router(self: &Arc<Self>) -> Router {
+        let prefix = self.knobs.issuer_path.trim_end_matches('/');
+        let mut router = Router::new()
+            .route(&format!("{prefix}/authorize"), get(authorize::authorize))
+            .route(&format!("{prefix}/authorize/consent"), post(authorize::consent))
+            .route(&format!("{prefix}/token"), post(token::token))
+            .route(&format!("{prefix}/revoke"), post(token::revoke));
+        if self.knobs.dynamic_registration {
+            router = router.route(&format!("{prefix}/register"), post(registration::register));
+        }
+        let mut served = Vec::new();
+        for document in &self.knobs.metadata {
+            let path = metadata_path(*document, prefix);
+            if !served.contains(&path) {
+                router = router.route(&path, get(metadata).with_state((self.clone(), *document)));
+                served.push(path);
+            }
+        }
+        if self.knobs.metadata.iter().any(|d| *d != MetadataDocument::Oauth) {
+            router = router.route(&format!("{prefix}/jwks"), get(jwks));
+        }
+        router.with_state(self.clone())
+    }
+
+    fn endpoint(&self, name: &str) -> String {
+        format!("{}/{name}", self.issuer())
+    }
+
+    /// The metadata document (RFC 8414 §2; OIDC discovery adds its required members).
+    pub fn metadata(&self, document: MetadataDocument) -> Value {
+        let k = &self.knobs;
+        let issuer = k.issuer_override.clone().unwrap_or_else(|| self.issuer());
+        let mut doc = json!({
+            "issuer": issuer,
+            "authorization_endpoint": self.endpoint("authorize"),
+            "token_endpoint": self.endpoint("token"),
+            "revocation_endpoint": self.endpoint("revoke"),
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "token_endpoint_auth_methods_supported":
+                k.token_endpoint_auth_methods.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+        });
+        if k.dynamic_registration {
+            doc["registration_endpoint"] = json!(self.endpoint("register"));
+        }
+        if k.advertise_pkce {
+            doc["code_challenge_methods_supported"] = json!(["S256"]);
+        }
+        if !k.scopes_supported.is_empty() {
+            doc["scopes_supported"] = json!(k.scopes_supported);
+        }
+        if k.iss_parameter != IssParameter::NotAdvertised {
+            doc["authorization_response_iss_parameter_supported"] = json!(true);
+        }
+        if k.client_id_metadata_documents {
+            doc["client_id_metadata_document_supported"] = json!(true);
+        }
+        if document != MetadataDocument::Oauth {
+            doc["jwks_uri"] = json!(self.endpoint("jwks"));
+            doc["subject_types_supported"] = json!(["public"]);
+            doc["id_token_signing_alg_values_supported"] = json!(["RS256"]);
+        }
+        doc
+    }
+
+    /// Checks a bearer token for a resource known by `audiences`.
+    pub fn validate(&self, token: &str, audiences: &[String]) -> Result<AccessToken, TokenRejection> {
+        self.grants().validate(token, audiences).cloned()
+    }
+
+    pub fn issued_tokens(&self) -> Vec<IssuedToken> {
+        self.grants().issued().to_vec()
+    }
+
+    pub fn expire_access_tokens(&self) {
+        self.grants().expire_access_tokens();
+    }
+
+    pub fn revoke_all(&self) {
+        self.grants().revoke_all();
+    }
+
+    fn grants(&self) -> MutexGuard<'_, Grants> {
+        // Every transition completes under the lock before it can panic-free return, so a
+        // poisoned lock holds consistent state.
+        self.grants.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Where a metadata document lives for an issuer whose path is `prefix` (MCP authorization
+/// 2025-11-25 §"Authorization Server Metadata Discovery").
+fn metadata_path(document: MetadataDocument, prefix: &str) -> String {
+    match document {
+        MetadataDocument::Oauth => format!("/.well-known/oauth-authorization-server{prefix}"),
+        MetadataDocument::Openid => format!("/.well-known/openid-configuration{prefix}"),
+        MetadataDocument::OpenidAppended => format!("{prefix}/.well-known/openid-configuration"),
+    }
+}
+
+async fn metadata(
+    State((server, document)): State<(Arc<AuthorizationServer>, MetadataDocument)>,
+) -> Response {
+    let endpoint = match document {
+        MetadataDocument::Oauth => Endpoint::OauthMetadata,
+        _ => Endpoint::OpenidMetadata,
+    };
+    tagged(endpoint, axum::Json(server.metadata(document)))
+}
+
+async fn jwks() -> Response {
+    // Opaque access tokens and no ID tokens: the key set is empty but well-formed.
+    tagged(Endpoint::Jwks, axum::Json(json!({ "keys": [] })))
+}

@@ -1,0 +1,69 @@
+//! An OAuth 2.1-protected MCP server for conformance tests.
+//!
+//! `mock-server` runs, on loopback, what real MCP clients have to get through: a protected
+//! resource speaking real MCP over streamable HTTP (via [rmcp]), its protected resource metadata
+//! (RFC 9728), and an authorization server with metadata (RFC 8414 / OIDC discovery), dynamic
+//! registration (RFC 7591), client ID metadata documents, PKCE (RFC 7636, S256 only), resource
+//! indicators (RFC 8707), issuer identification (RFC 9207), refresh rotation and revocation
+//! (RFC 7009). A [`Profile`] sets its layout and behaviour; [`Preset`]s name the layouts real
+//! clients break on.
+//!
+//! # Getting started
+//!
+//! ```
+//! use mock_server::{MockServer, Preset};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! // The authorization server on another origin, as in openai/codex#20009.
+//! let server = MockServer::builder().preset(Preset::SplitOrigin).start().await;
+//!
+//! // No token: 401 with a challenge that points at the protected resource metadata.
+//! let response = reqwest::Client::new().post(server.uri()).send().await.unwrap();
+//! assert_eq!(response.status(), 401);
+//! let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+//! assert!(challenge.contains("resource_metadata="));
+//!
+//! // Every exchange is in the transcript, secrets redacted.
+//! let first = &server.transcript().exchanges()[0];
+//! assert_eq!((first.method.as_str(), first.status), ("POST", 401));
+//! # }
+//! ```
+//!
+//! # Profiles
+//!
+//! A [`Profile`] is plain data (serde, TOML): scenario files embed it as a table, and unknown
+//! knobs are errors. Start from a preset and change knobs:
+//!
+//! ```
+//! use mock_server::{Preset, Profile};
+//!
+//! let table: toml::Table = toml::from_str("[tokens]\naccess_token_ttl_secs = 1").unwrap();
+//! let profile = Preset::SplitOriginPathIssuer.profile().with_overrides(&table).unwrap();
+//! assert_eq!(profile.tokens.access_token_ttl_secs, 1);
+//! assert_eq!(profile.authorization_server.issuer_path, "/tenant1");
+//! ```
+//!
+//! # Test isolation
+//!
+//! Every mock binds 127.0.0.1 on ephemeral ports and keeps its own state, so tests run in
+//! parallel. Dropping the [`MockServer`] shuts its listeners down.
+//!
+//! # Controlling time
+//!
+//! [`MockServer::expire_access_tokens`] makes every token issued so far expire now, and
+//! [`MockServer::revoke_all_tokens`] revokes them, so expiry and rejected-refresh scenarios need
+//! no sleeping.
+
+mod authorization;
+pub mod profile;
+mod recording;
+mod resource;
+mod server;
+pub mod transcript;
+
+pub use authorization::{ClientKind, IssuedToken};
+pub use profile::{Preset, Profile, ProfileError};
+pub use resource::ToolServer;
+pub use server::{MockServer, MockServerBuilder, StartError};
+pub use transcript::{Endpoint, Exchange, Origin, Transcript};

@@ -1,0 +1,368 @@
+//! What a mock server looks like and how it behaves: one serde type made of composable knobs.
+//!
+//! A [`Profile`] deserializes from TOML with every field optional (a missing field keeps the
+//! 2025-11-25 happy-path value) and unknown fields rejected, so a scenario file can embed it as a
+//! table and a typo is an error, not a silently ignored knob. Named presets ([`Preset`]) are
+//! nothing but knob sets; [`Profile::with_overrides`] layers a scenario's table over one.
+
+mod preset;
+
+use serde::{Deserialize, Serialize};
+
+pub use preset::Preset;
+
+/// Everything that shapes one mock: the protected resource, its metadata, the authorization
+/// server and the tokens it issues.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Profile {
+    /// The MCP endpoint and the bearer checks in front of it.
+    pub resource: ResourceKnobs,
+    /// Protected resource metadata (RFC 9728): where it lives and what it says.
+    pub resource_metadata: ResourceMetadataKnobs,
+    /// The authorization server: where it lives, what metadata it publishes, how it registers
+    /// clients and asks for consent.
+    pub authorization_server: AuthorizationServerKnobs,
+    /// Lifetimes and rotation of what the token endpoint issues.
+    pub tokens: TokenKnobs,
+}
+
+/// The protected MCP endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResourceKnobs {
+    /// Paths that serve MCP; each one is its own protected resource (its own PRM, its own token
+    /// audience) behind the same authorization server.
+    pub paths: Vec<String>,
+    /// Tools served on every path.
+    pub tools: Vec<ToolKind>,
+    /// Scopes every MCP request needs; a token without them gets 403 `insufficient_scope`.
+    pub required_scopes: Vec<String>,
+    /// The scope the `write_note` tool needs on top of `required_scopes`.
+    pub write_scope: String,
+    /// `scope` carried by the 401 challenge (none: the challenge carries no `scope`).
+    pub challenge_scope: Option<String>,
+}
+
+impl Default for ResourceKnobs {
+    fn default() -> Self {
+        Self {
+            paths: vec!["/mcp".into()],
+            tools: vec![ToolKind::Echo, ToolKind::Add, ToolKind::WriteNote],
+            required_scopes: Vec::new(),
+            write_scope: "mcp:write".into(),
+            challenge_scope: None,
+        }
+    }
+}
+
+/// The tools the mock can serve. Each has a fixed schema so snapshots of imported tools are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolKind {
+    /// `echo {text}` → the text.
+    Echo,
+    /// `add {a, b}` → their sum.
+    Add,
+    /// `write_note {note}` → stored; needs [`ResourceKnobs::write_scope`].
+    WriteNote,
+}
+
+/// Where protected resource metadata is published and what it claims.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResourceMetadataKnobs {
+    /// Where the document is served.
+    pub location: MetadataLocation,
+    /// The path used when `location = "custom"`.
+    pub custom_path: String,
+    /// Whether the 401 challenge carries `resource_metadata="…"`.
+    pub in_challenge: bool,
+    /// Overrides the `resource` member (a mismatch a careful client must refuse).
+    pub resource_override: Option<String>,
+    /// `scopes_supported` (omitted when empty).
+    pub scopes_supported: Vec<String>,
+}
+
+impl Default for ResourceMetadataKnobs {
+    fn default() -> Self {
+        Self {
+            location: MetadataLocation::PathInserted,
+            custom_path: "/custom/metadata/location.json".into(),
+            in_challenge: true,
+            resource_override: None,
+            scopes_supported: vec!["mcp:read".into(), "mcp:write".into()],
+        }
+    }
+}
+
+/// RFC 9728 §3.1 locations for protected resource metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetadataLocation {
+    /// `/.well-known/oauth-protected-resource/<mcp path>`.
+    PathInserted,
+    /// `/.well-known/oauth-protected-resource`.
+    Root,
+    /// [`ResourceMetadataKnobs::custom_path`], discoverable only through the challenge.
+    Custom,
+    /// Not published at all (2025-03-26 servers).
+    None,
+}
+
+/// The authorization server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthorizationServerKnobs {
+    /// Same listener as the MCP endpoint, or a listener of its own (another origin).
+    pub origin: AsOrigin,
+    /// Path of the issuer identifier (`""` or e.g. `/tenant1`); endpoints live below it.
+    pub issuer_path: String,
+    /// Which metadata documents are published.
+    pub metadata: Vec<MetadataDocument>,
+    /// Replaces `issuer` in the metadata (a mismatch RFC 8414 §3.3 makes clients refuse).
+    pub issuer_override: Option<String>,
+    /// Whether metadata lists `code_challenge_methods_supported: ["S256"]`.
+    pub advertise_pkce: bool,
+    /// RFC 9207 `iss` on the authorization response.
+    pub iss_parameter: IssParameter,
+    /// Whether a `registration_endpoint` (RFC 7591) is offered.
+    pub dynamic_registration: bool,
+    /// Whether URL client ids (client ID metadata documents) are accepted and advertised.
+    pub client_id_metadata_documents: bool,
+    /// Clients known before any registration.
+    pub preregistered_clients: Vec<PreregisteredClient>,
+    /// `token_endpoint_auth_methods_supported`.
+    pub token_endpoint_auth_methods: Vec<ClientAuthMethod>,
+    /// `scopes_supported` in the metadata (omitted when empty).
+    pub scopes_supported: Vec<String>,
+    /// Show an HTML consent page (`page`) or approve at once (`auto`).
+    pub consent: Consent,
+    /// Reject authorization and token requests that carry no RFC 8707 `resource`.
+    pub require_resource: bool,
+}
+
+impl Default for AuthorizationServerKnobs {
+    fn default() -> Self {
+        Self {
+            origin: AsOrigin::Same,
+            issuer_path: String::new(),
+            metadata: vec![MetadataDocument::Oauth, MetadataDocument::Openid],
+            issuer_override: None,
+            advertise_pkce: true,
+            iss_parameter: IssParameter::Correct,
+            dynamic_registration: true,
+            client_id_metadata_documents: false,
+            preregistered_clients: Vec::new(),
+            token_endpoint_auth_methods: vec![
+                ClientAuthMethod::None,
+                ClientAuthMethod::ClientSecretBasic,
+                ClientAuthMethod::ClientSecretPost,
+            ],
+            scopes_supported: vec!["mcp:read".into(), "mcp:write".into()],
+            consent: Consent::Page,
+            require_resource: false,
+        }
+    }
+}
+
+/// Where the authorization server listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AsOrigin {
+    /// On the MCP server's own listener.
+    Same,
+    /// On a listener of its own: another origin.
+    Separate,
+}
+
+/// An authorization server metadata document and the URL it is served at (MCP authorization
+/// 2025-11-25 §"Authorization Server Metadata Discovery").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetadataDocument {
+    /// RFC 8414: `/.well-known/oauth-authorization-server` with the issuer path inserted.
+    Oauth,
+    /// OIDC discovery with the issuer path inserted: `/.well-known/openid-configuration/<path>`.
+    Openid,
+    /// OIDC discovery with the issuer path appended: `/<path>/.well-known/openid-configuration`.
+    OpenidAppended,
+}
+
+/// What the authorization response says about its issuer (RFC 9207).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IssParameter {
+    /// Advertised, and `iss` is the issuer.
+    Correct,
+    /// Advertised, but `iss` names another issuer.
+    Wrong,
+    /// Advertised, but `iss` is left out.
+    Omitted,
+    /// Neither advertised nor sent.
+    NotAdvertised,
+}
+
+/// Client authentication at the token endpoint (RFC 7591 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    /// A public client: `client_id` only.
+    None,
+    /// HTTP Basic with the client secret.
+    ClientSecretBasic,
+    /// The client secret in the form body.
+    ClientSecretPost,
+}
+
+impl ClientAuthMethod {
+    /// The registered name, as metadata and DCR spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+        }
+    }
+}
+
+/// A client registered out of band.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreregisteredClient {
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default = "default_auth_method")]
+    pub auth_method: ClientAuthMethod,
+    /// Exact redirect URIs; empty accepts any loopback redirect (RFC 8252 §7.3 lets the port vary).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+}
+
+fn default_auth_method() -> ClientAuthMethod {
+    ClientAuthMethod::None
+}
+
+/// How the user answers the authorization request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Consent {
+    /// A real HTML page whose form posts Approve or Deny.
+    Page,
+    /// Redirect back at once, approved.
+    Auto,
+}
+
+/// Token lifetimes and refresh behaviour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenKnobs {
+    /// Access token lifetime in seconds.
+    pub access_token_ttl_secs: u64,
+    /// Authorization code lifetime in seconds.
+    pub code_ttl_secs: u64,
+    /// Issue refresh tokens and rotate them.
+    pub refresh: RefreshPolicy,
+    /// Reusing a rotated refresh token revokes its whole family (OAuth 2.1 §4.3.1).
+    pub revoke_family_on_reuse: bool,
+}
+
+impl Default for TokenKnobs {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_secs: 3600,
+            code_ttl_secs: 60,
+            refresh: RefreshPolicy::Rotate,
+            revoke_family_on_reuse: true,
+        }
+    }
+}
+
+/// What the token endpoint does about refresh tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefreshPolicy {
+    /// Issue one; each use returns a new one and retires the old.
+    Rotate,
+    /// Issue one and keep accepting it.
+    Reuse,
+    /// Never issue one.
+    None,
+}
+
+/// A profile that could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("unknown preset `{0}` (run `mock-server profiles` for the list)")]
+    UnknownPreset(String),
+    #[error("invalid profile: {0}")]
+    Invalid(#[from] toml::de::Error),
+}
+
+impl Profile {
+    /// The 2025-11-25 happy path: every knob at its default.
+    pub fn happy_path() -> Self {
+        Self::default()
+    }
+
+    /// The named preset's knobs.
+    pub fn preset(name: &str) -> Result<Self, ProfileError> {
+        name.parse::<Preset>().map(Preset::profile)
+    }
+
+    /// Parses a whole profile from TOML (missing fields keep their defaults).
+    pub fn from_toml(text: &str) -> Result<Self, ProfileError> {
+        Ok(toml::from_str(text)?)
+    }
+
+    /// Layers a table of knobs over this profile: tables merge field by field, anything else
+    /// replaces. Unknown knobs are errors.
+    pub fn with_overrides(&self, overrides: &toml::Table) -> Result<Self, ProfileError> {
+        let mut base = toml::Table::try_from(self).expect("a profile always serializes to a table");
+        merge(&mut base, overrides);
+        Ok(base.try_into()?)
+    }
+}
+
+fn merge(base: &mut toml::Table, overrides: &toml::Table) {
+    for (key, value) in overrides {
+        match (base.get_mut(key), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(patch)) => merge(inner, patch),
+            _ => {
+                base.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_toml_is_the_happy_path() {
+        assert_eq!(Profile::from_toml("").unwrap(), Profile::happy_path());
+    }
+
+    #[test]
+    fn unknown_knob_is_an_error() {
+        let err = Profile::from_toml("[resource]\npathz = []").unwrap_err().to_string();
+        assert!(err.contains("unknown field `pathz`"), "{err}");
+    }
+
+    #[test]
+    fn overrides_merge_field_by_field() {
+        let base = Profile::preset("split-origin").unwrap();
+        let patch: toml::Table = toml::from_str("[authorization_server]\nissuer_path = \"/t\"").unwrap();
+        let merged = base.with_overrides(&patch).unwrap();
+        assert_eq!(merged.authorization_server.issuer_path, "/t");
+        assert_eq!(merged.authorization_server.origin, AsOrigin::Separate);
+    }
+
+    #[test]
+    fn overrides_reject_unknown_knobs() {
+        let patch: toml::Table = toml::from_str("[tokens]\nttl = 3").unwrap();
+        assert!(Profile::happy_path().with_overrides(&patch).is_err());
+    }
+}
