@@ -1,0 +1,76 @@
+//! Client registration: DCR validation and client ID metadata documents fetched from their URL.
+
+mod common;
+
+use common::*;
+use mock_server::{MockServer, Preset};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+#[tokio::test]
+async fn dcr_rejects_missing_redirect_uris() {
+    let server = MockServer::start().await;
+    let response = http().post(format!("{}/register", server.issuer())).json(&json!({"client_name": "x"})).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_redirect_uri");
+}
+
+#[tokio::test]
+async fn dcr_issues_a_secret_to_confidential_clients_only() {
+    let server = MockServer::start().await;
+    for (method, has_secret) in [("none", false), ("client_secret_post", true)] {
+        let body: serde_json::Value = http()
+            .post(format!("{}/register", server.issuer()))
+            .json(&json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": method}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(body.get("client_secret").is_some(), has_secret, "{method}");
+    }
+}
+
+#[tokio::test]
+async fn no_registration_endpoint_without_dcr() {
+    let server = MockServer::builder().preset(Preset::Preregistered).start().await;
+    let response = http().post(format!("{}/register", server.issuer())).json(&json!({"redirect_uris": [REDIRECT]})).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+async fn cimd_host(document: serde_json::Value) -> (wiremock::MockServer, String) {
+    let host = wiremock::MockServer::start().await;
+    let url = format!("{}/client.json", host.uri());
+    let mut document = document;
+    if document["client_id"] == "SELF" {
+        document["client_id"] = json!(url);
+    }
+    Mock::given(method("GET")).and(path("/client.json")).respond_with(ResponseTemplate::new(200).set_body_json(document)).mount(&host).await;
+    (host, url)
+}
+
+#[tokio::test]
+async fn url_client_id_is_fetched_and_accepted() {
+    let server = MockServer::builder().preset(Preset::Cimd).start().await;
+    let (host, client_id) = cimd_host(json!({"client_id": "SELF", "client_name": "t", "redirect_uris": [REDIRECT]})).await;
+    let redirect = consent(&server, &authorize_query(&server, &client_id, "mcp:read"), "approve").await;
+    assert!(param(&redirect, "code").is_some());
+    assert_eq!(host.received_requests().await.unwrap().len(), 1, "the AS fetched the document");
+}
+
+#[tokio::test]
+async fn url_client_id_whose_document_names_another_client_is_refused() {
+    let server = MockServer::builder().preset(Preset::Cimd).start().await;
+    let (_host, client_id) = cimd_host(json!({"client_id": "https://else.example/c.json", "redirect_uris": [REDIRECT]})).await;
+    let response = http()
+        .get(format!("{}/authorize", server.issuer()))
+        .query(&authorize_query(&server, &client_id, "mcp:read"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
+}
