@@ -92,12 +92,15 @@ impl Exchange {
         self.body_param("method")
     }
 
-    /// One line for humans: `#12 resource POST /mcp (initialize) -> 401`.
+    /// One line for humans: `#12 Mcp POST /mcp (initialize) -> 401 Bearer …`.
     pub fn summary(&self) -> String {
-        let mut line = format!(
-            "#{} {:?} {} {}",
-            self.seq, self.endpoint, self.method, self.path
-        );
+        format!("#{} {}", self.seq, self.describe())
+    }
+
+    /// [`summary`](Self::summary) without the sequence number, which shifts whenever an
+    /// unrelated request lands in between.
+    pub fn describe(&self) -> String {
+        let mut line = format!("{:?} {} {}", self.endpoint, self.method, self.path);
         if let Some(method) = self.mcp_method() {
             line.push_str(&format!(" ({method})"));
         }

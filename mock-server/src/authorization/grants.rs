@@ -50,13 +50,14 @@ pub struct Client {
 }
 
 impl Client {
-    /// Exact string match (OAuth 2.1 §2.3.1); a client registered with no redirect URIs may use
-    /// any loopback one, since native apps pick their port at run time (RFC 8252 §7.3).
+    /// Exact string match (OAuth 2.1 §2.3.1), except that the port of a loopback IP redirect
+    /// may differ, since native apps pick their port at run time (RFC 8252 §7.3). A client
+    /// registered with no redirect URIs may use any loopback one.
     pub fn accepts_redirect(&self, redirect_uri: &str) -> bool {
         if self.redirect_uris.is_empty() {
             return is_loopback_redirect(redirect_uri);
         }
-        self.redirect_uris.iter().any(|r| r == redirect_uri)
+        self.redirect_uris.iter().any(|r| r == redirect_uri || same_but_loopback_port(r, redirect_uri))
     }
 }
 
@@ -67,6 +68,21 @@ pub fn is_loopback_redirect(uri: &str) -> bool {
             && matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"))
             && u.fragment().is_none()
     })
+}
+
+/// Whether two URIs are the same loopback IP redirect but for the port (RFC 8252 §7.3 names IP
+/// literals only; `localhost` must match exactly).
+fn same_but_loopback_port(registered: &str, requested: &str) -> bool {
+    let (Ok(mut a), Ok(mut b)) = (url::Url::parse(registered), url::Url::parse(requested)) else {
+        return false;
+    };
+    let loopback_ip = |u: &url::Url| u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "[::1]"));
+    if !loopback_ip(&a) || !loopback_ip(&b) {
+        return false;
+    }
+    let _ = a.set_port(None);
+    let _ = b.set_port(None);
+    a == b
 }
 
 /// An authorization request waiting for the user's answer, or approved and turned into a code.
@@ -540,6 +556,17 @@ mod tests {
         assert_eq!(g.refresh("c", &rt1, None, None).unwrap_err().code, "invalid_grant");
         let rt2 = second.refresh_token.unwrap();
         assert_eq!(g.refresh("c", &rt2, None, None).unwrap_err().code, "invalid_grant");
+    }
+
+    #[test]
+    fn loopback_ip_redirects_may_change_port_but_nothing_else() {
+        let g = grants(RefreshPolicy::None);
+        let c = g.client("c").unwrap();
+        assert!(c.accepts_redirect("http://127.0.0.1:1/cb"));
+        assert!(c.accepts_redirect("http://127.0.0.1:4567/cb"));
+        assert!(!c.accepts_redirect("http://127.0.0.1:4567/other"));
+        assert!(!c.accepts_redirect("http://localhost:1/cb"));
+        assert!(!c.accepts_redirect("https://127.0.0.1:1/cb"));
     }
 
     #[test]

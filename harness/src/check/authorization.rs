@@ -1,0 +1,306 @@
+//! The authorization request and the code exchange: PKCE, resource indicators, scopes, redirect,
+//! state, issuer identification, and what the client does when the user says no.
+
+use std::collections::BTreeSet;
+
+use mock_server::profile::IssParameter;
+use mock_server::{Endpoint, Exchange};
+
+use super::{Check, CheckInfo, Outcome, Severity, all_exchanges, code_redemptions, fail, line, pass};
+use crate::runner::ScenarioRun;
+use crate::scenario::{BrowserAction, Verb};
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check {
+            info: CheckInfo {
+                id: "pkce-s256",
+                rule: "Every authorization request carries an S256 code challenge and every code redemption the matching verifier.",
+                spec: "RFC7636 §4.3, §4.5; OAuth-2.1 §7.5.2; MCP-AUTH-2025-11-25 §Authorization Code Protection",
+                severity: Severity::Must,
+            },
+            evaluate: pkce_s256,
+        },
+        Check {
+            info: CheckInfo {
+                id: "pkce-support-verified",
+                rule: "The client refuses to authorize when the authorization server's metadata does not advertise PKCE support.",
+                spec: "MCP-AUTH-2025-11-25 §Authorization Code Protection",
+                severity: Severity::Must,
+            },
+            evaluate: pkce_support_verified,
+        },
+        Check {
+            info: CheckInfo {
+                id: "resource-parameter",
+                rule: "Authorization and token requests name the MCP server's canonical URI in `resource`.",
+                spec: "RFC8707 §2; MCP-AUTH-2025-11-25 §Resource Parameter Implementation",
+                severity: Severity::Must,
+            },
+            evaluate: resource_parameter,
+        },
+        Check {
+            info: CheckInfo {
+                id: "scope-selection",
+                rule: "The first authorization request asks for the challenge's scope, else the resource metadata's scopes_supported, else no scope.",
+                spec: "MCP-AUTH-2025-11-25 §Scope Selection Strategy",
+                severity: Severity::Should,
+            },
+            evaluate: scope_selection,
+        },
+        Check {
+            info: CheckInfo {
+                id: "step-up",
+                rule: "After 403 insufficient_scope the client re-authorizes for the challenged scopes, and retries no more than a few times.",
+                spec: "MCP-AUTH-2025-11-25 §Scope Challenge Handling; RFC6750 §3.1",
+                severity: Severity::Should,
+            },
+            evaluate: step_up,
+        },
+        Check {
+            info: CheckInfo {
+                id: "loopback-redirect",
+                rule: "The redirect URI is an http loopback URI.",
+                spec: "RFC8252 §7.3; MCP-AUTH-2025-11-25 §Communication Security",
+                severity: Severity::Must,
+            },
+            evaluate: loopback_redirect,
+        },
+        Check {
+            info: CheckInfo {
+                id: "state-round-trip",
+                rule: "Authorization requests carry `state`, and a response whose state was tampered with is not redeemed.",
+                spec: "OAuth-2.1 §4.1.1, §7.12; RFC6749 §10.12",
+                severity: Severity::Must,
+            },
+            evaluate: state_round_trip,
+        },
+        Check {
+            info: CheckInfo {
+                id: "iss-validated",
+                rule: "An authorization response with a wrong or missing `iss` (when the server advertises it) is not redeemed.",
+                spec: "RFC9207 §2.4",
+                severity: Severity::Must,
+            },
+            evaluate: iss_validated,
+        },
+        Check {
+            info: CheckInfo {
+                id: "denial-handled",
+                rule: "When the user denies or abandons consent, login reports failure and no token is requested.",
+                spec: "RFC6749 §4.1.2.1; OAuth-2.1 §4.1.2.1",
+                severity: Severity::Must,
+            },
+            evaluate: denial_handled,
+        },
+    ]
+}
+
+fn authorizations(run: &ScenarioRun) -> Vec<(&str, &Exchange)> {
+    all_exchanges(run).filter(|(_, e)| e.endpoint == Endpoint::Authorize).collect()
+}
+
+fn pkce_s256(run: &ScenarioRun) -> Outcome {
+    let mut evidence = Vec::new();
+    let authorizations = authorizations(run);
+    if authorizations.is_empty() {
+        return Outcome::NotApplicable;
+    }
+    for (key, auth) in &authorizations {
+        evidence.push(line(key, auth));
+        if auth.query_param("code_challenge").is_none() || auth.query_param("code_challenge_method") != Some("S256") {
+            return fail(format!("{key}: authorization request without an S256 code challenge"), evidence);
+        }
+    }
+    for (key, server) in &run.servers {
+        for redemption in code_redemptions(&server.exchanges) {
+            evidence.push(line(key, redemption));
+            if redemption.body_param("code_verifier").is_none() {
+                return fail(format!("{key}: code redeemed without code_verifier"), evidence);
+            }
+            let wrong = redemption.response_body.get("error_description").and_then(|d| d.as_str()).is_some_and(|d| d.contains("code_verifier"));
+            if wrong {
+                return fail(format!("{key}: the code_verifier did not match the challenge"), evidence);
+            }
+        }
+    }
+    pass(evidence)
+}
+
+fn pkce_support_verified(run: &ScenarioRun) -> Outcome {
+    let mut judged = false;
+    for (key, server) in &run.servers {
+        if server.profile.authorization_server.advertise_pkce || server.profile.authorization_server.metadata.is_empty() {
+            continue;
+        }
+        judged = true;
+        if let Some(auth) = server.exchanges.iter().find(|e| e.endpoint == Endpoint::Authorize) {
+            return fail(format!("{key}: authorized although the metadata does not advertise PKCE"), vec![line(key, auth)]);
+        }
+    }
+    if judged { pass(Vec::new()) } else { Outcome::NotApplicable }
+}
+
+fn resource_parameter(run: &ScenarioRun) -> Outcome {
+    let mut evidence = Vec::new();
+    let mut judged = false;
+    for (key, server) in &run.servers {
+        let resources: Vec<String> = server.profile.resource.paths.iter().map(|p| {
+            url::Url::parse(&server.mcp_uri).and_then(|u| u.join(p)).map(|u| u.to_string()).unwrap_or_default()
+        }).collect();
+        let requests = server.exchanges.iter().filter(|e| {
+            e.endpoint == Endpoint::Authorize || (e.endpoint == Endpoint::Token && e.status == 200)
+        });
+        for request in requests {
+            judged = true;
+            evidence.push(line(key, request));
+            let resource = request.query_param("resource").or_else(|| request.body_param("resource"));
+            match resource {
+                None => return fail(format!("{key}: {:?} request without `resource`", request.endpoint), evidence),
+                Some(r) if !resources.iter().any(|c| c == r) => {
+                    return fail(format!("{key}: `resource` is {r}, not the server's canonical URI {}", resources.join(" or ")), evidence);
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    if judged { pass(evidence) } else { Outcome::NotApplicable }
+}
+
+fn scopes(value: Option<&str>) -> BTreeSet<String> {
+    value.unwrap_or_default().split_whitespace().filter(|s| *s != "offline_access").map(str::to_owned).collect()
+}
+
+fn scope_selection(run: &ScenarioRun) -> Outcome {
+    let mut evidence = Vec::new();
+    let mut judged = false;
+    for (key, server) in &run.servers {
+        let Some(first) = server.exchanges.iter().find(|e| e.endpoint == Endpoint::Authorize) else { continue };
+        // The rule is about a client that discovered the server itself; pre-registered scopes or
+        // a server without metadata leave nothing to choose from.
+        let prm_read = server.exchanges.iter().any(|e| e.endpoint == Endpoint::ResourceMetadata && e.status == 200);
+        let knobs = &server.profile;
+        let expected = match &knobs.resource.challenge_scope {
+            Some(scope) => scopes(Some(scope)),
+            None if prm_read => knobs.resource_metadata.scopes_supported.iter().cloned().collect(),
+            None => continue,
+        };
+        judged = true;
+        evidence.push(line(key, first));
+        let requested = scopes(first.query_param("scope"));
+        if requested != expected {
+            let shown = |s: &BTreeSet<String>| if s.is_empty() { "(none)".to_owned() } else { s.iter().cloned().collect::<Vec<_>>().join(" ") };
+            return fail(format!("{key}: asked for `{}`, the spec's choice is `{}`", shown(&requested), shown(&expected)), evidence);
+        }
+    }
+    if judged { pass(evidence) } else { Outcome::NotApplicable }
+}
+
+/// Retries of one operation after insufficient_scope before a client must stop.
+const STEP_UP_RETRY_LIMIT: usize = 3;
+
+fn step_up(run: &ScenarioRun) -> Outcome {
+    let mut evidence = Vec::new();
+    let mut judged = false;
+    for (key, server) in &run.servers {
+        let refusals: Vec<&Exchange> = server.exchanges.iter().filter(|e| e.status == 403).collect();
+        let Some(first) = refusals.first() else { continue };
+        judged = true;
+        evidence.push(line(key, first));
+        let challenged = first.response_headers.get("www-authenticate").and_then(|c| {
+            let start = c.find("scope=\"")? + 7;
+            Some(scopes(Some(&c[start..start + c[start..].find('"')?])))
+        }).unwrap_or_default();
+        let reauthorized = server.exchanges.iter().find(|e| e.seq > first.seq && e.endpoint == Endpoint::Authorize);
+        let Some(reauthorized) = reauthorized else {
+            return fail(format!("{key}: no re-authorization after 403 insufficient_scope"), evidence);
+        };
+        evidence.push(line(key, reauthorized));
+        let asked = scopes(reauthorized.query_param("scope"));
+        if !challenged.is_subset(&asked) {
+            return fail(format!("{key}: re-authorization did not ask for the challenged scopes"), evidence);
+        }
+        if refusals.len() > STEP_UP_RETRY_LIMIT {
+            evidence.extend(refusals.iter().skip(1).map(|e| line(key, e)));
+            return fail(format!("{key}: {} insufficient_scope refusals: the client kept retrying", refusals.len()), evidence);
+        }
+    }
+    if judged { pass(evidence) } else { Outcome::NotApplicable }
+}
+
+fn loopback_redirect(run: &ScenarioRun) -> Outcome {
+    let authorizations = authorizations(run);
+    if authorizations.is_empty() {
+        return Outcome::NotApplicable;
+    }
+    for (key, auth) in &authorizations {
+        let redirect = auth.query_param("redirect_uri").unwrap_or_default();
+        let loopback = url::Url::parse(redirect).is_ok_and(|u| {
+            u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"))
+        });
+        if !loopback {
+            return fail(format!("{key}: redirect_uri `{redirect}` is not an http loopback URI"), vec![line(key, auth)]);
+        }
+    }
+    pass(authorizations.iter().map(|(k, e)| line(k, e)).collect())
+}
+
+/// Steps whose browser acted as `action`, with the run's token exchanges after them.
+fn redeemed_after(run: &ScenarioRun, action: BrowserAction) -> Option<Outcome> {
+    let mut judged = false;
+    for step in run.steps.iter().filter(|s| s.visits.iter().any(|v| v.action == action)) {
+        judged = true;
+        for key in run.servers.keys() {
+            if let Some(redeemed) = step.exchanges(run, key).into_iter().find(|e| {
+                e.endpoint == Endpoint::Token && e.body_param("grant_type") == Some("authorization_code")
+            }) {
+                return Some(fail(format!("{key}: the code was redeemed anyway"), vec![line(key, redeemed)]));
+            }
+        }
+    }
+    judged.then(|| pass(Vec::new()))
+}
+
+fn state_round_trip(run: &ScenarioRun) -> Outcome {
+    let authorizations = authorizations(run);
+    if authorizations.is_empty() {
+        return Outcome::NotApplicable;
+    }
+    if let Some((key, auth)) = authorizations.iter().find(|(_, e)| e.query_param("state").is_none()) {
+        return fail(format!("{key}: authorization request without `state`"), vec![line(key, auth)]);
+    }
+    redeemed_after(run, BrowserAction::TamperState).unwrap_or_else(|| pass(Vec::new()))
+}
+
+fn iss_validated(run: &ScenarioRun) -> Outcome {
+    let mut judged = false;
+    for (key, server) in &run.servers {
+        if !matches!(server.profile.authorization_server.iss_parameter, IssParameter::Wrong | IssParameter::Omitted) {
+            continue;
+        }
+        judged = true;
+        if let Some(redeemed) = code_redemptions(&server.exchanges).next() {
+            return fail(format!("{key}: a response with a bad `iss` was redeemed"), vec![line(key, redeemed)]);
+        }
+    }
+    if judged { pass(Vec::new()) } else { Outcome::NotApplicable }
+}
+
+fn denial_handled(run: &ScenarioRun) -> Outcome {
+    let mut judged = false;
+    for action in [BrowserAction::Deny, BrowserAction::Abandon] {
+        if let Some(outcome) = redeemed_after(run, action) {
+            judged = true;
+            if matches!(outcome, Outcome::Fail { .. }) {
+                return outcome;
+            }
+        }
+        let claimed_success = run.steps.iter().find(|s| {
+            s.verb == Verb::Login && s.visits.iter().any(|v| v.action == action) && s.reply.error.is_none()
+        });
+        if let Some(step) = claimed_success {
+            return fail(format!("login reported success after the user chose {action:?} (step at line {})", step.line), Vec::new());
+        }
+    }
+    if judged { pass(Vec::new()) } else { Outcome::NotApplicable }
+}

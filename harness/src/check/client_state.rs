@@ -1,0 +1,148 @@
+//! What the client keeps and reports: persisted logins, truthful status, imported tools.
+
+use mock_server::Endpoint;
+
+use super::{Check, CheckInfo, Outcome, Severity, fail, line, pass};
+use crate::runner::{ScenarioRun, StepRecord};
+use crate::scenario::{ExpireMode, Status, Verb};
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check {
+            info: CheckInfo {
+                id: "credentials-survive-restart",
+                rule: "After a restart the client finds the login it stored: no new registration or authorization, and its status check sees the credentials.",
+                spec: "OAuth-2.1 §7.1 (credential storage); harness rule from openai/codex#20009",
+                severity: Severity::Must,
+            },
+            evaluate: credentials_survive_restart,
+        },
+        Check {
+            info: CheckInfo {
+                id: "status-recognizes-oauth",
+                rule: "Without a usable login, the status of a server that advertises OAuth is `not_logged_in` or `expired`, never `unsupported` or `error`.",
+                spec: "MCP-AUTH-2025-11-25 §Authorization Server Discovery; RFC9728 §5.1; openai/codex#20009",
+                severity: Severity::Must,
+            },
+            evaluate: status_recognizes_oauth,
+        },
+        Check {
+            info: CheckInfo {
+                id: "status-tells-truth",
+                rule: "The status says logged in exactly when the server's tools are usable.",
+                spec: "harness rule from openai/codex#20009; MCP-AUTH-2025-11-25 §Token Handling",
+                severity: Severity::Must,
+            },
+            evaluate: status_tells_truth,
+        },
+        Check {
+            info: CheckInfo {
+                id: "tools-imported",
+                rule: "A successful import holds exactly the server's tools, with their input schemas, in the client's registry.",
+                spec: "MCP-2025-11-25 §Server Features/Tools (tools/list)",
+                severity: Severity::Must,
+            },
+            evaluate: tools_imported,
+        },
+    ]
+}
+
+/// Whether a step ends a login's life (so later steps need a new one).
+fn ends_login(step: &StepRecord) -> bool {
+    matches!(step.verb, Verb::Logout | Verb::Remove)
+        || (step.verb == Verb::Expire && step.step.expire == ExpireMode::AllTokens)
+}
+
+fn credentials_survive_restart(run: &ScenarioRun) -> Outcome {
+    let mut evidence = Vec::new();
+    let mut judged = false;
+    let mut logged_in = false;
+    for (index, step) in run.steps.iter().enumerate() {
+        match step.verb {
+            Verb::Login => logged_in = step.reply.error.is_none(),
+            _ if ends_login(step) => logged_in = false,
+            Verb::Restart if logged_in => {
+                let after: Vec<&StepRecord> =
+                    run.steps[index + 1..].iter().take_while(|s| s.verb != Verb::Login && !ends_login(s)).collect();
+                for later in &after {
+                    judged = true;
+                    for key in run.servers.keys() {
+                        if let Some(again) = later.exchanges(run, key).into_iter().find(|e| {
+                            matches!(e.endpoint, Endpoint::Registration | Endpoint::Authorize)
+                        }) {
+                            return fail(format!("{key}: after the restart the client registered or authorized again"), vec![line(key, again)]);
+                        }
+                    }
+                    for status in later.reply.statuses.iter().filter(|s| s.name == later.entry || later.verb == Verb::List) {
+                        evidence.push(format!("after restart: {} is {} (raw: {})", status.name, status.normalized, status.raw));
+                        if status.normalized == Status::NotLoggedIn || status.normalized == Status::Unsupported {
+                            return fail(format!("after the restart the status check says {} for {}", status.normalized, status.name), evidence);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if judged { pass(evidence) } else { Outcome::NotApplicable }
+}
+
+fn status_recognizes_oauth(run: &ScenarioRun) -> Outcome {
+    let mut evidence = Vec::new();
+    for step in run.steps.iter().filter(|s| s.verb == Verb::List) {
+        for status in &step.reply.statuses {
+            if status.normalized.claims_usable() {
+                continue;
+            }
+            evidence.push(format!("{}: {} (raw: {})", status.name, status.normalized, status.raw));
+            if matches!(status.normalized, Status::Unsupported | Status::Error) {
+                return fail(format!("status of {} is {} although the server advertises OAuth", status.name, status.normalized), evidence);
+            }
+        }
+    }
+    if evidence.is_empty() { Outcome::NotApplicable } else { pass(evidence) }
+}
+
+fn status_tells_truth(run: &ScenarioRun) -> Outcome {
+    let mut evidence = Vec::new();
+    for (index, step) in run.steps.iter().enumerate() {
+        if step.verb != Verb::List {
+            continue;
+        }
+        // The truth is the next import of the same entry, with nothing in between that could
+        // change it (other lists and restarts change nothing).
+        for status in &step.reply.statuses {
+            let next = run.steps[index + 1..]
+                .iter()
+                .take_while(|s| matches!(s.verb, Verb::List | Verb::Restart | Verb::Import))
+                .find(|s| s.verb == Verb::Import && s.entry == status.name && s.not_applicable.is_none());
+            let Some(import) = next else { continue };
+            let usable = import.reply.error.is_none();
+            evidence.push(format!("{}: status {} (raw: {}); import {}", status.name, status.normalized, status.raw, if usable { "worked" } else { "failed" }));
+            if status.normalized.claims_usable() != usable {
+                let lie = if usable { "says not logged in, yet tools are usable" } else { "says logged in, yet tools are not usable" };
+                return fail(format!("{}: the status {lie}", status.name), evidence);
+            }
+        }
+    }
+    if evidence.is_empty() { Outcome::NotApplicable } else { pass(evidence) }
+}
+
+fn tools_imported(run: &ScenarioRun) -> Outcome {
+    let mut evidence = Vec::new();
+    for step in run.steps.iter().filter(|s| s.verb == Verb::Import && s.reply.error.is_none()) {
+        let Some(server) = run.servers.get(&step.server) else { continue };
+        let got = step.reply.tools.clone().unwrap_or_default();
+        let names = |tools: &[crate::client::ToolInfo]| tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", ");
+        evidence.push(format!("{}: imported {}", step.entry, names(&got)));
+        if got != server.served_tools {
+            return fail(format!("{}: imported [{}], the server serves [{}]", step.entry, names(&got), names(&server.served_tools)), evidence);
+        }
+        let registry = step.state.registry.iter().find(|e| e.name == step.entry);
+        let held: Vec<String> = registry.map(|e| e.tools.clone()).unwrap_or_default();
+        if held != got.iter().map(|t| t.name.clone()).collect::<Vec<_>>() {
+            return fail(format!("{}: the registry holds [{}] after import", step.entry, held.join(", ")), evidence);
+        }
+    }
+    if evidence.is_empty() { Outcome::NotApplicable } else { pass(evidence) }
+}

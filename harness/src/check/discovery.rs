@@ -1,0 +1,187 @@
+//! Discovery: protected resource metadata, authorization server metadata, and refusing metadata
+//! that does not describe what it claims to.
+
+use mock_server::profile::MetadataLocation;
+use mock_server::{Endpoint, Exchange};
+
+use super::{Check, CheckInfo, Outcome, Severity, fail, line, pass, proceeded};
+use crate::runner::{ScenarioRun, ServerRecord};
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check {
+            info: CheckInfo {
+                id: "prm-discovery",
+                rule: "The client reads protected resource metadata before authorizing: from the challenge's resource_metadata when given, else path-inserted before root well-known URL.",
+                spec: "MCP-AUTH-2025-11-25 §Protected Resource Metadata Discovery Requirements; RFC9728 §5.1",
+                severity: Severity::Must,
+            },
+            evaluate: prm_discovery,
+        },
+        Check {
+            info: CheckInfo {
+                id: "as-metadata-discovery",
+                rule: "The client finds authorization server metadata at the issuer's well-known URLs, in the spec's order (RFC 8414 first, then OpenID Connect).",
+                spec: "MCP-AUTH-2025-11-25 §Authorization Server Metadata Discovery; RFC8414 §3.1",
+                severity: Severity::Must,
+            },
+            evaluate: as_metadata_discovery,
+        },
+        Check {
+            info: CheckInfo {
+                id: "issuer-validated",
+                rule: "The client does not use authorization server metadata whose issuer differs from the issuer it was looked up for.",
+                spec: "RFC8414 §3.3",
+                severity: Severity::Must,
+            },
+            evaluate: issuer_validated,
+        },
+        Check {
+            info: CheckInfo {
+                id: "resource-metadata-validated",
+                rule: "The client does not authorize against protected resource metadata whose resource is another server.",
+                spec: "RFC9728 §3.3; MCP-AUTH-2025-11-25 §Authorization Server Location",
+                severity: Severity::Must,
+            },
+            evaluate: resource_metadata_validated,
+        },
+    ]
+}
+
+/// Where `exchange` asked for protected resource metadata, if it did.
+fn is_prm_probe(exchange: &Exchange, server: &ServerRecord) -> bool {
+    exchange.method == "GET"
+        && (exchange.path.starts_with("/.well-known/oauth-protected-resource")
+            || exchange.path == server.profile.resource_metadata.custom_path)
+}
+
+fn prm_discovery(run: &ScenarioRun) -> Outcome {
+    let mut evidence = Vec::new();
+    let mut judged = false;
+    for (key, server) in &run.servers {
+        let exchanges = &server.exchanges;
+        let Some(first_step) = proceeded(exchanges) else { continue };
+        let rm = &server.profile.resource_metadata;
+        if rm.location == MetadataLocation::None {
+            continue;
+        }
+        judged = true;
+        let before: Vec<&Exchange> = exchanges.iter().filter(|e| e.seq < first_step.seq).collect();
+        let probes: Vec<&&Exchange> = before.iter().filter(|e| is_prm_probe(e, server)).collect();
+        evidence.extend(probes.iter().map(|e| line(key, e)));
+        let Some(found) = probes.iter().find(|e| e.status == 200) else {
+            return fail(
+                format!("{key}: the client went on to {:?} without reading protected resource metadata", first_step.endpoint),
+                vec![line(key, first_step)],
+            );
+        };
+        let mcp_path = url::Url::parse(&server.mcp_uri).map(|u| u.path().to_owned()).unwrap_or_default();
+        let inserted = format!("/.well-known/oauth-protected-resource{mcp_path}");
+        let root = "/.well-known/oauth-protected-resource";
+        if rm.in_challenge {
+            // The challenge named the document: that URL comes first.
+            if probes[0].path != found.path {
+                return fail(format!("{key}: the challenge named {} but the client first probed {}", found.path, probes[0].path), evidence);
+            }
+        } else {
+            let first_inserted = probes.iter().position(|e| e.path == inserted);
+            let first_root = probes.iter().position(|e| e.path == root);
+            if let (Some(i), Some(r)) = (first_inserted, first_root)
+                && r < i
+            {
+                return fail(format!("{key}: the root well-known URL was probed before the path-inserted one"), evidence);
+            }
+            if first_root.is_some() && first_inserted.is_none() && mcp_path != "/" {
+                return fail(format!("{key}: the client probed the root well-known URL without trying {inserted} first"), evidence);
+            }
+        }
+    }
+    if judged { pass(evidence) } else { Outcome::NotApplicable }
+}
+
+/// The metadata URLs for an issuer path, in the order the spec says to try them.
+fn metadata_order(issuer_path: &str) -> Vec<String> {
+    if issuer_path.is_empty() {
+        vec!["/.well-known/oauth-authorization-server".into(), "/.well-known/openid-configuration".into()]
+    } else {
+        vec![
+            format!("/.well-known/oauth-authorization-server{issuer_path}"),
+            format!("/.well-known/openid-configuration{issuer_path}"),
+            format!("{issuer_path}/.well-known/openid-configuration"),
+        ]
+    }
+}
+
+fn is_as_metadata_probe(exchange: &Exchange) -> bool {
+    exchange.method == "GET"
+        && (exchange.path.contains("/.well-known/oauth-authorization-server")
+            || exchange.path.contains("/.well-known/openid-configuration"))
+}
+
+fn as_metadata_discovery(run: &ScenarioRun) -> Outcome {
+    let mut evidence = Vec::new();
+    let mut judged = false;
+    for (key, server) in &run.servers {
+        // Judged only once the client knows the issuer from protected resource metadata; before
+        // that (2025-03-26 servers) it can only guess from the MCP URL.
+        let Some(prm) = server.exchanges.iter().find(|e| e.endpoint == Endpoint::ResourceMetadata && e.status == 200) else {
+            continue;
+        };
+        let issuer_origin = url::Url::parse(&server.issuer).map(|u| u.origin()).ok();
+        let on_as = |e: &Exchange| {
+            let as_separate = server.profile.authorization_server.origin == mock_server::profile::AsOrigin::Separate;
+            as_separate == (e.origin == mock_server::Origin::AuthorizationServer)
+        };
+        let probes: Vec<&Exchange> =
+            server.exchanges.iter().filter(|e| e.seq > prm.seq && is_as_metadata_probe(e) && on_as(e)).collect();
+        if probes.is_empty() || issuer_origin.is_none() {
+            continue;
+        }
+        judged = true;
+        let order = metadata_order(server.profile.authorization_server.issuer_path.trim_end_matches('/'));
+        evidence.extend(probes.iter().map(|e| line(key, e)));
+        let mut last = None;
+        for probe in &probes {
+            let Some(rank) = order.iter().position(|p| *p == probe.path) else {
+                if probe.status == 200 {
+                    return fail(format!("{key}: metadata used from {}, which is not a discovery URL for issuer {}", probe.path, server.issuer), evidence);
+                }
+                // A stray probe after the spec's list is tolerated; one before it is out of order.
+                if last.is_none() {
+                    return fail(format!("{key}: probed {} before the spec's discovery URLs for issuer {}", probe.path, server.issuer), evidence);
+                }
+                continue;
+            };
+            if last.is_some_and(|l| rank < l) {
+                return fail(format!("{key}: {} was probed after a URL that comes later in the spec's order", probe.path), evidence);
+            }
+            last = Some(rank);
+            if probe.status == 200 {
+                break;
+            }
+        }
+    }
+    if judged { pass(evidence) } else { Outcome::NotApplicable }
+}
+
+fn refused_after(run: &ScenarioRun, applies: fn(&ServerRecord) -> bool, what: &str) -> Outcome {
+    let mut judged = false;
+    for (key, server) in &run.servers {
+        if !applies(server) {
+            continue;
+        }
+        judged = true;
+        if let Some(step) = proceeded(&server.exchanges) {
+            return fail(format!("{key}: the client went on to {:?} despite {what}", step.endpoint), vec![line(key, step)]);
+        }
+    }
+    if judged { pass(Vec::new()) } else { Outcome::NotApplicable }
+}
+
+fn issuer_validated(run: &ScenarioRun) -> Outcome {
+    refused_after(run, |s| s.profile.authorization_server.issuer_override.is_some(), "metadata naming another issuer")
+}
+
+fn resource_metadata_validated(run: &ScenarioRun) -> Outcome {
+    refused_after(run, |s| s.profile.resource_metadata.resource_override.is_some(), "metadata naming another resource")
+}

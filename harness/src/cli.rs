@@ -1,0 +1,231 @@
+//! The `mcp-auth-harness` command line.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use mock_server::MockServer;
+use mock_server::profile::{AsOrigin, MetadataLocation};
+
+use crate::catalog;
+use crate::check;
+use crate::client::{self, ClientAdapter};
+use crate::report;
+use crate::runner::{RunOptions, Verdict};
+use crate::scenario::Scenario;
+
+const EXAMPLES: &str = "\
+Examples:
+  mcp-auth-harness run                                  # the whole catalog against the reference client
+  mcp-auth-harness run founding-split-origin            # one scenario by name
+  mcp-auth-harness run ./my-bug.toml --keep             # a scenario file; keep the client's sandbox
+  mcp-auth-harness run --client reference --client reference+status-probes-origin-only
+                                                        # a matrix: the reference client and a mutant
+  mcp-auth-harness explain founding-split-origin        # servers, steps and checks of a scenario
+  mcp-auth-harness list                                 # the catalog
+  mcp-auth-harness checks                               # every check with its spec clause
+
+Exit status: 0 all scenarios passed, 1 a check or expectation failed, 2 usage or scenario error.";
+
+/// Tells an MCP client vendor whether their client really handles OAuth-protected MCP servers,
+/// end to end.
+#[derive(Parser)]
+#[command(name = "mcp-auth-harness", version, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run scenarios against clients and report per scenario, with a summary table.
+    #[command(after_help = EXAMPLES)]
+    Run {
+        /// Scenario names (from the catalog) or paths to scenario files; none runs the catalog.
+        scenarios: Vec<String>,
+        /// A client to test; repeat for a matrix. `reference`, or `reference+FAULT` for a mutant.
+        #[arg(long = "client", default_value = "reference")]
+        clients: Vec<String>,
+        /// The catalog directory.
+        #[arg(long, default_value_os_t = catalog::default_dir())]
+        catalog: PathBuf,
+        /// Scenarios run at once.
+        #[arg(long, default_value_t = 8)]
+        jobs: usize,
+        /// Keep each run's sandbox (the client's home) and print where it is.
+        #[arg(long)]
+        keep: bool,
+        /// Seconds a client may wait for the browser during a login.
+        #[arg(long, default_value_t = 2.0)]
+        user_timeout: f64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// List the catalog's scenarios with their summaries.
+    List {
+        #[arg(long, default_value_os_t = catalog::default_dir())]
+        catalog: PathBuf,
+    },
+    /// Show a scenario's server layout (with live URLs), its steps and the checks it can trip.
+    Explain {
+        /// A scenario name or file.
+        scenario: String,
+        #[arg(long, default_value_os_t = catalog::default_dir())]
+        catalog: PathBuf,
+    },
+    /// List every check with its rule and spec clause.
+    Checks,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+/// Parses the command line, runs it, and maps the outcome to the exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(execute(cli.command)) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn execute(command: Command) -> Result<ExitCode, String> {
+    match command {
+        Command::Run { scenarios, clients, catalog, jobs, keep, user_timeout, format } => {
+            let scenarios = catalog::select(&catalog, &scenarios).map_err(|e| e.to_string())?;
+            let clients: Vec<Arc<dyn ClientAdapter>> =
+                clients.iter().map(|name| client::by_name(name)).collect::<Result<_, _>>()?;
+            let options = RunOptions { keep, user_timeout: Duration::from_secs_f64(user_timeout.max(0.1)) };
+            let results = catalog::run_all(&scenarios, &clients, &options, jobs).await;
+            let mut runs = Vec::new();
+            for result in results {
+                runs.push(result.map_err(|e| e.to_string())?);
+            }
+            match format {
+                Format::Human => {
+                    for run in &runs {
+                        print!("{}", report::scenario_block(run));
+                    }
+                    print!("{}", report::summary(&runs));
+                }
+                Format::Json => {
+                    let json = serde_json::to_string_pretty(&runs).map_err(|e| e.to_string())?;
+                    println!("{json}");
+                }
+            }
+            let failed = runs.iter().any(|r| r.verdict() == Verdict::Failed);
+            Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::List { catalog } => {
+            let scenarios = catalog::select(&catalog, &[]).map_err(|e| e.to_string())?;
+            for scenario in scenarios {
+                println!("{:<44} {}", scenario.name, scenario.summary);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { scenario, catalog } => {
+            let scenario = catalog::select(&catalog, &[scenario]).map_err(|e| e.to_string())?.remove(0);
+            print!("{}", explain(&scenario).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Checks => {
+            for check in check::all() {
+                println!("{:<28} {:?}  {}\n{:<28} spec: {}", check.info.id, check.info.severity, check.info.rule, "", check.info.spec);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn explain(scenario: &Scenario) -> Result<String, String> {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} — {}\n  file: {}", scenario.name, scenario.summary, scenario.source);
+    if let Some(bug) = &scenario.bug {
+        let _ = writeln!(out, "  reproduces: {bug}");
+    }
+    if !scenario.spec.is_empty() {
+        let _ = writeln!(out, "  spec: {}", scenario.spec.join("; "));
+    }
+    let _ = writeln!(out, "\nservers (started now to show real URLs; ports change every run):");
+    for (key, spec) in &scenario.servers {
+        let mock = MockServer::builder().profile(spec.profile.clone()).try_start().await.map_err(|e| e.to_string())?;
+        let p = &spec.profile;
+        let origin = url::Url::parse(&mock.uri()).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+        let _ = writeln!(out, "  {key}: preset {} — {}", spec.preset, spec.preset.summary());
+        let _ = writeln!(out, "    MCP endpoint:       {}", mock.mcp_uris().join(", "));
+        let prm = match p.resource_metadata.location {
+            MetadataLocation::PathInserted => format!("{origin}/.well-known/oauth-protected-resource{}", p.resource.paths[0]),
+            MetadataLocation::Root => format!("{origin}/.well-known/oauth-protected-resource"),
+            MetadataLocation::Custom => format!("{origin}{}", p.resource_metadata.custom_path),
+            MetadataLocation::None => "not published".into(),
+        };
+        let in_challenge = if p.resource_metadata.in_challenge { "named in the 401 challenge" } else { "not in the challenge" };
+        let _ = writeln!(out, "    resource metadata:  {prm} ({in_challenge})");
+        let where_as = match p.authorization_server.origin {
+            AsOrigin::Same => "same origin",
+            AsOrigin::Separate => "its own origin",
+        };
+        let _ = writeln!(out, "    issuer:             {} ({where_as})", mock.issuer());
+        let docs: Vec<String> = p.authorization_server.metadata.iter().map(|d| format!("{d:?}")).collect();
+        let _ = writeln!(out, "    AS metadata:        {}", if docs.is_empty() { "none".into() } else { docs.join(", ") });
+        let _ = writeln!(
+            out,
+            "    registration:       {}; PKCE advertised: {}; iss: {:?}; consent: {:?}",
+            if p.authorization_server.dynamic_registration { "dynamic (RFC 7591)" } else { "pre-registered only" },
+            p.authorization_server.advertise_pkce,
+            p.authorization_server.iss_parameter,
+            p.authorization_server.consent,
+        );
+        let _ = writeln!(
+            out,
+            "    tokens:             access {} s, refresh {:?}; tools: {}",
+            p.tokens.access_token_ttl_secs,
+            p.tokens.refresh,
+            mock.served_tools().iter().map(|t| t.name.to_string()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    let _ = writeln!(out, "\nsteps:");
+    for (index, step) in scenario.steps.iter().enumerate() {
+        let mut line = format!("  {}. {} {}", index + 1, step.verb, step.entry);
+        if step.verb == crate::scenario::Verb::Login {
+            let _ = write!(line, " (browser: {:?})", step.browser);
+        }
+        if let Some(tool) = &step.tool {
+            let _ = write!(line, " tool {tool} {}", serde_json::Value::Object(step.arguments.clone()));
+        }
+        let expect = serde_json::to_value(&step.expect).unwrap_or_default();
+        let set: Vec<String> = expect
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !set.is_empty() {
+            let _ = write!(line, "  → expect {}", set.join(", "));
+        }
+        let _ = writeln!(out, "{line}   (line {})", step.line);
+    }
+    let _ = writeln!(out, "\nchecks (each decides whether the run gives it something to judge):");
+    for check in check::all() {
+        let _ = writeln!(out, "  {:<28} {}", check.info.id, check.info.spec);
+    }
+    Ok(out)
+}

@@ -1,0 +1,188 @@
+//! Clients under test: the adapter trait every client implements, and the built-in ones.
+
+mod reference;
+mod sandbox;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::browser::{Browser, Visit};
+use crate::scenario::{BrowserAction, Status, Verb};
+
+pub use reference::{Fault, ReferenceClient};
+pub use sandbox::Sandbox;
+
+/// A server entry as a step hands it to the client.
+#[derive(Debug, Clone)]
+pub struct ServerEntry {
+    /// The client-side name.
+    pub name: String,
+    /// The MCP endpoint.
+    pub url: String,
+    /// Client credentials registered out of band, when the server has no DCR.
+    pub preregistered: Option<(String, Option<String>)>,
+}
+
+/// What a step may use while the client runs: its home, the browser, a time limit.
+pub struct StepContext {
+    pub home: PathBuf,
+    pub action: BrowserAction,
+    /// How long the client may wait for the user (a real client's login timeout, shortened).
+    pub user_timeout: Duration,
+    browser: Browser,
+    visits: Arc<Mutex<Vec<Visit>>>,
+}
+
+impl StepContext {
+    pub fn new(home: PathBuf, action: BrowserAction, user_timeout: Duration) -> Self {
+        Self { home, action, user_timeout, browser: Browser::new(), visits: Arc::default() }
+    }
+
+    /// Hands an authorization URL to the browser, as a client's "open this URL" does; the
+    /// visit is recorded for the step's observation.
+    pub async fn open_browser(&self, url: &str) -> Visit {
+        let visit = self.browser.visit(url, self.action).await;
+        self.visits.lock().unwrap_or_else(PoisonError::into_inner).push(visit.clone());
+        visit
+    }
+
+    /// The browser visits made during the step so far.
+    pub fn visits(&self) -> Vec<Visit> {
+        self.visits.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+/// What the client said about one step.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Reply {
+    /// `None` for success, or the error the client reported.
+    pub error: Option<String>,
+    /// What the client printed (its log lines for the built-in client).
+    pub output: String,
+    /// For `list`: each entry's status, raw and normalized.
+    pub statuses: Vec<EntryStatus>,
+    /// For `import`: the tools the client fetched.
+    pub tools: Option<Vec<ToolInfo>>,
+    /// For `call`: the text the tool returned.
+    pub content: Option<String>,
+}
+
+impl Reply {
+    pub fn success(output: impl Into<String>) -> Self {
+        Self { output: output.into(), ..Self::default() }
+    }
+
+    pub fn failure(error: impl Into<String>) -> Self {
+        Self { error: Some(error.into()), ..Self::default() }
+    }
+}
+
+/// An entry's auth status as the client reported it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EntryStatus {
+    pub name: String,
+    /// The client's own word for it.
+    pub raw: String,
+    pub normalized: Status,
+}
+
+/// A tool as a client holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub input_schema: serde_json::Value,
+}
+
+/// What the client keeps on disk, read back after each step.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ClientState {
+    pub registry: Vec<RegistryEntry>,
+    pub credentials: Vec<CredentialSummary>,
+}
+
+/// One server in the client's registry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegistryEntry {
+    pub name: String,
+    pub transport: String,
+    pub url: String,
+    pub tools: Vec<String>,
+}
+
+/// Stored credentials, without their secrets.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CredentialSummary {
+    /// The server the credentials are for, as the client keys them.
+    pub key: String,
+    pub access_token: bool,
+    pub refresh_token: bool,
+    pub scopes: Vec<String>,
+    /// Seconds until expiry, rounded down to a bucket (`>1h`, `<1h`, `expired`) for stable
+    /// snapshots.
+    pub expiry: String,
+    /// `dynamic`, `preregistered` or `metadata-document`.
+    pub client_id_kind: String,
+}
+
+/// Whether an adapter can perform a verb.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Support {
+    Yes,
+    /// The step is reported "not applicable" with this reason, never "passed".
+    No(String),
+}
+
+/// A failure of the adapter itself (not of the client under test).
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterError {
+    #[error("not applicable: {0}")]
+    NotApplicable(String),
+    #[error("adapter failed: {0}")]
+    Failed(String),
+}
+
+/// One client under test. Each method performs one verb and returns what the client said; an
+/// adapter that cannot perform a verb says so through [`support`](Self::support).
+#[async_trait]
+pub trait ClientAdapter: Send + Sync {
+    /// The name reports and snapshots use (`reference`, `codex@0.169.0`, …).
+    fn name(&self) -> String;
+
+    /// Whether the adapter can perform `verb`.
+    fn support(&self, verb: Verb) -> Support;
+
+    async fn add(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError>;
+    async fn login(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError>;
+    async fn list(&self, ctx: &StepContext) -> Result<Reply, AdapterError>;
+    async fn import(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError>;
+    async fn call(
+        &self,
+        ctx: &StepContext,
+        entry: &ServerEntry,
+        tool: &str,
+        arguments: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Reply, AdapterError>;
+    /// Stops the client and starts a new process over the same home.
+    async fn restart(&self, ctx: &StepContext) -> Result<Reply, AdapterError>;
+    async fn logout(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError>;
+    async fn remove(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError>;
+
+    /// The client's registry and stored credentials, read from its home.
+    async fn state(&self, home: &std::path::Path) -> ClientState;
+}
+
+/// A client by the name the CLI takes (`reference`, or `reference+FAULT` for a mutant).
+pub fn by_name(name: &str) -> Result<Arc<dyn ClientAdapter>, String> {
+    let mut parts = name.split('+');
+    match parts.next() {
+        Some("reference") => {
+            let faults = parts.map(str::parse).collect::<Result<Vec<Fault>, _>>()?;
+            Ok(Arc::new(ReferenceClient::with_faults(faults)))
+        }
+        _ => Err(format!("unknown client `{name}` (known: reference, reference+FAULT; faults: {})", Fault::names())),
+    }
+}

@@ -1,0 +1,651 @@
+//! The built-in reference client: rmcp's client and its `auth` feature, persisting to files in
+//! its home. It is the positive control: it does what the 2025-11-25 spec asks, so it passes
+//! every scenario. Its [`Fault`]s each re-create one real-world client mistake, to show that the
+//! checks catch it.
+//!
+//! Every verb builds its state from the files in its home and keeps nothing in memory between
+//! verbs, so each verb is what a fresh process would do and `restart` has nothing to drop.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use rmcp::ServiceExt as _;
+use rmcp::model::{CallToolRequestParams, ClientConfig};
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::auth::{
+    AuthClient, AuthError, AuthorizationManager, AuthorizationMetadataSource, AuthorizationRequest,
+    AuthorizationSession, CredentialStore, OAuthState, StoredCredentials,
+};
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+
+use super::{
+    AdapterError, ClientAdapter, ClientState, CredentialSummary, EntryStatus, RegistryEntry, Reply,
+    ServerEntry, StepContext, Support, ToolInfo,
+};
+use crate::scenario::{Status, Verb};
+
+/// One deliberate mistake the reference client can be told to make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Without stored credentials, the status check probes only RFC 8414 paths on the MCP
+    /// origin and never reads protected resource metadata (openai/codex#20009's mechanism).
+    StatusProbesOriginOnly,
+    /// The status check says `oauth` whenever a credentials file exists, without using it.
+    StatusTrustsFile,
+    /// Authorizes even when the AS does not advertise PKCE support.
+    ProceedWithoutPkce,
+    /// Keeps credentials in memory only: a restart forgets the login.
+    ForgetOnRestart,
+}
+
+impl Fault {
+    const ALL: [(Fault, &'static str); 4] = [
+        (Fault::StatusProbesOriginOnly, "status-probes-origin-only"),
+        (Fault::StatusTrustsFile, "status-trusts-file"),
+        (Fault::ProceedWithoutPkce, "proceed-without-pkce"),
+        (Fault::ForgetOnRestart, "forget-on-restart"),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(f, _)| *f == self).map(|(_, n)| *n).expect("every fault is named")
+    }
+
+    pub fn names() -> String {
+        Self::ALL.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
+    }
+
+    pub fn all() -> impl Iterator<Item = Fault> {
+        Self::ALL.into_iter().map(|(f, _)| f)
+    }
+}
+
+impl FromStr for Fault {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(f, _)| *f)
+            .ok_or_else(|| format!("unknown fault `{name}` (faults: {})", Self::names()))
+    }
+}
+
+/// The reference client, optionally with faults.
+#[derive(Debug, Default, Clone)]
+pub struct ReferenceClient {
+    faults: Vec<Fault>,
+}
+
+impl ReferenceClient {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_faults(faults: Vec<Fault>) -> Self {
+        Self { faults }
+    }
+
+    fn has(&self, fault: Fault) -> bool {
+        self.faults.contains(&fault)
+    }
+}
+
+/// Step-up re-authorizations per operation before giving up (MCP authorization 2025-11-25
+/// §"Scope Challenge Handling": "no more than a few times").
+const STEP_UP_LIMIT: usize = 2;
+
+#[async_trait]
+impl ClientAdapter for ReferenceClient {
+    fn name(&self) -> String {
+        let mut name = "reference".to_owned();
+        for fault in &self.faults {
+            name.push('+');
+            name.push_str(fault.name());
+        }
+        name
+    }
+
+    fn support(&self, _verb: Verb) -> Support {
+        Support::Yes
+    }
+
+    async fn add(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        let mut registry = Registry::load(&ctx.home)?;
+        registry.servers.insert(entry.name.clone(), StoredEntry { url: entry.url.clone(), tools: Vec::new() });
+        registry.save(&ctx.home)?;
+        Ok(Reply::success(format!("added {} at {}", entry.name, entry.url)))
+    }
+
+    async fn login(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        Ok(match self.authorize(ctx, entry, None).await {
+            Ok(()) => Reply::success(format!("logged in to {}", entry.name)),
+            Err(error) => Reply::failure(error),
+        })
+    }
+
+    async fn list(&self, ctx: &StepContext) -> Result<Reply, AdapterError> {
+        let registry = Registry::load(&ctx.home)?;
+        let mut reply = Reply::default();
+        for (name, stored) in &registry.servers {
+            let entry = ServerEntry { name: name.clone(), url: stored.url.clone(), preregistered: None };
+            let (raw, normalized) = self.status(&ctx.home, &entry).await;
+            reply.output.push_str(&format!("{name}\t{}\t{raw}\n", stored.url));
+            reply.statuses.push(EntryStatus { name: name.clone(), raw, normalized });
+        }
+        Ok(reply)
+    }
+
+    async fn import(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        let client = match self.connect(&ctx.home, entry).await {
+            Ok(client) => client,
+            Err(error) => return Ok(Reply::failure(error.to_string())),
+        };
+        let listed = client.list_all_tools().await;
+        let _ = client.cancel().await;
+        let tools: Vec<ToolInfo> = match listed {
+            Ok(tools) => tools
+                .into_iter()
+                .map(|t| ToolInfo { name: t.name.to_string(), input_schema: Value::Object((*t.input_schema).clone()) })
+                .collect(),
+            Err(error) => return Ok(Reply::failure(format!("tools/list failed: {error}"))),
+        };
+        let mut registry = Registry::load(&ctx.home)?;
+        if let Some(stored) = registry.servers.get_mut(&entry.name) {
+            stored.tools = tools.clone();
+        }
+        registry.save(&ctx.home)?;
+        Ok(Reply { tools: Some(tools), ..Reply::success(format!("imported tools of {}", entry.name)) })
+    }
+
+    async fn call(
+        &self,
+        ctx: &StepContext,
+        entry: &ServerEntry,
+        tool: &str,
+        arguments: &serde_json::Map<String, Value>,
+    ) -> Result<Reply, AdapterError> {
+        let mut output = String::new();
+        for attempt in 0..=STEP_UP_LIMIT {
+            let client = match self.connect(&ctx.home, entry).await {
+                Ok(client) => client,
+                Err(error) => return Ok(Reply { output, ..Reply::failure(error.to_string()) }),
+            };
+            let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments.clone());
+            let result = client.call_tool(params).await;
+            let challenge = result.as_ref().err().and_then(|e| e.auth_challenge()).map(str::to_owned);
+            let _ = client.cancel().await;
+            match result {
+                Ok(result) => {
+                    let text: Vec<String> =
+                        result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect();
+                    let text = text.join("\n");
+                    return Ok(if result.is_error == Some(true) {
+                        Reply { output, content: Some(text.clone()), ..Reply::failure(format!("tool error: {text}")) }
+                    } else {
+                        Reply { content: Some(text), ..Reply::success(output) }
+                    });
+                }
+                Err(error) => {
+                    let needed = challenge.as_deref().and_then(|c| challenge_param(c, "scope"));
+                    let insufficient = challenge.as_deref().is_some_and(|c| c.contains("insufficient_scope"));
+                    match needed.filter(|_| insufficient && attempt < STEP_UP_LIMIT) {
+                        Some(needed) => {
+                            // SEP-2350: ask for what we hold plus what the challenge names.
+                            let mut scopes = granted_scopes(&ctx.home, &entry.url);
+                            scopes.extend(needed.split_whitespace().map(str::to_owned));
+                            scopes.sort();
+                            scopes.dedup();
+                            output.push_str(&format!("step-up: re-authorizing for `{}`\n", scopes.join(" ")));
+                            if let Err(error) = self.authorize(ctx, entry, Some(scopes)).await {
+                                return Ok(Reply { output, ..Reply::failure(format!("step-up failed: {error}")) });
+                            }
+                        }
+                        None => return Ok(Reply { output, ..Reply::failure(format!("tools/call failed: {error}")) }),
+                    }
+                }
+            }
+        }
+        Ok(Reply { output, ..Reply::failure("insufficient scope after step-up retries") })
+    }
+
+    async fn restart(&self, ctx: &StepContext) -> Result<Reply, AdapterError> {
+        if self.has(Fault::ForgetOnRestart) {
+            let dir = credentials_dir(&ctx.home);
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| AdapterError::Failed(e.to_string()))?;
+            }
+        }
+        Ok(Reply::success("restarted"))
+    }
+
+    async fn logout(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        let path = credentials_path(&ctx.home, &entry.url);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(Reply::success(format!("logged out of {}", entry.name))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Reply::success(format!("{} was not logged in", entry.name)))
+            }
+            Err(e) => Err(AdapterError::Failed(e.to_string())),
+        }
+    }
+
+    async fn remove(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        let mut registry = Registry::load(&ctx.home)?;
+        if registry.servers.remove(&entry.name).is_none() {
+            return Ok(Reply::failure(format!("no server named {}", entry.name)));
+        }
+        registry.save(&ctx.home)?;
+        Ok(Reply::success(format!("removed {}", entry.name)))
+    }
+
+    async fn state(&self, home: &Path) -> ClientState {
+        let registry = Registry::load(home).unwrap_or_default();
+        let mut state = ClientState::default();
+        for (name, stored) in &registry.servers {
+            state.registry.push(RegistryEntry {
+                name: name.clone(),
+                transport: "streamable-http".into(),
+                url: stored.url.clone(),
+                tools: stored.tools.iter().map(|t| t.name.clone()).collect(),
+            });
+        }
+        let Ok(dir) = std::fs::read_dir(credentials_dir(home)) else {
+            return state;
+        };
+        state.credentials = dir.filter_map(|e| CredentialFile::read(&e.ok()?.path())).map(|f| f.summary()).collect();
+        state.credentials.sort_by(|a, b| a.key.cmp(&b.key));
+        state
+    }
+}
+
+impl ReferenceClient {
+    /// The whole authorization-code flow, from discovery to stored tokens.
+    async fn authorize(&self, ctx: &StepContext, entry: &ServerEntry, scopes: Option<Vec<String>>) -> Result<(), String> {
+        let challenge = probe(&entry.url).await?.challenge;
+        let store = FileCredentialStore::new(&ctx.home, entry);
+        let previous = store.read().await;
+        let mut manager = AuthorizationManager::new(entry.url.as_str()).await.map_err(describe)?;
+        manager.set_credential_store(store);
+        let resolution = manager.resolve_metadata_from_challenge(challenge.as_deref()).await.map_err(describe)?;
+        // rmcp proceeds with S256 when metadata omits code_challenge_methods_supported; the
+        // 2025-11-25 spec says a client MUST refuse, so the adapter refuses here.
+        let discovered = resolution.source != AuthorizationMetadataSource::LegacyEndpointFallback;
+        if discovered && resolution.metadata.code_challenge_methods_supported.is_none() && !self.has(Fault::ProceedWithoutPkce) {
+            return Err("refusing to authorize: the authorization server does not advertise PKCE support \
+                 (code_challenge_methods_supported is missing)"
+                .into());
+        }
+        manager.set_metadata(resolution.metadata);
+        let callback = Callback::bind().await?;
+        let mut request = AuthorizationRequest::new(callback.redirect_uri())
+            .with_client_name("mcp-auth-harness reference client")
+            .with_initial_scope_selection();
+        if let Some(scopes) = scopes {
+            request = request.with_scopes(scopes);
+        }
+        if let Some((client_id, secret)) = &entry.preregistered {
+            request = request.with_preregistered_client(client_id);
+            if let Some(secret) = secret {
+                request = request.with_client_secret(secret);
+            }
+        } else if let Some(previous) = previous {
+            // A client registered before is reused, not registered again.
+            request = request.with_preregistered_client(previous.client_id);
+        }
+        let session = AuthorizationSession::new(manager, request).await.map_err(|(_, e)| describe(e))?;
+        let url = session.get_authorization_url().to_owned();
+        let mut state = OAuthState::Session(session);
+        let (_visit, answer) = tokio::join!(ctx.open_browser(&url), callback.answer(ctx.user_timeout));
+        let answer = answer?;
+        if let Some(error) = answer.get("error") {
+            return Err(format!("authorization failed: {error}"));
+        }
+        let code = answer.get("code").ok_or("the callback carried no code")?;
+        let csrf = answer.get("state").ok_or("the callback carried no state")?;
+        state
+            .handle_callback_with_issuer(code, csrf, answer.get("iss").map(String::as_str))
+            .await
+            .map_err(describe)
+    }
+
+    /// A careful status: stored credentials count only if they work now; without them, the
+    /// server is asked whether it wants OAuth.
+    async fn status(&self, home: &Path, entry: &ServerEntry) -> (String, Status) {
+        let path = credentials_path(home, &entry.url);
+        if CredentialFile::read(&path).is_some_and(|f| f.stored.token_response.is_some()) {
+            if self.has(Fault::StatusTrustsFile) {
+                return ("logged in".into(), Status::Oauth);
+            }
+            return match self.connect(home, entry).await {
+                Ok(client) => {
+                    let _ = client.cancel().await;
+                    ("logged in".into(), Status::Oauth)
+                }
+                Err(ConnectError::Rejected(why)) => (format!("login expired ({why})"), Status::Expired),
+                Err(error) => (format!("error: {error}"), Status::Error),
+            };
+        }
+        if self.has(Fault::StatusProbesOriginOnly) {
+            return origin_only_status(&entry.url).await;
+        }
+        match probe(&entry.url).await {
+            Ok(Probe { status: 401, .. }) => ("not logged in".into(), Status::NotLoggedIn),
+            Ok(Probe { status, .. }) if (200..300).contains(&status) => ("no auth needed".into(), Status::Unsupported),
+            Ok(Probe { status, .. }) => (format!("error: server answered {status}"), Status::Error),
+            Err(error) => (format!("error: {error}"), Status::Error),
+        }
+    }
+
+    /// An MCP session with the stored credentials (refreshed by rmcp when needed).
+    async fn connect(&self, home: &Path, entry: &ServerEntry) -> Result<RunningService<RoleClient, ClientConfig>, ConnectError> {
+        let store = FileCredentialStore::new(home, entry);
+        if store.read().await.is_none() {
+            return Err(ConnectError::NotLoggedIn);
+        }
+        let mut manager = AuthorizationManager::new(entry.url.as_str()).await.map_err(|e| ConnectError::Other(describe(e)))?;
+        manager.set_credential_store(store);
+        match manager.initialize_from_store().await {
+            Ok(true) => {}
+            Ok(false) => return Err(ConnectError::NotLoggedIn),
+            Err(e) => return Err(ConnectError::Other(describe(e))),
+        }
+        let http = AuthClient::new(reqwest::Client::default(), manager);
+        let transport =
+            StreamableHttpClientTransport::with_client(http, StreamableHttpClientTransportConfig::with_uri(entry.url.as_str()));
+        ClientConfig::default().serve(transport).await.map_err(|e| match e.auth_challenge() {
+            Some(challenge) => ConnectError::Rejected(challenge.to_owned()),
+            None => ConnectError::Other(e.to_string()),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ConnectError {
+    #[error("not logged in: run login first")]
+    NotLoggedIn,
+    #[error("the server rejected the stored login: {0}")]
+    Rejected(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+fn describe(error: AuthError) -> String {
+    error.to_string()
+}
+
+/// What an unauthenticated request to the MCP endpoint answers.
+struct Probe {
+    status: u16,
+    challenge: Option<String>,
+}
+
+async fn probe(url: &str) -> Result<Probe, String> {
+    let initialize = serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "mcp-auth-harness-reference", "version": env!("CARGO_PKG_VERSION")}}});
+    let response = http()
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .json(&initialize)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.to_ascii_lowercase().starts_with("bearer"))
+        .map(str::to_owned);
+    Ok(Probe { status: response.status().as_u16(), challenge })
+}
+
+/// [`Fault::StatusProbesOriginOnly`]: RFC 8414 probes on the MCP origin only, as Codex 0.125.0's
+/// status check did.
+async fn origin_only_status(url: &str) -> (String, Status) {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return ("error: bad url".into(), Status::Error);
+    };
+    let origin = parsed.origin().ascii_serialization();
+    let path = parsed.path().trim_end_matches('/');
+    for candidate in [
+        format!("{origin}/.well-known/oauth-authorization-server{path}"),
+        format!("{origin}{path}/.well-known/oauth-authorization-server"),
+        format!("{origin}/.well-known/oauth-authorization-server"),
+    ] {
+        if http().get(&candidate).send().await.is_ok_and(|r| r.status().is_success()) {
+            return ("not logged in".into(), Status::NotLoggedIn);
+        }
+    }
+    ("unsupported".into(), Status::Unsupported)
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("a plain HTTP client always builds")
+}
+
+/// `name="value"` from a `WWW-Authenticate` header.
+fn challenge_param(challenge: &str, name: &str) -> Option<String> {
+    let start = challenge.find(&format!("{name}=\""))? + name.len() + 2;
+    let end = challenge[start..].find('"')? + start;
+    Some(challenge[start..end].to_owned())
+}
+
+fn client_id_kind(entry: &ServerEntry) -> &'static str {
+    if entry.preregistered.is_some() { "preregistered" } else { "dynamic" }
+}
+
+fn granted_scopes(home: &Path, url: &str) -> Vec<String> {
+    CredentialFile::read(&credentials_path(home, url)).map(|f| f.stored.granted_scopes).unwrap_or_default()
+}
+
+// --- files ---------------------------------------------------------------------------------
+
+fn client_dir(home: &Path) -> PathBuf {
+    home.join(".mcp-reference")
+}
+
+fn credentials_dir(home: &Path) -> PathBuf {
+    client_dir(home).join("credentials")
+}
+
+/// Credentials belong to the server (its URL), not to the name it is registered under, so
+/// re-adding a server under another name keeps its login.
+fn credentials_path(home: &Path, url: &str) -> PathBuf {
+    let digest = Sha256::digest(url.as_bytes());
+    let key: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    credentials_dir(home).join(format!("{key}.json"))
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Registry {
+    servers: BTreeMap<String, StoredEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredEntry {
+    url: String,
+    #[serde(default)]
+    tools: Vec<ToolInfo>,
+}
+
+impl Registry {
+    fn path(home: &Path) -> PathBuf {
+        client_dir(home).join("servers.json")
+    }
+
+    fn load(home: &Path) -> Result<Self, AdapterError> {
+        match std::fs::read(Self::path(home)) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| AdapterError::Failed(format!("servers.json: {e}"))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(AdapterError::Failed(format!("servers.json: {e}"))),
+        }
+    }
+
+    fn save(&self, home: &Path) -> Result<(), AdapterError> {
+        write_json(&Self::path(home), self).map_err(AdapterError::Failed)
+    }
+}
+
+/// The credentials file: rmcp's stored credentials plus how the client id was obtained.
+#[derive(Serialize, Deserialize)]
+struct CredentialFile {
+    server_url: String,
+    client_id_kind: String,
+    stored: StoredCredentials,
+}
+
+impl CredentialFile {
+    fn read(path: &Path) -> Option<Self> {
+        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    }
+
+    fn summary(&self) -> CredentialSummary {
+        // Read through JSON so the summary does not depend on the oauth2 crate's accessors.
+        let token = serde_json::to_value(&self.stored.token_response).unwrap_or(Value::Null);
+        let expires_in = token.get("expires_in").and_then(Value::as_u64);
+        let received = self.stored.token_received_at;
+        let expiry = match (expires_in, received) {
+            (Some(ttl), Some(at)) => {
+                let left = (at + ttl).saturating_sub(now_secs());
+                if left == 0 { "expired" } else if left > 3600 { ">1h" } else { "<1h" }.to_owned()
+            }
+            _ => "unknown".to_owned(),
+        };
+        CredentialSummary {
+            key: self.server_url.clone(),
+            access_token: token.get("access_token").is_some(),
+            refresh_token: token.get("refresh_token").is_some(),
+            scopes: self.stored.granted_scopes.clone(),
+            expiry,
+            client_id_kind: self.client_id_kind.clone(),
+        }
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> Result<(), String> {
+    let describe = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| describe(&e))?;
+    }
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| describe(&e))?;
+    // Write then rename, so a reader never sees half a file.
+    let partial = path.with_extension("json.partial");
+    std::fs::write(&partial, bytes).map_err(|e| describe(&e))?;
+    std::fs::rename(&partial, path).map_err(|e| describe(&e))
+}
+
+/// rmcp's credential store, backed by one file per server.
+#[derive(Clone)]
+struct FileCredentialStore {
+    path: PathBuf,
+    server_url: String,
+    kind: &'static str,
+    lock: Arc<Mutex<()>>,
+}
+
+impl FileCredentialStore {
+    fn new(home: &Path, entry: &ServerEntry) -> Self {
+        Self {
+            path: credentials_path(home, &entry.url),
+            server_url: entry.url.clone(),
+            kind: client_id_kind(entry),
+            lock: Arc::default(),
+        }
+    }
+
+    async fn read(&self) -> Option<StoredCredentials> {
+        let _guard = self.lock.lock().await;
+        CredentialFile::read(&self.path).map(|f| f.stored)
+    }
+}
+
+#[async_trait]
+impl CredentialStore for FileCredentialStore {
+    async fn load(&self) -> Result<Option<StoredCredentials>, AuthError> {
+        Ok(self.read().await)
+    }
+
+    async fn save(&self, stored: StoredCredentials) -> Result<(), AuthError> {
+        let _guard = self.lock.lock().await;
+        // A refresh keeps the kind recorded at login.
+        let kind = CredentialFile::read(&self.path).map_or(self.kind.to_owned(), |f| f.client_id_kind);
+        write_json(&self.path, &CredentialFile { server_url: self.server_url.clone(), client_id_kind: kind, stored }).map_err(AuthError::InternalError)
+    }
+
+    async fn clear(&self) -> Result<(), AuthError> {
+        let _guard = self.lock.lock().await;
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(AuthError::InternalError(e.to_string())),
+            _ => Ok(()),
+        }
+    }
+}
+
+// --- loopback callback ---------------------------------------------------------------------
+
+/// The loopback redirect listener (RFC 8252 §7.3): one answer, then it closes.
+struct Callback {
+    port: u16,
+    answer: tokio::sync::oneshot::Receiver<BTreeMap<String, String>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Callback {
+    async fn bind() -> Result<Self, String> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| format!("cannot listen for the OAuth callback: {e}"))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let (tx, answer) = tokio::sync::oneshot::channel();
+        let tx = Arc::new(std::sync::Mutex::new(Some(tx)));
+        let router = axum::Router::new().route(
+            "/callback",
+            axum::routing::get(move |axum::extract::Query(query): axum::extract::Query<BTreeMap<String, String>>| {
+                let tx = tx.clone();
+                async move {
+                    if let Some(tx) = tx.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
+                        let _ = tx.send(query);
+                    }
+                    "Authorization received. You may close this window."
+                }
+            }),
+        );
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Ok(Self { port, answer, server })
+    }
+
+    fn redirect_uri(&self) -> String {
+        format!("http://127.0.0.1:{}/callback", self.port)
+    }
+
+    async fn answer(self, timeout: Duration) -> Result<BTreeMap<String, String>, String> {
+        let Self { answer, server, .. } = self;
+        let result = tokio::time::timeout(timeout, answer).await;
+        server.abort();
+        match result {
+            Ok(Ok(query)) => Ok(query),
+            Ok(Err(_)) => Err("the callback listener stopped".into()),
+            Err(_) => Err(format!("login timed out: no answer from the browser within {}s", timeout.as_secs_f32())),
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! A per-run home directory: the client under test never sees the real HOME.
+
+use std::path::{Path, PathBuf};
+
+/// A temporary directory holding the client's `home/`. Removed on drop unless kept.
+#[derive(Debug)]
+pub struct Sandbox {
+    dir: Option<tempfile::TempDir>,
+    kept: Option<PathBuf>,
+    home: PathBuf,
+}
+
+impl Sandbox {
+    /// Creates `<tmp>/mcp-auth-harness-XXXX/home`.
+    pub fn new() -> std::io::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("mcp-auth-harness-").tempdir()?;
+        let home = dir.path().join("home");
+        std::fs::create_dir(&home)?;
+        Ok(Self { dir: Some(dir), kept: None, home })
+    }
+
+    /// The client's HOME.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// The sandbox's root (parent of `home/`).
+    pub fn root(&self) -> &Path {
+        self.dir.as_ref().map(|d| d.path()).or(self.kept.as_deref()).expect("a sandbox always has a root")
+    }
+
+    /// Keeps the directory after the run (for `--keep`) and returns where it is.
+    pub fn keep(&mut self) -> PathBuf {
+        if let Some(dir) = self.dir.take() {
+            self.kept = Some(dir.keep());
+        }
+        self.kept.clone().expect("kept above")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sandbox_is_removed_on_drop_unless_kept() {
+        let sandbox = Sandbox::new().unwrap();
+        let root = sandbox.root().to_owned();
+        assert!(sandbox.home().is_dir());
+        drop(sandbox);
+        assert!(!root.exists());
+
+        let mut kept = Sandbox::new().unwrap();
+        let root = kept.keep();
+        drop(kept);
+        assert!(root.exists());
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}

@@ -1,0 +1,199 @@
+//! What people and snapshots see of a run: one line per scenario, failures explained, a summary
+//! table, and a redacted snapshot that is stable across runs and machines.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::{Value, json};
+
+use crate::check::Outcome;
+use crate::runner::{ScenarioRun, Verdict};
+
+/// Evidence lines shown per failing check.
+const EVIDENCE_SHOWN: usize = 6;
+
+/// `✓ name  client  120 ms`, and for a failure what broke, the clause and the exchanges.
+pub fn scenario_block(run: &ScenarioRun) -> String {
+    let mark = match run.verdict() {
+        Verdict::Passed => "✓",
+        Verdict::Failed => "✗",
+        Verdict::NotApplicable => "–",
+    };
+    let mut out = format!("{mark} {:<44} {:<12} {:>6} ms\n", run.scenario, run.client, run.elapsed.as_millis());
+    for (index, step) in run.steps.iter().enumerate() {
+        if let Some(why) = &step.not_applicable {
+            let _ = writeln!(out, "    – step {} ({}) n/a: {why}", index + 1, step.verb);
+        }
+        for e in step.expectations.iter().filter(|e| !e.passed) {
+            let _ = writeln!(
+                out,
+                "    ✗ step {} ({}, line {}): expected {} {}, got {}",
+                index + 1,
+                step.verb,
+                step.line,
+                e.field,
+                e.expected,
+                e.actual
+            );
+        }
+    }
+    for check in run.failures() {
+        let Outcome::Fail { reason, evidence } = &check.outcome else { continue };
+        let _ = writeln!(out, "    ✗ {} [{:?}] {}", check.info.id, check.info.severity, check.info.rule);
+        let _ = writeln!(out, "      spec: {}", check.info.spec);
+        let _ = writeln!(out, "      why:  {reason}");
+        for line in evidence.iter().rev().take(EVIDENCE_SHOWN).rev() {
+            let _ = writeln!(out, "        {line}");
+        }
+    }
+    if let Some(kept) = &run.kept {
+        let _ = writeln!(out, "    sandbox kept at {}", kept.display());
+    }
+    out
+}
+
+/// Counts per client, and a scenario × client matrix when more than one client ran.
+pub fn summary(runs: &[ScenarioRun]) -> String {
+    let mut clients: Vec<&str> = runs.iter().map(|r| r.client.as_str()).collect();
+    clients.dedup();
+    clients.sort_unstable();
+    clients.dedup();
+    let mut out = String::new();
+    if clients.len() > 1 {
+        let mut matrix: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
+        for run in runs {
+            let mark = match run.verdict() {
+                Verdict::Passed => "pass",
+                Verdict::Failed => "FAIL",
+                Verdict::NotApplicable => "n/a",
+            };
+            matrix.entry(run.scenario.as_str()).or_default().insert(run.client.as_str(), mark);
+        }
+        let _ = write!(out, "\n{:<44}", "scenario");
+        for client in &clients {
+            let _ = write!(out, " {client:>12}");
+        }
+        out.push('\n');
+        for (scenario, row) in &matrix {
+            let _ = write!(out, "{scenario:<44}");
+            for client in &clients {
+                let _ = write!(out, " {:>12}", row.get(client).copied().unwrap_or(""));
+            }
+            out.push('\n');
+        }
+    }
+    let _ = writeln!(out, "\n{:<24} {:>6} {:>6} {:>6} {:>6} {:>9}", "client", "total", "passed", "failed", "n/a", "checks✗");
+    for client in &clients {
+        let mine: Vec<&ScenarioRun> = runs.iter().filter(|r| r.client == *client).collect();
+        let count = |v: Verdict| mine.iter().filter(|r| r.verdict() == v).count();
+        let failed_checks: usize = mine.iter().map(|r| r.failures().count()).sum();
+        let _ = writeln!(
+            out,
+            "{client:<24} {:>6} {:>6} {:>6} {:>6} {:>9}",
+            mine.len(),
+            count(Verdict::Passed),
+            count(Verdict::Failed),
+            count(Verdict::NotApplicable),
+            failed_checks
+        );
+    }
+    out
+}
+
+/// The run as a snapshot: what the client ended up with and the exchange it performed, with
+/// everything that differs between runs (ports, client ids, request ids) replaced.
+pub fn snapshot(run: &ScenarioRun) -> Value {
+    let steps: Vec<Value> = run
+        .steps
+        .iter()
+        .map(|step| {
+            let mut exchanges = Vec::new();
+            for key in run.servers.keys() {
+                exchanges.extend(
+                    step.exchanges(run, key)
+                        .iter()
+                        .filter(|e| !is_listening_stream(e))
+                        .map(|e| format!("{key}: {}", e.describe())),
+                );
+            }
+            json!({
+                "do": step.verb,
+                "entry": step.entry,
+                "not_applicable": step.not_applicable,
+                "error": step.reply.error,
+                "statuses": step.reply.statuses,
+                "tools": step.reply.tools.as_ref().map(|t| t.iter().map(|t| t.name.clone()).collect::<Vec<_>>()),
+                "content": step.reply.content,
+                "state": step.state,
+                "browser": step.visits.iter().map(|v| json!({"action": v.action, "hops": v.hops, "end": v.end})).collect::<Vec<_>>(),
+                "exchanges": exchanges,
+                "expectations": step.expectations.iter().map(|e| json!({e.field: if e.passed { "held" } else { "FAILED" }})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let checks: BTreeMap<&str, &str> = run
+        .checks
+        .iter()
+        .map(|c| {
+            let verdict = match c.outcome {
+                Outcome::Pass { .. } => "pass",
+                Outcome::Fail { .. } => "FAIL",
+                Outcome::NotApplicable => "n/a",
+            };
+            (c.info.id, verdict)
+        })
+        .collect();
+    let value = json!({
+        "scenario": run.scenario,
+        "client": run.client,
+        "verdict": run.verdict(),
+        "servers": run.servers.iter().map(|(k, s)| (k.clone(), json!({"preset": s.preset, "mcp": s.mcp_uri, "issuer": s.issuer}))).collect::<BTreeMap<_, _>>(),
+        "steps": steps,
+        "checks": checks,
+    });
+    redact(run, value)
+}
+
+/// The client's optional standalone SSE stream (`GET` on the MCP endpoint with a token): it is
+/// opened in the background, so where it lands among other requests varies from run to run.
+fn is_listening_stream(exchange: &mock_server::Exchange) -> bool {
+    exchange.endpoint == mock_server::Endpoint::Mcp
+        && exchange.method == "GET"
+        && exchange.request_headers.contains_key("authorization")
+}
+
+static CLIENT_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(client|consent)-[A-Za-z0-9_-]{32}").expect("valid regex"));
+static LOOPBACK_PORT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"127\.0\.0\.1:\d+").expect("valid regex"));
+
+/// Replaces volatile values in every string of `value`.
+fn redact(run: &ScenarioRun, value: Value) -> Value {
+    let mut origins: Vec<(String, String)> = Vec::new();
+    for (key, server) in &run.servers {
+        let origin = |u: &str| url::Url::parse(u).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+        let rs = origin(&server.mcp_uri);
+        let asv = origin(&server.issuer);
+        if asv != rs {
+            origins.push((asv, format!("http://[{key}-as]")));
+        }
+        origins.push((rs, format!("http://[{key}]")));
+    }
+    map_strings(value, &|s: &str| {
+        let mut s = s.to_owned();
+        for (origin, name) in &origins {
+            s = s.replace(origin.as_str(), name);
+        }
+        let s = CLIENT_ID.replace_all(&s, "[$1-id]");
+        LOOPBACK_PORT.replace_all(&s, "127.0.0.1:[port]").into_owned()
+    })
+}
+
+fn map_strings(value: Value, f: &dyn Fn(&str) -> String) -> Value {
+    match value {
+        Value::String(s) => Value::String(f(&s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| map_strings(v, f)).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (f(&k), map_strings(v, f))).collect()),
+        other => other,
+    }
+}

@@ -1,0 +1,330 @@
+//! Runs a scenario against a client: starts the mocks, performs each step in a fresh sandbox,
+//! observes what the client ends up with, then evaluates expectations and checks.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mock_server::{Exchange, MockServer};
+use serde::Serialize;
+
+use crate::browser::Visit;
+use crate::check::{self, CheckResult};
+use crate::client::{AdapterError, ClientAdapter, ClientState, Reply, Sandbox, ServerEntry, StepContext, Support, ToolInfo};
+use crate::scenario::{ExpireMode, Outcome, Scenario, Step, ToolsExpectation, ToolsKeyword, Verb};
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Keep the sandbox after the run.
+    pub keep: bool,
+    /// How long a client may wait for the browser before giving up on a login.
+    pub user_timeout: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self { keep: false, user_timeout: Duration::from_secs(2) }
+    }
+}
+
+/// A scenario that could not be run at all (as opposed to one whose client failed).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("scenario {scenario}: server `{server}` did not start: {source}")]
+    ServerStart { scenario: String, server: String, source: mock_server::StartError },
+    #[error("scenario {scenario}: cannot create a sandbox: {source}")]
+    Sandbox { scenario: String, #[source] source: std::io::Error },
+    #[error("scenario {scenario}, step {step} ({verb}): {source}")]
+    Adapter { scenario: String, step: usize, verb: Verb, source: AdapterError },
+}
+
+/// One mock server as the run saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerRecord {
+    pub preset: String,
+    pub mcp_uri: String,
+    pub issuer: String,
+    pub served_tools: Vec<ToolInfo>,
+    #[serde(skip)]
+    pub profile: mock_server::Profile,
+    /// Every exchange on the server's listeners.
+    #[serde(skip)]
+    pub exchanges: Vec<Exchange>,
+}
+
+/// Everything observed for one step.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRecord {
+    pub verb: Verb,
+    pub entry: String,
+    pub server: String,
+    /// Set when the client cannot perform the step; the step then neither passes nor fails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<String>,
+    pub reply: Reply,
+    /// The client's registry and credentials after the step.
+    pub state: ClientState,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub visits: Vec<Visit>,
+    /// First sequence number of this step's exchanges, per server.
+    #[serde(skip)]
+    pub first_seq: BTreeMap<String, u64>,
+    /// One past the last sequence number of this step's exchanges, per server.
+    #[serde(skip)]
+    pub end_seq: BTreeMap<String, u64>,
+    pub expectations: Vec<ExpectationResult>,
+    #[serde(skip)]
+    pub line: usize,
+    #[serde(skip)]
+    pub step: Step,
+}
+
+impl StepRecord {
+    /// This step's exchanges on `server`.
+    pub fn exchanges<'a>(&self, run: &'a ScenarioRun, server: &str) -> Vec<&'a Exchange> {
+        let (Some(first), Some(end)) = (self.first_seq.get(server), self.end_seq.get(server)) else {
+            return Vec::new();
+        };
+        run.servers[server].exchanges.iter().filter(|e| e.seq >= *first && e.seq < *end).collect()
+    }
+}
+
+/// A step expectation and whether it held.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpectationResult {
+    pub field: &'static str,
+    pub expected: String,
+    pub actual: String,
+    pub passed: bool,
+}
+
+/// A finished scenario run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioRun {
+    pub scenario: String,
+    pub client: String,
+    pub servers: BTreeMap<String, ServerRecord>,
+    pub steps: Vec<StepRecord>,
+    pub checks: Vec<CheckResult>,
+    #[serde(skip)]
+    pub elapsed: Duration,
+    /// Where the sandbox was kept (`--keep`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept: Option<PathBuf>,
+}
+
+/// The verdict of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Passed,
+    Failed,
+    /// No step could be performed by this client.
+    NotApplicable,
+}
+
+impl ScenarioRun {
+    pub fn verdict(&self) -> Verdict {
+        if self.steps.iter().all(|s| s.not_applicable.is_some()) {
+            return Verdict::NotApplicable;
+        }
+        let expectations_hold = self.steps.iter().flat_map(|s| &s.expectations).all(|e| e.passed);
+        let checks_hold = self.checks.iter().all(|c| !c.failed());
+        if expectations_hold && checks_hold { Verdict::Passed } else { Verdict::Failed }
+    }
+
+    /// Failed checks.
+    pub fn failures(&self) -> impl Iterator<Item = &CheckResult> {
+        self.checks.iter().filter(|c| c.failed())
+    }
+}
+
+/// Runs `scenario` against `client`.
+pub async fn run(scenario: &Scenario, client: Arc<dyn ClientAdapter>, options: &RunOptions) -> Result<ScenarioRun, RunError> {
+    let started = Instant::now();
+    let mut mocks = BTreeMap::new();
+    for (key, spec) in &scenario.servers {
+        let mock = MockServer::builder().profile(spec.profile.clone()).try_start().await.map_err(|source| {
+            RunError::ServerStart { scenario: scenario.name.clone(), server: key.clone(), source }
+        })?;
+        mocks.insert(key.clone(), mock);
+    }
+    let mut sandbox =
+        Sandbox::new().map_err(|source| RunError::Sandbox { scenario: scenario.name.clone(), source })?;
+
+    let mut steps = Vec::new();
+    // Entry name → the MCP path its `add` step chose.
+    let mut entries = BTreeMap::new();
+    for (index, step) in scenario.steps.iter().enumerate() {
+        if let (Verb::Add, Some(path)) = (step.verb, &step.path) {
+            entries.insert(step.entry.clone(), path.clone());
+        }
+        let first_seq = mocks.iter().map(|(k, m)| (k.clone(), m.transcript().next_seq())).collect();
+        let ctx = StepContext::new(sandbox.home().to_owned(), step.browser, options.user_timeout);
+        let performed = perform(client.as_ref(), &ctx, step, &mocks, &entries).await;
+        let (reply, not_applicable) = match performed {
+            Ok(reply) => (reply, None),
+            Err(AdapterError::NotApplicable(why)) => (Reply::default(), Some(why)),
+            Err(source) => {
+                return Err(RunError::Adapter { scenario: scenario.name.clone(), step: index, verb: step.verb, source });
+            }
+        };
+        let end_seq = mocks.iter().map(|(k, m)| (k.clone(), m.transcript().next_seq())).collect();
+        let state = client.state(sandbox.home()).await;
+        let expectations = match &not_applicable {
+            Some(_) => Vec::new(),
+            None => expectations(step, &reply, &mocks),
+        };
+        steps.push(StepRecord {
+            verb: step.verb,
+            entry: step.entry.clone(),
+            server: step.server.clone(),
+            not_applicable,
+            reply,
+            state,
+            visits: ctx.visits(),
+            first_seq,
+            end_seq,
+            expectations,
+            line: step.line,
+            step: step.clone(),
+        });
+    }
+
+    let servers = mocks
+        .iter()
+        .map(|(key, mock)| {
+            let record = ServerRecord {
+                preset: scenario.servers[key].preset.to_string(),
+                mcp_uri: mock.uri(),
+                issuer: mock.issuer(),
+                served_tools: served_tools(mock),
+                profile: mock.profile().clone(),
+                exchanges: mock.transcript().exchanges(),
+            };
+            (key.clone(), record)
+        })
+        .collect();
+    let kept = options.keep.then(|| sandbox.keep());
+    let mut run = ScenarioRun {
+        scenario: scenario.name.clone(),
+        client: client.name(),
+        servers,
+        steps,
+        checks: Vec::new(),
+        elapsed: Duration::ZERO,
+        kept,
+    };
+    run.checks = check::evaluate_all(&run);
+    run.elapsed = started.elapsed();
+    Ok(run)
+}
+
+/// The URL an entry points at: the path its `add` chose, else the server's first MCP path.
+fn entry_url(mock: &MockServer, step: &Step, entries: &BTreeMap<String, String>) -> String {
+    let chosen = match &step.path {
+        Some(path) => Some(path.as_str()),
+        None => entries.get(&step.entry).map(String::as_str),
+    };
+    chosen
+        .and_then(|path| mock.mcp_uris().into_iter().find(|u| u.ends_with(path)))
+        .unwrap_or_else(|| mock.uri())
+}
+
+async fn perform(
+    client: &dyn ClientAdapter,
+    ctx: &StepContext,
+    step: &Step,
+    mocks: &BTreeMap<String, MockServer>,
+    entries: &BTreeMap<String, String>,
+) -> Result<Reply, AdapterError> {
+    if let Support::No(why) = client.support(step.verb) {
+        return Err(AdapterError::NotApplicable(why));
+    }
+    let mock = mocks.get(&step.server);
+    let entry = mock.map(|mock| ServerEntry {
+        name: step.entry.clone(),
+        url: entry_url(mock, step, entries),
+        preregistered: mock
+            .profile()
+            .authorization_server
+            .preregistered_clients
+            .first()
+            .map(|c| (c.client_id.clone(), c.client_secret.clone())),
+    });
+    let entry = || entry.clone().ok_or_else(|| AdapterError::Failed(format!("step has no server `{}`", step.server)));
+    match step.verb {
+        Verb::Add => client.add(ctx, &entry()?).await,
+        Verb::Login => client.login(ctx, &entry()?).await,
+        Verb::List => client.list(ctx).await,
+        Verb::Import => client.import(ctx, &entry()?).await,
+        Verb::Call => {
+            let tool = step.tool.as_deref().unwrap_or_default();
+            client.call(ctx, &entry()?, tool, &step.arguments).await
+        }
+        Verb::Restart => client.restart(ctx).await,
+        Verb::Logout => client.logout(ctx, &entry()?).await,
+        Verb::Remove => client.remove(ctx, &entry()?).await,
+        Verb::Expire => {
+            let mock = mock.ok_or_else(|| AdapterError::Failed(format!("step has no server `{}`", step.server)))?;
+            match step.expire {
+                ExpireMode::AccessTokens => mock.expire_access_tokens(),
+                ExpireMode::AllTokens => mock.revoke_all_tokens(),
+            }
+            Ok(Reply::success(format!("{:?} of {} no longer valid", step.expire, step.server)))
+        }
+    }
+}
+
+fn served_tools(mock: &MockServer) -> Vec<ToolInfo> {
+    mock.served_tools()
+        .into_iter()
+        .map(|t| ToolInfo { name: t.name.to_string(), input_schema: serde_json::Value::Object((*t.input_schema).clone()) })
+        .collect()
+}
+
+fn expectations(step: &Step, reply: &Reply, mocks: &BTreeMap<String, MockServer>) -> Vec<ExpectationResult> {
+    let expect = &step.expect;
+    let mut results = Vec::new();
+    let mut push = |field, expected: String, actual: String, passed| {
+        results.push(ExpectationResult { field, expected, actual, passed });
+    };
+    if let Some(outcome) = expect.outcome {
+        let actual = match &reply.error {
+            None => "success".to_owned(),
+            Some(error) => format!("failure: {error}"),
+        };
+        let passed = (outcome == Outcome::Success) == reply.error.is_none();
+        push("outcome", format!("{outcome:?}").to_lowercase(), actual, passed);
+    }
+    if let Some(status) = expect.status {
+        let actual = reply.statuses.iter().find(|s| s.name == step.entry);
+        let shown = actual.map_or("(entry not listed)".to_owned(), |s| format!("{} (raw: {})", s.normalized, s.raw));
+        push("status", status.to_string(), shown, actual.is_some_and(|s| s.normalized == status));
+    }
+    if let Some(tools) = &expect.tools {
+        let got: Vec<&str> = reply.tools.iter().flatten().map(|t| t.name.as_str()).collect();
+        let (expected, passed) = match tools {
+            ToolsExpectation::Keyword(ToolsKeyword::None) => ("none".to_owned(), got.is_empty()),
+            ToolsExpectation::Keyword(ToolsKeyword::Served) => {
+                let served = mocks.get(&step.server).map(served_tools).unwrap_or_default();
+                let names: Vec<&str> = served.iter().map(|t| t.name.as_str()).collect();
+                (format!("served: {}", names.join(", ")), reply.tools.as_ref() == Some(&served))
+            }
+            ToolsExpectation::Names(names) => (names.join(", "), got == names.iter().map(String::as_str).collect::<Vec<_>>()),
+        };
+        push("tools", expected, if got.is_empty() { "none".into() } else { got.join(", ") }, passed);
+    }
+    if let Some(text) = &expect.error_contains {
+        let actual = reply.error.clone().unwrap_or_else(|| "(no error)".into());
+        let passed = actual.to_lowercase().contains(&text.to_lowercase()) && reply.error.is_some();
+        push("error_contains", text.clone(), actual, passed);
+    }
+    if let Some(text) = &expect.content_contains {
+        let actual = reply.content.clone().unwrap_or_else(|| "(no content)".into());
+        push("content_contains", text.clone(), actual.clone(), actual.contains(text.as_str()));
+    }
+    results
+}

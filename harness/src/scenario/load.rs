@@ -1,0 +1,335 @@
+//! Reading scenario files: TOML with every error pointing at file, line, column and field.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use mock_server::Preset;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{BrowserAction, Expect, ExpireMode, Scenario, ServerSpec, Step, Verb};
+
+/// A scenario file that cannot be used, and exactly where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{file}: cannot read: {reason}")]
+    Unreadable { file: String, reason: String },
+    #[error("{file}:{line}:{column}: field `{field}`: {message}")]
+    Invalid { file: String, line: usize, column: usize, field: String, message: String },
+}
+
+/// The file as written: everything optional that has a default, unknown fields rejected.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Option<String>,
+    summary: String,
+    #[serde(default)]
+    spec: Vec<String>,
+    bug: Option<String>,
+    servers: Spanned<BTreeMap<String, Spanned<RawServer>>>,
+    steps: Vec<Spanned<RawStep>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    #[serde(default = "happy_path")]
+    preset: Preset,
+    /// Knob overrides over the preset; checked again against the merged profile.
+    profile: Option<Spanned<toml::Table>>,
+}
+
+fn happy_path() -> Preset {
+    Preset::HappyPath
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    #[serde(rename = "do")]
+    verb: Verb,
+    server: Option<Spanned<String>>,
+    name: Option<String>,
+    path: Option<Spanned<String>>,
+    browser: Option<Spanned<BrowserAction>>,
+    tool: Option<Spanned<String>>,
+    arguments: Option<toml::Table>,
+    expire: Option<Spanned<ExpireMode>>,
+    #[serde(default)]
+    expect: Expect,
+}
+
+/// Parses scenario text; `file` names it in errors and `stem` is the default name.
+pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    let at = |span: Range<usize>, field: &str, message: String| {
+        let (line, column) = line_column(text, span.start);
+        ScenarioError::Invalid { file: file.to_owned(), line, column, field: field.to_owned(), message }
+    };
+    let raw: RawScenario = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        let field = field_at(text, &span, e.message());
+        at(span, &field, e.message().trim().to_owned())
+    })?;
+
+    let servers_span = raw.servers.span();
+    let raw_servers = raw.servers.into_inner();
+    if raw_servers.is_empty() {
+        return Err(at(servers_span, "servers", "a scenario needs at least one server".into()));
+    }
+    let mut servers = BTreeMap::new();
+    for (key, server) in raw_servers {
+        let span = server.span();
+        let server = server.into_inner();
+        let profile = match &server.profile {
+            None => server.preset.profile(),
+            Some(overrides) => server.preset.profile().with_overrides(overrides.get_ref()).map_err(|e| {
+                at(overrides.span(), &format!("servers.{key}.profile"), e.to_string())
+            })?,
+        };
+        let _ = span;
+        servers.insert(key, ServerSpec { preset: server.preset, profile });
+    }
+
+    let only_server = (servers.len() == 1).then(|| servers.keys().next().cloned()).flatten();
+    let mut steps = Vec::new();
+    for (index, spanned) in raw.steps.into_iter().enumerate() {
+        let span = spanned.span();
+        let (line, _) = line_column(text, span.start);
+        let step = spanned.into_inner();
+        let field = |name: &str| format!("steps[{index}].{name}");
+        let server = match (&step.server, &only_server) {
+            (Some(key), _) if !servers.contains_key(key.get_ref()) => {
+                let known = servers.keys().cloned().collect::<Vec<_>>().join(", ");
+                return Err(at(key.span(), &field("server"), format!("no server `{}` (servers: {known})", key.get_ref())));
+            }
+            (Some(key), _) => key.get_ref().clone(),
+            (None, Some(only)) => only.clone(),
+            (None, None) if step.verb.targets_entry() && step.name.is_none() => {
+                return Err(at(span, &field("server"), "several servers: say which one this step is about".into()));
+            }
+            (None, None) => String::new(),
+        };
+        reject_misplaced(&step, index, &at)?;
+        if step.verb == Verb::Call && step.tool.is_none() {
+            return Err(at(span, &field("tool"), "a `call` step names the tool to call".into()));
+        }
+        let entry = step.name.clone().unwrap_or_else(|| server.clone());
+        if let Some(path) = &step.path
+            && let Some(spec) = servers.get(&server)
+            && !spec.profile.resource.paths.contains(path.get_ref())
+        {
+            let paths = spec.profile.resource.paths.join(", ");
+            return Err(at(path.span(), &field("path"), format!("server `{server}` serves MCP at {paths}, not {}", path.get_ref())));
+        }
+        let arguments = match step.arguments {
+            Some(table) => serde_json::to_value(table)
+                .ok()
+                .and_then(|v| v.as_object().cloned())
+                .unwrap_or_default(),
+            None => serde_json::Map::new(),
+        };
+        steps.push(Step {
+            verb: step.verb,
+            entry,
+            server,
+            path: step.path.map(Spanned::into_inner),
+            browser: step.browser.map(Spanned::into_inner).unwrap_or_default(),
+            tool: step.tool.map(Spanned::into_inner),
+            arguments,
+            expire: step.expire.map(Spanned::into_inner).unwrap_or_default(),
+            expect: step.expect,
+            line,
+        });
+    }
+    // Steps on entries by name only are resolved to the server their `add` pointed at.
+    let mut entries: BTreeMap<String, String> = BTreeMap::new();
+    for step in &mut steps {
+        if step.verb == Verb::Add {
+            entries.insert(step.entry.clone(), step.server.clone());
+        } else if step.server.is_empty() && step.verb.targets_entry() {
+            match entries.get(&step.entry) {
+                Some(server) => step.server = server.clone(),
+                None => {
+                    return Err(ScenarioError::Invalid {
+                        file: file.to_owned(),
+                        line: step.line,
+                        column: 1,
+                        field: "name".into(),
+                        message: format!("no earlier `add` step created entry `{}`", step.entry),
+                    });
+                }
+            }
+        }
+    }
+    Ok(Scenario {
+        name: raw.name.unwrap_or_else(|| stem.to_owned()),
+        summary: raw.summary,
+        spec: raw.spec,
+        bug: raw.bug,
+        servers,
+        steps,
+        source: file.to_owned(),
+    })
+}
+
+/// Fields that mean nothing for a step's verb are errors, not silently ignored.
+fn reject_misplaced(
+    step: &RawStep,
+    index: usize,
+    at: &impl Fn(Range<usize>, &str, String) -> ScenarioError,
+) -> Result<(), ScenarioError> {
+    let misplaced = |span: Range<usize>, name: &str, allowed: &str| {
+        Err(at(span, &format!("steps[{index}].{name}"), format!("only {allowed} steps take `{name}`, not `{}`", step.verb)))
+    };
+    if let Some(browser) = &step.browser
+        && !matches!(step.verb, Verb::Login | Verb::Call | Verb::Import | Verb::Add)
+    {
+        return misplaced(browser.span(), "browser", "add, login, import and call");
+    }
+    if let Some(path) = &step.path
+        && step.verb != Verb::Add
+    {
+        return misplaced(path.span(), "path", "add");
+    }
+    if let Some(tool) = &step.tool
+        && step.verb != Verb::Call
+    {
+        return misplaced(tool.span(), "tool", "call");
+    }
+    if let Some(expire) = &step.expire
+        && step.verb != Verb::Expire
+    {
+        return misplaced(expire.span(), "expire", "expire");
+    }
+    Ok(())
+}
+
+/// Reads one scenario file.
+pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ScenarioError::Unreadable { file: file.clone(), reason: e.to_string() })?;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
+    parse(&file, stem, &text)
+}
+
+/// Reads every `*.toml` file of a directory, sorted by name.
+pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
+    let unreadable = |e: std::io::Error| ScenarioError::Unreadable { file: dir.display().to_string(), reason: e.to_string() };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(unreadable)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| load_file(p)).collect()
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    (line, column)
+}
+
+/// The field an error is about: named in the message (`unknown field `x``, `missing field `x``)
+/// or else the key the span points at.
+fn field_at(text: &str, span: &Range<usize>, message: &str) -> String {
+    for marker in ["unknown field `", "missing field `", "duplicate key `"] {
+        if let Some(rest) = message.split(marker).nth(1)
+            && let Some(name) = rest.split('`').next()
+        {
+            return name.to_owned();
+        }
+    }
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or_default();
+    match line.split_once('=') {
+        Some((key, _)) => key.trim().to_owned(),
+        None => line.trim().trim_matches(['[', ']']).to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> (usize, usize, String, String) {
+        match parse("f.toml", "f", text).unwrap_err() {
+            ScenarioError::Invalid { line, column, field, message, .. } => (line, column, field, message),
+            other => panic!("{other}"),
+        }
+    }
+
+    const HEAD: &str = "summary = \"s\"\n[servers.main]\n";
+
+    #[test]
+    fn unknown_step_field_names_line_and_field() {
+        let (line, _, field, message) = error(&format!("{HEAD}[[steps]]\ndo = \"add\"\nbrowsr = \"deny\"\n"));
+        assert_eq!((line, field.as_str()), (5, "browsr"));
+        assert!(message.contains("unknown field"), "{message}");
+    }
+
+    #[test]
+    fn unknown_verb_is_reported_at_its_value() {
+        let (line, _, field, message) = error(&format!("{HEAD}[[steps]]\ndo = \"fly\"\n"));
+        assert_eq!((line, field.as_str()), (4, "do"));
+        assert!(message.contains("unknown variant `fly`"), "{message}");
+    }
+
+    #[test]
+    fn unknown_preset_is_an_error() {
+        let (line, _, field, message) = error("summary = \"s\"\n[servers.main]\npreset = \"nope\"\n[[steps]]\ndo = \"add\"\n");
+        assert_eq!((line, field.as_str()), (3, "preset"));
+        assert!(message.contains("unknown preset"), "{message}");
+    }
+
+    #[test]
+    fn bad_profile_override_points_at_the_profile_table() {
+        let (line, _, field, message) =
+            error("summary = \"s\"\n[servers.main]\nprofile = { tokens = { ttl = 1 } }\n[[steps]]\ndo = \"add\"\n");
+        assert_eq!((line, field.as_str()), (3, "servers.main.profile"));
+        assert!(message.contains("ttl"), "{message}");
+    }
+
+    #[test]
+    fn misplaced_field_is_an_error() {
+        let (_, _, field, _) = error(&format!("{HEAD}[[steps]]\ndo = \"list\"\ntool = \"echo\"\n"));
+        assert_eq!(field, "steps[0].tool");
+    }
+
+    #[test]
+    fn unknown_server_is_an_error() {
+        let (_, _, field, message) = error(&format!("{HEAD}[[steps]]\ndo = \"add\"\nserver = \"other\"\n"));
+        assert_eq!(field, "steps[0].server");
+        assert!(message.contains("main"), "{message}");
+    }
+
+    #[test]
+    fn a_good_file_resolves_defaults() {
+        let s = parse("f.toml", "f", &format!("{HEAD}preset = \"split-origin\"\n[[steps]]\ndo = \"add\"\n[[steps]]\ndo = \"login\"\n")).unwrap();
+        assert_eq!(s.name, "f");
+        assert_eq!(s.steps[1].entry, "main");
+        assert_eq!(s.steps[1].browser, BrowserAction::Approve);
+        assert_eq!(s.servers["main"].preset, Preset::SplitOrigin);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in ".{0,400}") {
+            let _ = parse("f.toml", "f", &text);
+        }
+
+        #[test]
+        fn arbitrary_steps_never_panic(verb in "[a-z]{0,8}", key in "[a-z_]{1,10}", value in "[ -~]{0,12}") {
+            let text = format!("{HEAD}[[steps]]\ndo = \"{verb}\"\n{key} = \"{}\"\n", value.replace(['"', '\\'], ""));
+            if let Err(ScenarioError::Invalid { line, .. }) = parse("f.toml", "f", &text) {
+                proptest::prop_assert!(line >= 1 && line <= text.lines().count() + 1);
+            }
+        }
+    }
+}

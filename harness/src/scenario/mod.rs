@@ -1,0 +1,250 @@
+//! Scenario files: which servers to start and which steps to drive a client through.
+//!
+//! ```toml
+//! summary = "Login with the authorization server on another origin"
+//! spec = ["MCP-AUTH-2025-11-25 §2.3", "RFC9728 §3"]
+//! bug = "https://github.com/openai/codex/issues/20009"
+//!
+//! [servers.main]
+//! preset = "split-origin"
+//!
+//! [[steps]]
+//! do = "add"
+//!
+//! [[steps]]
+//! do = "login"
+//! browser = "approve"
+//!
+//! [[steps]]
+//! do = "list"
+//! expect = { status = "oauth" }
+//! ```
+
+mod load;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use mock_server::{Preset, Profile};
+use serde::{Deserialize, Serialize};
+
+pub use load::{ScenarioError, load_dir, load_file, parse};
+
+/// A scenario, checked and ready to run.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub summary: String,
+    /// Spec clauses the scenario is about.
+    pub spec: Vec<String>,
+    /// A public bug report the scenario reproduces.
+    pub bug: Option<String>,
+    /// Servers by key, each a resolved profile.
+    pub servers: BTreeMap<String, ServerSpec>,
+    pub steps: Vec<Step>,
+    /// Where it was read from.
+    pub source: String,
+}
+
+/// One mock server of a scenario.
+#[derive(Debug, Clone)]
+pub struct ServerSpec {
+    pub preset: Preset,
+    /// The preset's knobs with the scenario's overrides applied.
+    pub profile: Profile,
+}
+
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verb {
+    /// Put the server into the client's registry.
+    Add,
+    /// Log in, with the harness playing the browser.
+    Login,
+    /// Ask the client for its servers and their auth status.
+    List,
+    /// Have the client fetch the server's tools into its registry.
+    Import,
+    /// Have the client call a tool.
+    Call,
+    /// A new client process over the same home.
+    Restart,
+    /// Make the server's tokens stop working.
+    Expire,
+    /// Log out.
+    Logout,
+    /// Take the server out of the registry.
+    Remove,
+}
+
+impl Verb {
+    pub const ALL: [Verb; 9] = [
+        Self::Add,
+        Self::Login,
+        Self::List,
+        Self::Import,
+        Self::Call,
+        Self::Restart,
+        Self::Expire,
+        Self::Logout,
+        Self::Remove,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Add => "add",
+            Self::Login => "login",
+            Self::List => "list",
+            Self::Import => "import",
+            Self::Call => "call",
+            Self::Restart => "restart",
+            Self::Expire => "expire",
+            Self::Logout => "logout",
+            Self::Remove => "remove",
+        }
+    }
+
+    /// Whether the step is about one server entry of the client.
+    pub fn targets_entry(self) -> bool {
+        !matches!(self, Self::List | Self::Restart)
+    }
+}
+
+impl fmt::Display for Verb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One step of a scenario.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub verb: Verb,
+    /// The client-side name of the server entry (defaults to the server's key).
+    pub entry: String,
+    /// The scenario server the entry points at.
+    pub server: String,
+    /// For `add`: which of the server's MCP paths the entry points at (default: the first).
+    pub path: Option<String>,
+    /// How the user answers in the browser (for `login`, and for `call`/`import` that need
+    /// re-authorization).
+    pub browser: BrowserAction,
+    /// For `call`: the tool and its arguments.
+    pub tool: Option<String>,
+    pub arguments: serde_json::Map<String, serde_json::Value>,
+    /// For `expire`: what stops working.
+    pub expire: ExpireMode,
+    pub expect: Expect,
+    /// Line of the step in its file, for messages.
+    pub line: usize,
+}
+
+/// What the harness, as the user, does with the authorization page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BrowserAction {
+    /// Approve on the consent page.
+    #[default]
+    Approve,
+    /// Deny on the consent page.
+    Deny,
+    /// Approve, then change `state` on the way back to the client (a CSRF attempt).
+    TamperState,
+    /// Close the browser without answering.
+    Abandon,
+}
+
+/// What an `expire` step does to the server's tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExpireMode {
+    /// Access tokens expire; refresh tokens keep working.
+    #[default]
+    AccessTokens,
+    /// Every token is revoked: a refresh is rejected and only a new login helps.
+    AllTokens,
+}
+
+/// What a step must end with. Unset fields are not checked.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Expect {
+    /// Whether the client reports success.
+    pub outcome: Option<Outcome>,
+    /// The normalized auth status of the step's entry (for `list`).
+    pub status: Option<Status>,
+    /// The tools the client ends up with (for `import`).
+    pub tools: Option<ToolsExpectation>,
+    /// Text the client's error must contain.
+    pub error_contains: Option<String>,
+    /// Text a `call`'s result must contain.
+    pub content_contains: Option<String>,
+}
+
+/// Success or failure of a step, as the client reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+/// The fixed vocabulary every client's auth status is normalized to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Logged in with OAuth.
+    Oauth,
+    /// A static bearer token is configured.
+    Bearer,
+    /// OAuth is available but the client holds no usable login.
+    NotLoggedIn,
+    /// The client believes the server has no OAuth.
+    Unsupported,
+    /// The client held a login that no longer works.
+    Expired,
+    /// The client could not tell.
+    Error,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Oauth => "oauth",
+            Self::Bearer => "bearer",
+            Self::NotLoggedIn => "not_logged_in",
+            Self::Unsupported => "unsupported",
+            Self::Expired => "expired",
+            Self::Error => "error",
+        }
+    }
+
+    /// Whether the status claims the client can use the server now.
+    pub fn claims_usable(self) -> bool {
+        matches!(self, Self::Oauth | Self::Bearer)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which tools the client must end up with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ToolsExpectation {
+    /// `"served"` (exactly the server's tools) or `"none"`.
+    Keyword(ToolsKeyword),
+    /// Exactly these names.
+    Names(Vec<String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ToolsKeyword {
+    Served,
+    None,
+}
