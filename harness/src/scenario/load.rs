@@ -85,7 +85,7 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
         let profile = match &server.profile {
             None => server.preset.profile(),
             Some(overrides) => server.preset.profile().with_overrides(overrides.get_ref()).map_err(|e| {
-                at(overrides.span(), &format!("servers.{key}.profile"), e.to_string())
+                at(overrides.span(), &format!("servers.{key}.profile"), e.to_string().replace('\n', " ").trim().to_owned())
             })?,
         };
         let _ = span;

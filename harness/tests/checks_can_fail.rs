@@ -1,0 +1,254 @@
+//! Every check can fail. Each is shown failing in one of two ways: a real run of a faulted
+//! reference client (a mutant making one real-world mistake), or a real passing run whose
+//! recorded exchange is altered the way a broken client would have sent it. In both cases the
+//! same run without the fault must pass the check, so the failure is the fault's doing.
+
+use std::sync::Arc;
+
+use mcp_auth_harness::check::{self, Outcome};
+use mcp_auth_harness::client::{Fault, ReferenceClient};
+use mcp_auth_harness::runner::{self, ScenarioRun};
+use mcp_auth_harness::{catalog, scenario};
+use mock_server::{Endpoint, Exchange};
+
+async fn run(name: &str, faults: Vec<Fault>) -> ScenarioRun {
+    let scenario = scenario::load_file(&catalog::default_dir().join(format!("{name}.toml"))).unwrap();
+    runner::run(&scenario, Arc::new(ReferenceClient::with_faults(faults)), &Default::default()).await.unwrap()
+}
+
+fn outcome(run: &ScenarioRun, id: &str) -> Outcome {
+    check::evaluate_all(run).into_iter().find(|c| c.info.id == id).unwrap_or_else(|| panic!("no check {id}")).outcome
+}
+
+fn assert_fails(run: &ScenarioRun, id: &str) {
+    match outcome(run, id) {
+        Outcome::Fail { .. } => {}
+        other => panic!("{id} should fail, got {other:?}"),
+    }
+}
+
+fn assert_passes(run: &ScenarioRun, id: &str) {
+    match outcome(run, id) {
+        Outcome::Pass { .. } => {}
+        other => panic!("{id} should pass on the unaltered run, got {other:?}"),
+    }
+}
+
+/// The exchanges of the (only) server.
+fn exchanges(run: &mut ScenarioRun) -> &mut Vec<Exchange> {
+    &mut run.servers.values_mut().next().unwrap().exchanges
+}
+
+fn first(run: &mut ScenarioRun, endpoint: Endpoint) -> &mut Exchange {
+    exchanges(run).iter_mut().find(|e| e.endpoint == endpoint).unwrap()
+}
+
+/// A passing run of `scenario`, then the same run altered by `alter`: `id` passes, then fails.
+async fn altered(scenario: &str, id: &str, alter: impl FnOnce(&mut ScenarioRun)) {
+    let mut run = run(scenario, Vec::new()).await;
+    assert_passes(&run, id);
+    alter(&mut run);
+    assert_fails(&run, id);
+}
+
+/// The scenario passes `id` with the plain reference client and fails it with `fault`.
+async fn mutant(scenario: &str, id: &str, fault: Fault) {
+    assert_passes(&run(scenario, Vec::new()).await, id);
+    assert_fails(&run(scenario, vec![fault]).await, id);
+}
+
+#[tokio::test]
+async fn prm_discovery_fails_when_metadata_is_never_read() {
+    altered("happy-path", "prm-discovery", |run| exchanges(run).retain(|e| e.endpoint != Endpoint::ResourceMetadata)).await;
+}
+
+#[tokio::test]
+async fn as_metadata_discovery_fails_on_the_wrong_order() {
+    altered("founding-path-issuer", "as-metadata-discovery", |run| {
+        let found = first(run, Endpoint::OauthMetadata).clone();
+        let mut stray = found.clone();
+        stray.path = "/.well-known/oauth-authorization-server".into();
+        stray.status = 404;
+        stray.endpoint = Endpoint::NotFound;
+        let at = exchanges(run).iter().position(|e| e.seq == found.seq).unwrap();
+        exchanges(run).insert(at, stray);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn issuer_validated_fails_when_a_mismatched_issuer_is_used() {
+    let mut run = run("happy-path", Vec::new()).await;
+    run.servers.values_mut().next().unwrap().profile.authorization_server.issuer_override = Some("http://other".into());
+    assert_fails(&run, "issuer-validated");
+    assert_passes(&self::run("issuer-mismatch", Vec::new()).await, "issuer-validated");
+}
+
+#[tokio::test]
+async fn resource_metadata_validated_fails_when_a_foreign_resource_is_used() {
+    let mut run = run("happy-path", Vec::new()).await;
+    run.servers.values_mut().next().unwrap().profile.resource_metadata.resource_override = Some("http://evil/mcp".into());
+    assert_fails(&run, "resource-metadata-validated");
+    assert_passes(&self::run("resource-mismatch", Vec::new()).await, "resource-metadata-validated");
+}
+
+#[tokio::test]
+async fn pkce_s256_fails_without_a_challenge() {
+    altered("happy-path", "pkce-s256", |run| first(run, Endpoint::Authorize).query.retain(|(k, _)| k != "code_challenge")).await;
+}
+
+#[tokio::test]
+async fn pkce_support_verified_fails_for_a_client_that_proceeds() {
+    mutant("pkce-not-advertised", "pkce-support-verified", Fault::ProceedWithoutPkce).await;
+}
+
+#[tokio::test]
+async fn resource_parameter_fails_without_resource_at_the_token_endpoint() {
+    altered("happy-path", "resource-parameter", |run| {
+        first(run, Endpoint::Token).request_body.as_object_mut().unwrap().remove("resource");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn scope_selection_fails_for_scopes_from_elsewhere() {
+    altered("scope-from-challenge", "scope-selection", |run| {
+        let auth = first(run, Endpoint::Authorize);
+        auth.query.retain(|(k, _)| k != "scope");
+        auth.query.push(("scope".into(), "mcp:read mcp:write".into()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn step_up_fails_without_reauthorization() {
+    altered("step-up", "step-up", |run| {
+        let refused = exchanges(run).iter().find(|e| e.status == 403).unwrap().seq;
+        exchanges(run).retain(|e| !(e.seq > refused && e.endpoint == Endpoint::Authorize));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn loopback_redirect_fails_for_a_remote_redirect() {
+    altered("happy-path", "loopback-redirect", |run| {
+        let auth = first(run, Endpoint::Authorize);
+        auth.query.retain(|(k, _)| k != "redirect_uri");
+        auth.query.push(("redirect_uri".into(), "https://attacker.example/cb".into()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn state_round_trip_fails_without_state() {
+    altered("happy-path", "state-round-trip", |run| first(run, Endpoint::Authorize).query.retain(|(k, _)| k != "state")).await;
+}
+
+#[tokio::test]
+async fn state_round_trip_fails_when_a_tampered_response_is_redeemed() {
+    let mut run = run("state-tampered", Vec::new()).await;
+    assert_passes(&run, "state-round-trip");
+    let redemption = run.servers["main"].exchanges.iter().find(|e| e.endpoint == Endpoint::Token).cloned();
+    assert!(redemption.is_none(), "the reference client never redeems a tampered response");
+    let login = run.steps.iter().position(|s| s.verb == scenario::Verb::Login).unwrap();
+    let end = run.steps[login].end_seq["main"];
+    let mut fake = run.servers["main"].exchanges[0].clone();
+    fake.seq = end - 1;
+    fake.endpoint = Endpoint::Token;
+    fake.request_body = serde_json::json!({"grant_type": "authorization_code"});
+    exchanges(&mut run).push(fake);
+    assert_fails(&run, "state-round-trip");
+}
+
+#[tokio::test]
+async fn iss_validated_fails_when_a_bad_iss_is_redeemed() {
+    let mut run = run("happy-path", Vec::new()).await;
+    run.servers.values_mut().next().unwrap().profile.authorization_server.iss_parameter = mock_server::profile::IssParameter::Wrong;
+    assert_fails(&run, "iss-validated");
+    assert_passes(&self::run("iss-wrong", Vec::new()).await, "iss-validated");
+}
+
+#[tokio::test]
+async fn denial_handled_fails_when_login_claims_success() {
+    altered("consent-denied", "denial-handled", |run| {
+        run.steps.iter_mut().find(|s| s.verb == scenario::Verb::Login).unwrap().reply.error = None;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn token_in_header_only_fails_for_a_query_token() {
+    altered("happy-path", "token-in-header-only", |run| {
+        let mcp = exchanges(run).iter_mut().find(|e| e.endpoint == Endpoint::Mcp && e.request_headers.contains_key("authorization")).unwrap();
+        mcp.query.push(("access_token".into(), "[access_token:1]".into()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn token_audience_fails_when_a_token_goes_to_the_authorization_server() {
+    altered("happy-path", "token-audience", |run| {
+        first(run, Endpoint::Token).request_headers.insert("authorization".into(), "Bearer [access_token:1]".into());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refresh_before_relogin_fails_when_the_client_reauthorizes() {
+    altered("expiry-refresh", "refresh-before-relogin", |run| {
+        for e in exchanges(run).iter_mut().filter(|e| e.body_param("grant_type") == Some("refresh_token")) {
+            e.request_body["grant_type"] = "authorization_code".into();
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn credentials_survive_restart_fails_for_a_client_that_forgets() {
+    mutant("restart-keeps-login", "credentials-survive-restart", Fault::ForgetOnRestart).await;
+}
+
+#[tokio::test]
+async fn status_recognizes_oauth_fails_for_the_founding_bug() {
+    mutant("founding-split-origin", "status-recognizes-oauth", Fault::StatusProbesOriginOnly).await;
+}
+
+#[tokio::test]
+async fn status_tells_truth_fails_for_a_status_that_trusts_a_file() {
+    mutant("refresh-rejected", "status-tells-truth", Fault::StatusTrustsFile).await;
+}
+
+#[tokio::test]
+async fn tools_imported_fails_when_a_tool_goes_missing() {
+    altered("happy-path", "tools-imported", |run| {
+        let import = run.steps.iter_mut().find(|s| s.verb == scenario::Verb::Import).unwrap();
+        import.reply.tools.as_mut().unwrap().pop();
+    })
+    .await;
+}
+
+/// Guards the list above: a new check needs a test here.
+#[test]
+fn every_check_has_a_failing_test_above() {
+    let source = include_str!("checks_can_fail.rs");
+    for check in check::all() {
+        assert!(source.contains(&format!("\"{}\"", check.info.id)), "no test shows {} failing", check.info.id);
+    }
+}
+
+/// Mutation score: the catalog catches every fault the reference client can be given, with a
+/// named check (not only a step expectation).
+#[tokio::test]
+async fn every_fault_is_caught_by_a_named_check() {
+    let scenarios = scenario::load_dir(&catalog::default_dir()).unwrap();
+    for fault in Fault::all() {
+        let client: Arc<dyn mcp_auth_harness::client::ClientAdapter> = Arc::new(ReferenceClient::with_faults(vec![fault]));
+        let runs = catalog::run_all(&scenarios, &[client], &Default::default(), 16).await;
+        let caught: Vec<String> = runs
+            .iter()
+            .map(|r| r.as_ref().unwrap())
+            .flat_map(|r| r.failures().map(move |c| format!("{}:{}", r.scenario, c.info.id)))
+            .collect();
+        assert!(!caught.is_empty(), "fault {} went unnoticed by every check", fault.name());
+    }
+}

@@ -1,0 +1,106 @@
+//! The command line as a user meets it: help, exit codes, and what a bad scenario file says.
+
+use assert_cmd::Command;
+
+fn harness() -> Command {
+    let mut cmd = Command::cargo_bin("mcp-auth-harness").unwrap();
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).timeout(std::time::Duration::from_secs(60));
+    cmd
+}
+
+fn stdout(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn help_teaches_with_examples() {
+    let (code, out, _) = stdout(harness().arg("--help"));
+    assert_eq!(code, 0);
+    assert!(out.contains("Examples:") && out.contains("mcp-auth-harness run"), "{out}");
+    let (code, out, _) = stdout(harness().args(["run", "--help"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("--client") && out.contains("Exit status"), "{out}");
+}
+
+#[test]
+fn every_bad_scenario_file_names_file_line_and_field_and_exits_2() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let expected = text.lines().next().unwrap().strip_prefix("# expect: ").expect("fixtures start with `# expect: `");
+        let (code, out, err) = stdout(harness().arg("run").arg(&path));
+        assert_eq!(code, 2, "{}: {err}", path.display());
+        assert!(err.contains(expected), "{}: expected `{expected}` in:\n{err}", path.display());
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(out.is_empty(), "nothing runs for a bad file: {out}");
+        seen += 1;
+    }
+    assert!(seen >= 8);
+}
+
+#[test]
+fn a_passing_scenario_exits_0_with_a_summary() {
+    let (code, out, err) = stdout(harness().args(["run", "happy-path"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("✓ happy-path"), "{out}");
+    assert!(out.contains("reference") && out.contains("passed"), "{out}");
+}
+
+#[test]
+fn a_failing_check_exits_1_and_cites_its_clause() {
+    let (code, out, _) = stdout(harness().args(["run", "pkce-not-advertised", "--client", "reference+proceed-without-pkce"]));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("✗ pkce-support-verified"), "{out}");
+    assert!(out.contains("MCP-AUTH-2025-11-25 §Authorization Code Protection"), "{out}");
+    assert!(out.contains("Authorize GET /authorize"), "the evidence shows the request: {out}");
+}
+
+#[test]
+fn a_matrix_of_clients_prints_one_column_each() {
+    let (code, out, _) = stdout(harness().args([
+        "run", "founding-split-origin", "--client", "reference", "--client", "reference+status-probes-origin-only",
+    ]));
+    assert_eq!(code, 1);
+    let header = out.lines().find(|l| l.starts_with("scenario")).expect("a matrix header");
+    assert!(header.contains("reference+status-probes-origin-only"), "{out}");
+    let row = out.lines().find(|l| l.starts_with("founding-split-origin ")).expect("a matrix row");
+    assert!(row.contains("pass") && row.contains("FAIL"), "{row}");
+}
+
+#[test]
+fn unknown_scenario_or_client_is_a_usage_error() {
+    let (code, _, err) = stdout(harness().args(["run", "no-such-scenario"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("no-such-scenario.toml"), "{err}");
+    let (code, _, err) = stdout(harness().args(["run", "happy-path", "--client", "nobody"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown client `nobody`"), "{err}");
+}
+
+#[test]
+fn explain_shows_layout_steps_and_checks() {
+    let (code, out, _) = stdout(harness().args(["explain", "founding-path-issuer"]));
+    assert_eq!(code, 0);
+    for needle in ["MCP endpoint:", "/tenant1 (its own origin)", "steps:", "4. list main", "prm-discovery"] {
+        assert!(out.contains(needle), "`{needle}` missing from:\n{out}");
+    }
+}
+
+#[test]
+fn list_names_every_catalog_scenario() {
+    let (code, out, _) = stdout(harness().arg("list"));
+    assert_eq!(code, 0);
+    assert!(out.lines().count() >= 30, "{out}");
+}
+
+#[test]
+fn json_output_is_machine_readable() {
+    let (code, out, _) = stdout(harness().args(["run", "happy-path", "--format", "json"]));
+    assert_eq!(code, 0);
+    let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(runs[0]["scenario"], "happy-path");
+    assert!(runs[0]["checks"].as_array().unwrap().iter().any(|c| c["id"] == "pkce-s256" && c["verdict"] == "pass"));
+}
