@@ -84,14 +84,15 @@ pub fn summary(runs: &[ScenarioRun]) -> String {
             out.push('\n');
         }
     }
-    let _ = writeln!(out, "\n{:<24} {:>6} {:>6} {:>6} {:>6} {:>9}", "client", "total", "passed", "failed", "n/a", "checks✗");
+    let width = clients.iter().map(|c| c.len()).max().unwrap_or(0).max(24);
+    let _ = writeln!(out, "\n{:<width$} {:>6} {:>6} {:>6} {:>6} {:>9}", "client", "total", "passed", "failed", "n/a", "checks✗");
     for client in &clients {
         let mine: Vec<&ScenarioRun> = runs.iter().filter(|r| r.client == *client).collect();
         let count = |v: Verdict| mine.iter().filter(|r| r.verdict() == v).count();
         let failed_checks: usize = mine.iter().map(|r| r.failures().count()).sum();
         let _ = writeln!(
             out,
-            "{client:<24} {:>6} {:>6} {:>6} {:>6} {:>9}",
+            "{client:<width$} {:>6} {:>6} {:>6} {:>6} {:>9}",
             mine.len(),
             count(Verdict::Passed),
             count(Verdict::Failed),

@@ -1,0 +1,55 @@
+//! `cargo bench -p mcp-auth-harness`: the whole catalog against the reference client, in
+//! parallel, on this machine; per-scenario times; how wall time grows with `--jobs`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mcp_auth_harness::client::{ClientAdapter, ReferenceClient};
+use mcp_auth_harness::runner::{RunOptions, Verdict};
+use mcp_auth_harness::{catalog, scenario};
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let scenarios = scenario::load_dir(&catalog::default_dir()).unwrap();
+    let client: Arc<dyn ClientAdapter> = Arc::new(ReferenceClient::new());
+    let options = RunOptions::default();
+    println!("catalog: {} scenarios, reference client, 2 worker threads", scenarios.len());
+    println!("{:<8} {:>12} {:>12}", "--jobs", "wall median", "of 5 runs");
+    let mut per_scenario = Vec::new();
+    for jobs in [1, 4, 8, 36] {
+        let mut walls = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            let runs = runtime.block_on(catalog::run_all(&scenarios, std::slice::from_ref(&client), &options, jobs));
+            walls.push(t.elapsed());
+            for run in runs {
+                let run = run.unwrap();
+                assert_eq!(run.verdict(), Verdict::Passed, "{}", run.scenario);
+                if jobs == 1 {
+                    per_scenario.push((run.scenario.clone(), run.elapsed));
+                }
+            }
+        }
+        println!("{jobs:<8} {:>9.0} ms", median(walls).as_secs_f64() * 1e3);
+    }
+    // Scenarios where the client waits out its login timeout on purpose are reported apart.
+    let waits = |name: &str| per_scenario.iter().any(|(n, d)| n == name && *d > options.user_timeout);
+    let (waiting, busy): (Vec<_>, Vec<_>) = per_scenario.iter().partition(|(n, _)| waits(n));
+    let busy_times: Vec<Duration> = busy.iter().map(|(_, d)| *d).collect();
+    let mut names: Vec<&str> = waiting.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    println!(
+        "per scenario, sequential: median {:.1} ms, max {:.1} ms (excluding {} that wait out the {:.0} s login timeout: {})",
+        median(busy_times.clone()).as_secs_f64() * 1e3,
+        busy_times.iter().max().unwrap().as_secs_f64() * 1e3,
+        names.len(),
+        options.user_timeout.as_secs_f64(),
+        names.join(", ")
+    );
+}
