@@ -46,7 +46,8 @@ enum Command {
     Run {
         /// Scenario names (from the catalog) or paths to scenario files; none runs the catalog.
         scenarios: Vec<String>,
-        /// A client to test; repeat for a matrix. `reference`, or `reference+FAULT` for a mutant.
+        /// A client to test; repeat for a matrix: `reference`, `reference+FAULT` (a mutant),
+        /// `codex@VERSION`, or `codex` (every pinned version).
         #[arg(long = "client", default_value = "reference")]
         clients: Vec<String>,
         /// The catalog directory.
@@ -110,8 +111,11 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
     match command {
         Command::Run { scenarios, clients, catalog, jobs, keep, user_timeout, format } => {
             let scenarios = catalog::select(&catalog, &scenarios).map_err(|e| e.to_string())?;
-            let clients: Vec<Arc<dyn ClientAdapter>> =
-                clients.iter().map(|name| client::by_name(name)).collect::<Result<_, _>>()?;
+            let mut adapters: Vec<Arc<dyn ClientAdapter>> = Vec::new();
+            for name in &clients {
+                adapters.extend(client::by_name(name)?);
+            }
+            let clients = adapters;
             let options = RunOptions { keep, user_timeout: Duration::from_secs_f64(user_timeout.max(0.1)) };
             let results = catalog::run_all(&scenarios, &clients, &options, jobs).await;
             let mut runs = Vec::new();

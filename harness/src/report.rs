@@ -110,15 +110,25 @@ pub fn snapshot(run: &ScenarioRun) -> Value {
         .steps
         .iter()
         .map(|step| {
+            // Sorted, because real clients probe several servers and send MCP requests
+            // concurrently; the order lives in the transcript, and the checks that care about
+            // order judge it there. Authenticated MCP traffic is a set, and session teardown
+            // (which happens at varying moments, or not at all when a client is stopped) is left out.
             let mut exchanges = Vec::new();
+            let mut mcp_calls = std::collections::BTreeSet::new();
             for key in run.servers.keys() {
-                exchanges.extend(
-                    step.exchanges(run, key)
-                        .iter()
-                        .filter(|e| !is_listening_stream(e))
-                        .map(|e| format!("{key}: {}", e.describe())),
-                );
+                for e in step.exchanges(run, key) {
+                    let line = format!("{key}: {}", e.describe());
+                    if is_session_traffic(e) {
+                        if e.method != "DELETE" && e.method != "GET" {
+                            mcp_calls.insert(line);
+                        }
+                    } else {
+                        exchanges.push(line);
+                    }
+                }
             }
+            exchanges.sort();
             json!({
                 "do": step.verb,
                 "entry": step.entry,
@@ -130,6 +140,7 @@ pub fn snapshot(run: &ScenarioRun) -> Value {
                 "state": step.state,
                 "browser": step.visits.iter().map(|v| json!({"action": v.action, "hops": v.hops, "end": v.end})).collect::<Vec<_>>(),
                 "exchanges": exchanges,
+                "mcp_calls": mcp_calls,
                 "expectations": step.expectations.iter().map(|e| json!({e.field: if e.passed { "held" } else { "FAILED" }})).collect::<Vec<_>>(),
             })
         })
@@ -157,15 +168,15 @@ pub fn snapshot(run: &ScenarioRun) -> Value {
     redact(run, value)
 }
 
-/// The client's optional standalone SSE stream (`GET` on the MCP endpoint with a token): it is
-/// opened in the background, so where it lands among other requests varies from run to run.
-fn is_listening_stream(exchange: &mock_server::Exchange) -> bool {
+/// An MCP request that carried a token and was accepted: session traffic after authorization.
+fn is_session_traffic(exchange: &mock_server::Exchange) -> bool {
     exchange.endpoint == mock_server::Endpoint::Mcp
-        && exchange.method == "GET"
         && exchange.request_headers.contains_key("authorization")
+        && exchange.status < 400
 }
 
 static CLIENT_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(client|consent)-[A-Za-z0-9_-]{32}").expect("valid regex"));
+static CALLBACK_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"/callback/[A-Za-z0-9_-]{12}").expect("valid regex"));
 static LOOPBACK_PORT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"127\.0\.0\.1:\d+").expect("valid regex"));
 
 /// Replaces volatile values in every string of `value`.
@@ -186,6 +197,7 @@ fn redact(run: &ScenarioRun, value: Value) -> Value {
             s = s.replace(origin.as_str(), name);
         }
         let s = CLIENT_ID.replace_all(&s, "[$1-id]");
+        let s = CALLBACK_ID.replace_all(&s, "/callback/[id]");
         LOOPBACK_PORT.replace_all(&s, "127.0.0.1:[port]").into_owned()
     })
 }

@@ -299,10 +299,10 @@ fn expectations(step: &Step, reply: &Reply, mocks: &BTreeMap<String, MockServer>
         let passed = (outcome == Outcome::Success) == reply.error.is_none();
         push("outcome", format!("{outcome:?}").to_lowercase(), actual, passed);
     }
-    if let Some(status) = expect.status {
+    if let Some(status) = &expect.status {
         let actual = reply.statuses.iter().find(|s| s.name == step.entry);
         let shown = actual.map_or("(entry not listed)".to_owned(), |s| format!("{} (raw: {})", s.normalized, s.raw));
-        push("status", status.to_string(), shown, actual.is_some_and(|s| s.normalized == status));
+        push("status", status.to_string(), shown, actual.is_some_and(|s| status.allows(s.normalized)));
     }
     if let Some(tools) = &expect.tools {
         let got: Vec<&str> = reply.tools.iter().flatten().map(|t| t.name.as_str()).collect();
@@ -311,7 +311,8 @@ fn expectations(step: &Step, reply: &Reply, mocks: &BTreeMap<String, MockServer>
             ToolsExpectation::Keyword(ToolsKeyword::Served) => {
                 let served = mocks.get(&step.server).map(served_tools).unwrap_or_default();
                 let names: Vec<&str> = served.iter().map(|t| t.name.as_str()).collect();
-                (format!("served: {}", names.join(", ")), reply.tools.as_ref() == Some(&served))
+                let same = reply.tools.as_deref().is_some_and(|got| crate::client::same_tools(got, &served));
+                (format!("served: {}", names.join(", ")), same)
             }
             ToolsExpectation::Names(names) => (names.join(", "), got == names.iter().map(String::as_str).collect::<Vec<_>>()),
         };

@@ -1,5 +1,8 @@
 //! Clients under test: the adapter trait every client implements, and the built-in ones.
 
+mod codex;
+mod npm;
+mod process;
 mod reference;
 mod sandbox;
 
@@ -13,6 +16,7 @@ use serde::Serialize;
 use crate::browser::{Browser, Visit};
 use crate::scenario::{BrowserAction, Status, Verb};
 
+pub use codex::CodexClient;
 pub use reference::{Fault, ReferenceClient};
 pub use sandbox::Sandbox;
 
@@ -110,7 +114,8 @@ pub struct RegistryEntry {
     pub name: String,
     pub transport: String,
     pub url: String,
-    pub tools: Vec<String>,
+    /// Tools the client keeps for the entry; `None` when it keeps no tool registry of its own.
+    pub tools: Option<Vec<String>>,
 }
 
 /// Stored credentials, without their secrets.
@@ -175,14 +180,34 @@ pub trait ClientAdapter: Send + Sync {
     async fn state(&self, home: &std::path::Path) -> ClientState;
 }
 
-/// A client by the name the CLI takes (`reference`, or `reference+FAULT` for a mutant).
-pub fn by_name(name: &str) -> Result<Arc<dyn ClientAdapter>, String> {
+/// A client by the name the CLI takes: `reference`, `reference+FAULT` (a mutant),
+/// `codex@VERSION`, or `codex` for every pinned Codex version.
+pub fn by_name(name: &str) -> Result<Vec<Arc<dyn ClientAdapter>>, String> {
+    if name == "codex" {
+        return Ok(CodexClient::pinned().into_iter().map(|c| Arc::new(c) as Arc<dyn ClientAdapter>).collect());
+    }
+    if let Some(version) = name.strip_prefix("codex@") {
+        return Ok(vec![Arc::new(CodexClient::new(version)?)]);
+    }
     let mut parts = name.split('+');
     match parts.next() {
         Some("reference") => {
             let faults = parts.map(str::parse).collect::<Result<Vec<Fault>, _>>()?;
-            Ok(Arc::new(ReferenceClient::with_faults(faults)))
+            Ok(vec![Arc::new(ReferenceClient::with_faults(faults))])
         }
-        _ => Err(format!("unknown client `{name}` (known: reference, reference+FAULT; faults: {})", Fault::names())),
+        _ => Err(format!(
+            "unknown client `{name}` (known: reference, reference+FAULT, codex, codex@VERSION; faults: {})",
+            Fault::names()
+        )),
     }
+}
+
+/// Whether two tool lists hold the same tools, in any order (clients keep them in maps).
+pub fn same_tools(a: &[ToolInfo], b: &[ToolInfo]) -> bool {
+    let sorted = |tools: &[ToolInfo]| {
+        let mut tools = tools.to_vec();
+        tools.sort_by(|x, y| x.name.cmp(&y.name));
+        tools
+    };
+    sorted(a) == sorted(b)
 }

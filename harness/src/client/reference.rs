@@ -256,7 +256,7 @@ impl ClientAdapter for ReferenceClient {
                 name: name.clone(),
                 transport: "streamable-http".into(),
                 url: stored.url.clone(),
-                tools: stored.tools.iter().map(|t| t.name.clone()).collect(),
+                tools: Some(stored.tools.iter().map(|t| t.name.clone()).collect()),
             });
         }
         let Ok(dir) = std::fs::read_dir(credentials_dir(home)) else {

@@ -28,6 +28,8 @@ struct RawScenario {
     #[serde(default)]
     spec: Vec<String>,
     bug: Option<String>,
+    #[serde(default)]
+    timing_sensitive: bool,
     servers: Spanned<BTreeMap<String, Spanned<RawServer>>>,
     steps: Vec<Spanned<RawStep>>,
 }
@@ -168,6 +170,7 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
         summary: raw.summary,
         spec: raw.spec,
         bug: raw.bug,
+        timing_sensitive: raw.timing_sensitive,
         servers,
         steps,
         source: file.to_owned(),

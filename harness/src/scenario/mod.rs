@@ -39,6 +39,9 @@ pub struct Scenario {
     pub spec: Vec<String>,
     /// A public bug report the scenario reproduces.
     pub bug: Option<String>,
+    /// The exact exchange depends on wall-clock time (seconds-long token lifetimes), so a real
+    /// client's snapshot of it cannot be stable; the catalog tests skip it for real clients.
+    pub timing_sensitive: bool,
     /// Servers by key, each a resolved profile.
     pub servers: BTreeMap<String, ServerSpec>,
     pub steps: Vec<Step>,
@@ -172,8 +175,9 @@ pub enum ExpireMode {
 pub struct Expect {
     /// Whether the client reports success.
     pub outcome: Option<Outcome>,
-    /// The normalized auth status of the step's entry (for `list`).
-    pub status: Option<Status>,
+    /// The normalized auth status of the step's entry (for `list`): one, or a list of
+    /// acceptable ones.
+    pub status: Option<StatusExpectation>,
     /// The tools the client ends up with (for `import`).
     pub tools: Option<ToolsExpectation>,
     /// Text the client's error must contain.
@@ -229,6 +233,32 @@ impl Status {
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// One acceptable status, or several.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StatusExpectation {
+    One(Status),
+    AnyOf(Vec<Status>),
+}
+
+impl StatusExpectation {
+    pub fn allows(&self, status: Status) -> bool {
+        match self {
+            Self::One(one) => *one == status,
+            Self::AnyOf(any) => any.contains(&status),
+        }
+    }
+}
+
+impl fmt::Display for StatusExpectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::One(one) => one.fmt(f),
+            Self::AnyOf(any) => f.write_str(&any.iter().map(|s| s.name()).collect::<Vec<_>>().join(" or ")),
+        }
     }
 }
 

@@ -1,0 +1,271 @@
+//! Real client processes: own process group, a time limit, the whole group killed at the end,
+//! and a browser shim whose URLs the harness's browser visits while the process runs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use super::StepContext;
+use crate::browser::VisitEnd;
+
+/// How a process run ended.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// The exit code, or `None` when the harness killed the process.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// Why the harness killed it, if it did.
+    pub killed: Option<String>,
+}
+
+impl Finished {
+    pub fn succeeded(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// The client's error as a user would read it: the kill reason, or the last lines of stderr.
+    pub fn error(&self) -> Option<String> {
+        if let Some(reason) = &self.killed {
+            return Some(reason.clone());
+        }
+        if self.succeeded() {
+            return None;
+        }
+        let tail: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).rev().take(3).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        Some(format!("exit {}: {}", self.code.map_or("?".into(), |c| c.to_string()), tail.join(" | ")))
+    }
+}
+
+/// A command to run for one verb.
+pub struct Invocation {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub timeout: Duration,
+}
+
+/// The browser shim: an executable that appends its first argument to a file, installed as
+/// `$BROWSER` and as `xdg-open` (and friends) first on `PATH`.
+pub struct BrowserShim {
+    dir: PathBuf,
+    urls: PathBuf,
+}
+
+impl BrowserShim {
+    /// Writes the shim into `<root>/shim-bin`.
+    pub fn install(root: &Path) -> std::io::Result<Self> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = root.join("shim-bin");
+        std::fs::create_dir_all(&dir)?;
+        let urls = root.join("browser-urls");
+        let script = dir.join("harness-browser");
+        std::fs::write(&script, format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", urls.display()))?;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+        for alias in ["xdg-open", "sensible-browser", "x-www-browser", "www-browser", "open"] {
+            let link = dir.join(alias);
+            if !link.exists() {
+                std::os::unix::fs::symlink(&script, &link)?;
+            }
+        }
+        Ok(Self { dir, urls })
+    }
+
+    /// `BROWSER` and `PATH` for a child.
+    pub fn env(&self) -> [(String, String); 2] {
+        let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
+        [
+            ("BROWSER".into(), self.dir.join("harness-browser").display().to_string()),
+            ("PATH".into(), format!("{}:{path}", self.dir.display())),
+        ]
+    }
+
+    fn read_from(&self, offset: usize) -> Vec<String> {
+        std::fs::read_to_string(&self.urls)
+            .map(|text| text.lines().skip(offset).map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
+    fn count(&self) -> usize {
+        self.read_from(0).len()
+    }
+}
+
+/// Starts `invocation` in its own process group.
+fn spawn(invocation: &Invocation, stdin: bool) -> std::io::Result<Child> {
+    let mut command = Command::new(&invocation.program);
+    command
+        .args(&invocation.args)
+        .env_clear()
+        .envs(&invocation.env)
+        .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    command.spawn()
+}
+
+/// Kills the child's whole process group (a client may have started helpers).
+fn kill_group(child: &Child) {
+    if let Some(pid) = child.id() {
+        // SAFETY: kill(2) with a negative pid signals the process group the child leads; the
+        // group id is the child's pid because it was spawned with process_group(0).
+        unsafe {
+            libc::kill(-(pid as i32), libc::SIGKILL);
+        }
+    }
+}
+
+/// Runs to completion (or the time limit), visiting every URL the shim receives meanwhile. When
+/// a visit ends without reaching the client (the user abandoned or the page failed), the client
+/// is given the step's user timeout to notice, then killed.
+pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim) -> std::io::Result<Finished> {
+    let mut child = spawn(invocation, false)?;
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let out = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text).await;
+        text
+    });
+    let err = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text).await;
+        text
+    });
+    let mut seen = shim.count();
+    let mut deadline = tokio::time::Instant::now() + invocation.timeout;
+    let mut why = format!("did not finish within {} s", invocation.timeout.as_secs());
+    let mut killed = None;
+    let code = loop {
+        tokio::select! {
+            status = child.wait() => break status.ok().and_then(|s| s.code()),
+            _ = tokio::time::sleep(Duration::from_millis(25)) => {
+                for url in shim.read_from(seen) {
+                    seen += 1;
+                    let visit = ctx.open_browser(&url).await;
+                    if !matches!(visit.end, VisitEnd::Delivered { .. }) {
+                        deadline = deadline.min(tokio::time::Instant::now() + ctx.user_timeout);
+                        why = format!(
+                            "was still waiting {:.1} s after the browser visit ended without reaching it",
+                            ctx.user_timeout.as_secs_f32()
+                        );
+                    }
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    killed = Some(format!("timed out: the client {why}; the harness killed it"));
+                    break None;
+                }
+            }
+        }
+    };
+    kill_group(&child);
+    let _ = child.wait().await;
+    Ok(Finished { code, stdout: out.await.unwrap_or_default(), stderr: err.await.unwrap_or_default(), killed })
+}
+
+/// A long-running child spoken to over stdio with JSON lines (an app server).
+pub struct LineSession {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    stderr: tokio::task::JoinHandle<String>,
+}
+
+impl LineSession {
+    pub fn start(invocation: &Invocation) -> std::io::Result<Self> {
+        let mut child = spawn(invocation, true)?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut stderr = child.stderr.take().expect("piped");
+        let stderr = tokio::spawn(async move {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text).await;
+            text
+        });
+        Ok(Self { child, stdin, stdout, stderr })
+    }
+
+    pub async fn send(&mut self, message: &serde_json::Value) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(message)?;
+        line.push(b'\n');
+        self.stdin.write_all(&line).await?;
+        self.stdin.flush().await
+    }
+
+    /// Reads lines until one answers request `id`, or the time runs out.
+    pub async fn response(&mut self, id: u64, timeout: Duration) -> Result<serde_json::Value, String> {
+        let read = async {
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if self.stdout.read_line(&mut line).await.map_err(|e| e.to_string())? == 0 {
+                    return Err("the client closed its output".to_owned());
+                }
+                if let Ok(message) = serde_json::from_str::<serde_json::Value>(&line)
+                    && message.get("id").and_then(serde_json::Value::as_u64) == Some(id)
+                {
+                    return Ok(message);
+                }
+            }
+        };
+        tokio::time::timeout(timeout, read).await.map_err(|_| format!("no answer to request {id} within {}s", timeout.as_secs()))?
+    }
+
+    /// Kills the process group and returns what it wrote to stderr.
+    pub async fn stop(mut self) -> String {
+        kill_group(&self.child);
+        let _ = self.child.wait().await;
+        self.stderr.await.unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::BrowserAction;
+
+    fn invocation(script: &str, timeout: Duration) -> Invocation {
+        Invocation {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+            env: BTreeMap::from([("PATH".into(), "/usr/bin:/bin".into())]),
+            timeout,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hanging_client_and_its_children_are_killed_at_the_deadline() {
+        let root = tempfile::tempdir().unwrap();
+        let shim = BrowserShim::install(root.path()).unwrap();
+        let ctx = StepContext::new(root.path().into(), BrowserAction::Approve, Duration::from_secs(1));
+        let pid_file = root.path().join("child.pid");
+        let script = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
+        let finished = run(&invocation(&script, Duration::from_millis(300)), &ctx, &shim).await.unwrap();
+        assert!(finished.killed.is_some());
+        let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // SAFETY: signal 0 only checks whether the process exists.
+        let alive = unsafe { libc::kill(pid, 0) } == 0;
+        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z"));
+        assert!(!alive || zombie, "the grandchild outlived the run");
+    }
+
+    #[tokio::test]
+    async fn urls_given_to_the_shim_reach_the_browser() {
+        let root = tempfile::tempdir().unwrap();
+        let shim = BrowserShim::install(root.path()).unwrap();
+        let ctx = StepContext::new(root.path().into(), BrowserAction::Abandon, Duration::from_secs(1));
+        let mut inv = invocation("xdg-open http://127.0.0.1:9/authorize; sleep 0.2", Duration::from_secs(5));
+        inv.env.extend(shim.env());
+        let finished = run(&inv, &ctx, &shim).await.unwrap();
+        assert_eq!(finished.code, Some(0));
+        assert_eq!(ctx.visits().len(), 1);
+    }
+}
