@@ -21,7 +21,9 @@ pub fn scenario_block(run: &ScenarioRun) -> String {
         Verdict::Failed => "✗",
         Verdict::NotApplicable => "–",
     };
-    let mut out = format!("{mark} {:<44} {:<12} {:>6} ms\n", run.scenario, run.client, run.elapsed.as_millis());
+    let skipped = run.steps.iter().filter(|s| s.not_applicable.is_some()).count();
+    let note = if skipped > 0 && run.verdict() == Verdict::Passed { format!("  ({skipped} step n/a)") } else { String::new() };
+    let mut out = format!("{mark} {:<44} {:<12} {:>6} ms{note}\n", run.scenario, run.client, run.elapsed.as_millis());
     for (index, step) in run.steps.iter().enumerate() {
         if let Some(why) = &step.not_applicable {
             let _ = writeln!(out, "    – step {} ({}) n/a: {why}", index + 1, step.verb);
@@ -64,10 +66,12 @@ pub fn summary(runs: &[ScenarioRun]) -> String {
     if clients.len() > 1 {
         let mut matrix: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
         for run in runs {
-            let mark = match run.verdict() {
-                Verdict::Passed => "pass",
-                Verdict::Failed => "FAIL",
-                Verdict::NotApplicable => "n/a",
+            let partial = run.steps.iter().any(|s| s.not_applicable.is_some());
+            let mark = match (run.verdict(), partial) {
+                (Verdict::Passed, false) => "pass",
+                (Verdict::Passed, true) => "pass*",
+                (Verdict::Failed, _) => "FAIL",
+                (Verdict::NotApplicable, _) => "n/a",
             };
             matrix.entry(run.scenario.as_str()).or_default().insert(run.client.as_str(), mark);
         }
@@ -82,6 +86,9 @@ pub fn summary(runs: &[ScenarioRun]) -> String {
                 let _ = write!(out, " {:>12}", row.get(client).copied().unwrap_or(""));
             }
             out.push('\n');
+        }
+        if runs.iter().any(|r| r.steps.iter().any(|s| s.not_applicable.is_some())) {
+            out.push_str("* some steps were not applicable to the client (see its lines above)\n");
         }
     }
     let width = clients.iter().map(|c| c.len()).max().unwrap_or(0).max(24);

@@ -82,6 +82,11 @@ pub struct StepRecord {
 }
 
 impl StepRecord {
+    /// Whether the client performed the step and reported success.
+    pub fn succeeded(&self) -> bool {
+        self.not_applicable.is_none() && self.reply.error.is_none()
+    }
+
     /// This step's exchanges on `server`.
     pub fn exchanges<'a>(&self, run: &'a ScenarioRun, server: &str) -> Vec<&'a Exchange> {
         let (Some(first), Some(end)) = (self.first_seq.get(server), self.end_seq.get(server)) else {
@@ -162,7 +167,8 @@ pub async fn run(scenario: &Scenario, client: Arc<dyn ClientAdapter>, options: &
             entries.insert(step.entry.clone(), path.clone());
         }
         let first_seq = mocks.iter().map(|(k, m)| (k.clone(), m.transcript().next_seq())).collect();
-        let ctx = StepContext::new(sandbox.home().to_owned(), step.browser, options.user_timeout);
+        let ctx = StepContext::new(sandbox.home().to_owned(), step.browser, options.user_timeout)
+            .with_options(step.client_options.clone());
         let performed = perform(client.as_ref(), &ctx, step, &mocks, &entries).await;
         let (reply, not_applicable) = match performed {
             Ok(reply) => (reply, None),
@@ -242,6 +248,9 @@ async fn perform(
 ) -> Result<Reply, AdapterError> {
     if let Support::No(why) = client.support(step.verb) {
         return Err(AdapterError::NotApplicable(why));
+    }
+    if step.verb != Verb::Expire {
+        ctx.only_options(&client.name(), client.known_options())?;
     }
     let mock = mocks.get(&step.server);
     let entry = mock.map(|mock| ServerEntry {

@@ -296,7 +296,7 @@ fn denial_handled(run: &ScenarioRun) -> Outcome {
             }
         }
         let claimed_success = run.steps.iter().find(|s| {
-            s.verb == Verb::Login && s.visits.iter().any(|v| v.action == action) && s.reply.error.is_none()
+            s.verb == Verb::Login && s.visits.iter().any(|v| v.action == action) && s.succeeded()
         });
         if let Some(step) = claimed_success {
             return fail(format!("login reported success after the user chose {action:?} (step at line {})", step.line), Vec::new());

@@ -20,7 +20,7 @@ pub fn checks() -> Vec<Check> {
         Check {
             info: CheckInfo {
                 id: "status-recognizes-oauth",
-                rule: "Without a usable login, the status of a server that advertises OAuth is `not_logged_in` or `expired`, never `unsupported` or `error`.",
+                rule: "Without a usable login, the status of a server that advertises OAuth never says `unsupported`.",
                 spec: "MCP-AUTH-2025-11-25 §Authorization Server Discovery; RFC9728 §5.1; openai/codex#20009",
                 severity: Severity::Must,
             },
@@ -59,7 +59,7 @@ fn credentials_survive_restart(run: &ScenarioRun) -> Outcome {
     let mut logged_in = false;
     for (index, step) in run.steps.iter().enumerate() {
         match step.verb {
-            Verb::Login => logged_in = step.reply.error.is_none(),
+            Verb::Login => logged_in = step.succeeded(),
             _ if ends_login(step) => logged_in = false,
             Verb::Restart if logged_in => {
                 let after: Vec<&StepRecord> =
@@ -102,7 +102,8 @@ fn status_recognizes_oauth(run: &ScenarioRun) -> Outcome {
                 continue;
             }
             evidence.push(format!("{}: {} (raw: {})", status.name, status.normalized, status.raw));
-            if matches!(status.normalized, Status::Unsupported | Status::Error) {
+            // `error` ("could not tell") is an honest answer; `unsupported` is the false one.
+            if status.normalized == Status::Unsupported {
                 return fail(format!("status of {} is {} although the server advertises OAuth", status.name, status.normalized), evidence);
             }
         }
@@ -124,7 +125,7 @@ fn status_tells_truth(run: &ScenarioRun) -> Outcome {
                 .take_while(|s| matches!(s.verb, Verb::List | Verb::Restart | Verb::Import))
                 .find(|s| s.verb == Verb::Import && s.entry == status.name && s.not_applicable.is_none());
             let Some(import) = next else { continue };
-            let usable = import.reply.error.is_none();
+            let usable = import.succeeded();
             evidence.push(format!("{}: status {} (raw: {}); import {}", status.name, status.normalized, status.raw, if usable { "worked" } else { "failed" }));
             if status.normalized.claims_usable() != usable {
                 let lie = if usable { "says not logged in, yet tools are usable" } else { "says logged in, yet tools are not usable" };
@@ -137,7 +138,7 @@ fn status_tells_truth(run: &ScenarioRun) -> Outcome {
 
 fn tools_imported(run: &ScenarioRun) -> Outcome {
     let mut evidence = Vec::new();
-    for step in run.steps.iter().filter(|s| s.verb == Verb::Import && s.reply.error.is_none()) {
+    for step in run.steps.iter().filter(|s| s.verb == Verb::Import && s.succeeded()) {
         let Some(server) = run.servers.get(&step.server) else { continue };
         let got = step.reply.tools.clone().unwrap_or_default();
         let names = |tools: &[crate::client::ToolInfo]| tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", ");

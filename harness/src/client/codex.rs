@@ -61,6 +61,11 @@ impl CodexClient {
 
     fn invocation(&self, ctx: &StepContext, args: &[&str]) -> Result<(Invocation, BrowserShim), AdapterError> {
         let binary = self.binary().map_err(AdapterError::NotApplicable)?;
+        let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        // A per-step store lets a scenario have one surface read another store than login wrote.
+        if let Some(store) = ctx.options.get("credentials_store") {
+            args.extend(["-c".to_owned(), format!("mcp_oauth_credentials_store=\"{store}\"")]);
+        }
         let root = ctx.home.parent().unwrap_or(&ctx.home);
         let shim = BrowserShim::install(root).map_err(|e| AdapterError::Failed(format!("browser shim: {e}")))?;
         let mut env = BTreeMap::from([
@@ -70,7 +75,7 @@ impl CodexClient {
             ("TERM".to_owned(), "dumb".to_owned()),
         ]);
         env.extend(shim.env());
-        let invocation = Invocation { program: binary, args: args.iter().map(|a| (*a).to_owned()).collect(), env, timeout: COMMAND_TIMEOUT };
+        let invocation = Invocation { program: binary, args, env, timeout: COMMAND_TIMEOUT };
         Ok((invocation, shim))
     }
 
@@ -163,6 +168,10 @@ pub fn normalize_status(raw: &str) -> Status {
 impl ClientAdapter for CodexClient {
     fn name(&self) -> String {
         format!("codex@{}", self.version)
+    }
+
+    fn known_options(&self) -> &'static [&'static str] {
+        &["credentials_store"]
     }
 
     fn support(&self, verb: Verb) -> Support {

@@ -35,6 +35,8 @@ pub struct ServerEntry {
 pub struct StepContext {
     pub home: PathBuf,
     pub action: BrowserAction,
+    /// The step's client-specific settings.
+    pub options: std::collections::BTreeMap<String, String>,
     /// How long the client may wait for the user (a real client's login timeout, shortened).
     pub user_timeout: Duration,
     browser: Browser,
@@ -43,7 +45,22 @@ pub struct StepContext {
 
 impl StepContext {
     pub fn new(home: PathBuf, action: BrowserAction, user_timeout: Duration) -> Self {
-        Self { home, action, user_timeout, browser: Browser::new(), visits: Arc::default() }
+        Self { home, action, user_timeout, options: Default::default(), browser: Browser::new(), visits: Arc::default() }
+    }
+
+    /// With client-specific settings.
+    pub fn with_options(mut self, options: std::collections::BTreeMap<String, String>) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Refuses settings outside `known`, so a step meant for another client is "not applicable"
+    /// rather than silently run without them.
+    pub fn only_options(&self, client: &str, known: &[&'static str]) -> Result<(), AdapterError> {
+        match self.options.keys().find(|k| !known.contains(&k.as_str())) {
+            Some(unknown) => Err(AdapterError::NotApplicable(format!("{client} has no setting `{unknown}`"))),
+            None => Ok(()),
+        }
     }
 
     /// Hands an authorization URL to the browser, as a client's "open this URL" does; the
@@ -159,6 +176,12 @@ pub trait ClientAdapter: Send + Sync {
 
     /// Whether the adapter can perform `verb`.
     fn support(&self, verb: Verb) -> Support;
+
+    /// The step `client_options` the adapter understands; a step with any other is reported
+    /// not applicable.
+    fn known_options(&self) -> &'static [&'static str] {
+        &[]
+    }
 
     async fn add(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError>;
     async fn login(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError>;

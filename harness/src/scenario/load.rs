@@ -60,6 +60,8 @@ struct RawStep {
     arguments: Option<toml::Table>,
     expire: Option<Spanned<ExpireMode>>,
     #[serde(default)]
+    client_options: BTreeMap<String, String>,
+    #[serde(default)]
     expect: Expect,
 }
 
@@ -141,6 +143,7 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
             tool: step.tool.map(Spanned::into_inner),
             arguments,
             expire: step.expire.map(Spanned::into_inner).unwrap_or_default(),
+            client_options: step.client_options,
             expect: step.expect,
             line,
         });

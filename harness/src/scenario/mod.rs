@@ -138,6 +138,9 @@ pub struct Step {
     pub arguments: serde_json::Map<String, serde_json::Value>,
     /// For `expire`: what stops working.
     pub expire: ExpireMode,
+    /// Client-specific settings for this step (e.g. `credentials_store = "keyring"` for Codex);
+    /// a client that does not know one reports the step not applicable.
+    pub client_options: BTreeMap<String, String>,
     pub expect: Expect,
     /// Line of the step in its file, for messages.
     pub line: usize,
