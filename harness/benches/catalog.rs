@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mcp_auth_harness::client::{ClientAdapter, ReferenceClient};
+use mcp_auth_harness::client::{ClientAdapter, CodexClient, ReferenceClient};
 use mcp_auth_harness::runner::{RunOptions, Verdict};
 use mcp_auth_harness::{catalog, scenario};
 
@@ -52,4 +52,34 @@ fn main() {
         options.user_timeout.as_secs_f64(),
         names.join(", ")
     );
+    codex_overhead(&runtime, &scenarios, &options);
+}
+
+/// Harness overhead on Codex scenarios: wall time minus the time Codex processes were alive.
+fn codex_overhead(runtime: &tokio::runtime::Runtime, scenarios: &[scenario::Scenario], options: &RunOptions) {
+    for codex in CodexClient::pinned() {
+        if let Err(why) = codex.binary() {
+            println!("{}: skipped ({why})", codex.name());
+            continue;
+        }
+        let client: Arc<dyn ClientAdapter> = Arc::new(codex.clone());
+        let (mut wall, mut inside) = (Duration::ZERO, Duration::ZERO);
+        for name in ["founding-split-origin", "restart-keeps-login", "expiry-refresh"] {
+            let scenario = scenarios.iter().find(|s| s.name == name).expect("catalog scenario");
+            for _ in 0..3 {
+                let run = runtime.block_on(mcp_auth_harness::runner::run(scenario, client.clone(), options)).unwrap();
+                wall += run.elapsed;
+                inside += run.steps.iter().map(|s| s.process_time).sum::<Duration>();
+            }
+        }
+        let overhead = wall.saturating_sub(inside);
+        println!(
+            "{}: 3 scenarios x 3 runs: wall {:.0} ms, inside codex {:.0} ms, harness overhead {:.0} ms ({:.1} %)",
+            codex.name(),
+            wall.as_secs_f64() * 1e3,
+            inside.as_secs_f64() * 1e3,
+            overhead.as_secs_f64() * 1e3,
+            100.0 * overhead.as_secs_f64() / wall.as_secs_f64()
+        );
+    }
 }

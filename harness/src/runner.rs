@@ -79,6 +79,9 @@ pub struct StepRecord {
     pub line: usize,
     #[serde(skip)]
     pub step: Step,
+    /// Time client processes were alive during the step.
+    #[serde(skip)]
+    pub process_time: Duration,
 }
 
 impl StepRecord {
@@ -196,6 +199,7 @@ pub async fn run(scenario: &Scenario, client: Arc<dyn ClientAdapter>, options: &
             expectations,
             line: step.line,
             step: step.clone(),
+            process_time: ctx.process_time(),
         });
     }
 

@@ -240,7 +240,7 @@ impl ClientAdapter for CodexClient {
             session.response(2, COMMAND_TIMEOUT).await
         };
         let answer = exchange.await;
-        let stderr = without_noise(&session.stop().await);
+        let stderr = without_noise(&session.stop(ctx).await);
         let answer = match answer {
             Ok(answer) => answer,
             Err(error) => return Ok(Reply { output: stderr, ..Reply::failure(format!("app-server: {error}")) }),

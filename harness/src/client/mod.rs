@@ -41,11 +41,21 @@ pub struct StepContext {
     pub user_timeout: Duration,
     browser: Browser,
     visits: Arc<Mutex<Vec<Visit>>>,
+    /// Time spent with a client process alive (for the harness-overhead benchmark).
+    process_time: Mutex<Duration>,
 }
 
 impl StepContext {
     pub fn new(home: PathBuf, action: BrowserAction, user_timeout: Duration) -> Self {
-        Self { home, action, user_timeout, options: Default::default(), browser: Browser::new(), visits: Arc::default() }
+        Self {
+            home,
+            action,
+            user_timeout,
+            options: Default::default(),
+            browser: Browser::new(),
+            visits: Arc::default(),
+            process_time: Mutex::default(),
+        }
     }
 
     /// With client-specific settings.
@@ -69,6 +79,16 @@ impl StepContext {
         let visit = self.browser.visit(url, self.action).await;
         self.visits.lock().unwrap_or_else(PoisonError::into_inner).push(visit.clone());
         visit
+    }
+
+    /// Adds the lifetime of a client process.
+    pub fn add_process_time(&self, spent: Duration) {
+        *self.process_time.lock().unwrap_or_else(PoisonError::into_inner) += spent;
+    }
+
+    /// Time spent with client processes alive during the step.
+    pub fn process_time(&self) -> Duration {
+        *self.process_time.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The browser visits made during the step so far.

@@ -126,6 +126,7 @@ fn kill_group(child: &Child) {
 /// a visit ends without reaching the client (the user abandoned or the page failed), the client
 /// is given the step's user timeout to notice, then killed.
 pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim) -> std::io::Result<Finished> {
+    let started = std::time::Instant::now();
     let mut child = spawn(invocation, false)?;
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
@@ -167,11 +168,13 @@ pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim)
     };
     kill_group(&child);
     let _ = child.wait().await;
+    ctx.add_process_time(started.elapsed());
     Ok(Finished { code, stdout: out.await.unwrap_or_default(), stderr: err.await.unwrap_or_default(), killed })
 }
 
 /// A long-running child spoken to over stdio with JSON lines (an app server).
 pub struct LineSession {
+    started: std::time::Instant,
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
@@ -189,7 +192,7 @@ impl LineSession {
             let _ = stderr.read_to_string(&mut text).await;
             text
         });
-        Ok(Self { child, stdin, stdout, stderr })
+        Ok(Self { started: std::time::Instant::now(), child, stdin, stdout, stderr })
     }
 
     pub async fn send(&mut self, message: &serde_json::Value) -> std::io::Result<()> {
@@ -219,9 +222,10 @@ impl LineSession {
     }
 
     /// Kills the process group and returns what it wrote to stderr.
-    pub async fn stop(mut self) -> String {
+    pub async fn stop(mut self, ctx: &StepContext) -> String {
         kill_group(&self.child);
         let _ = self.child.wait().await;
+        ctx.add_process_time(self.started.elapsed());
         self.stderr.await.unwrap_or_default()
     }
 }
