@@ -118,6 +118,9 @@ pub struct AuthorizationServerKnobs {
     pub origin: AsOrigin,
     /// Path of the issuer identifier (`""` or e.g. `/tenant1`); endpoints live below it.
     pub issuer_path: String,
+    /// Where the authorization endpoint (and its consent page) is served: on the issuer's
+    /// origin, or on an origin of its own (RFC 8414 allows it; openai/codex#38944).
+    pub authorize_origin: AuthorizeOrigin,
     /// Which metadata documents are published.
     pub metadata: Vec<MetadataDocument>,
     /// Replaces `issuer` in the metadata (a mismatch RFC 8414 §3.3 makes clients refuse).
@@ -147,6 +150,7 @@ impl Default for AuthorizationServerKnobs {
         Self {
             origin: AsOrigin::Same,
             issuer_path: String::new(),
+            authorize_origin: AuthorizeOrigin::Issuer,
             metadata: vec![MetadataDocument::Oauth, MetadataDocument::Openid],
             issuer_override: None,
             advertise_pkce: true,
@@ -173,6 +177,16 @@ pub enum AsOrigin {
     /// On the MCP server's own listener.
     Same,
     /// On a listener of its own: another origin.
+    Separate,
+}
+
+/// Where the authorization endpoint listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthorizeOrigin {
+    /// With the rest of the authorization server.
+    Issuer,
+    /// On a listener of its own.
     Separate,
 }
 

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::authorization::{AuthorizationServer, IssuedToken};
-use crate::profile::{AsOrigin, Preset, Profile};
+use crate::profile::{AsOrigin, AuthorizeOrigin, Preset, Profile};
 use crate::recording::{record, tagged};
 use crate::resource::ProtectedResource;
 use crate::transcript::{Endpoint, Origin, Transcript};
@@ -94,10 +94,15 @@ impl MockServer {
             AsOrigin::Separate => Some(bind(0).await?),
         };
         let as_origin = as_listener.as_ref().map_or(resource_origin.clone(), origin_of);
+        let authorize_listener = match profile.authorization_server.authorize_origin {
+            AuthorizeOrigin::Issuer => None,
+            AuthorizeOrigin::Separate => Some(bind(0).await?),
+        };
         let authorization_server = Arc::new(AuthorizationServer::new(
             profile.authorization_server.clone(),
             profile.tokens.clone(),
             &as_origin,
+            authorize_listener.as_ref().map(origin_of),
             &profile.resource_metadata.scopes_supported,
         ));
         let resources: Vec<_> = profile
@@ -117,6 +122,10 @@ impl MockServer {
             resource_router = resource_router.merge(resource.router(shutdown.clone(), &mut metadata_taken));
         }
         let mut tasks = Vec::new();
+        if let Some(listener) = authorize_listener {
+            let router = finish(authorization_server.authorize_router(), &transcript, Origin::AuthorizationEndpoint);
+            tasks.push(serve(listener, router, shutdown.clone()));
+        }
         match as_listener {
             None => resource_router = resource_router.merge(authorization_server.router()),
             Some(listener) => {

@@ -20,6 +20,8 @@ pub enum Origin {
     Resource,
     /// The authorization server's own listener.
     AuthorizationServer,
+    /// The authorization endpoint's own listener (when it is on another origin than the issuer).
+    AuthorizationEndpoint,
 }
 
 /// What an exchange was addressed to, as the mock routed it.

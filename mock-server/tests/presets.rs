@@ -118,3 +118,26 @@ async fn pkce_support_is_advertised_unless_the_preset_omits_it() {
         assert_eq!(doc.get("code_challenge_methods_supported").is_some(), advertised, "{preset}");
     }
 }
+
+#[tokio::test]
+async fn authorization_endpoint_can_live_on_an_origin_of_its_own() {
+    let profile = mock_server::Profile::happy_path()
+        .with_overrides(&toml::from_str("[authorization_server]\nauthorize_origin = \"separate\"").unwrap())
+        .unwrap();
+    let server = MockServer::builder().profile(profile).start().await;
+    let doc: Value = http()
+        .get(format!("{}/.well-known/oauth-authorization-server", server.issuer()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let endpoint = url::Url::parse(doc["authorization_endpoint"].as_str().unwrap()).unwrap();
+    let issuer = url::Url::parse(&server.issuer()).unwrap();
+    assert_ne!(endpoint.origin(), issuer.origin());
+    let on_issuer = http().get(format!("{}/authorize", server.issuer())).send().await.unwrap();
+    assert_eq!(on_issuer.status(), 404, "the issuer's origin no longer serves /authorize");
+    let elsewhere = http().get(endpoint).send().await.unwrap();
+    assert_eq!(elsewhere.status(), 400, "served there (and this bare request lacks client_id)");
+}

@@ -28,6 +28,8 @@ use grants::{Client, Grants};
 pub struct AuthorizationServer {
     knobs: AuthorizationServerKnobs,
     issuer: Url,
+    /// Where `/authorize` is served when it has an origin of its own.
+    authorize_origin: Option<Url>,
     /// Every scope a client may ask for: the metadata's and the resources'.
     known_scopes: grants::Scopes,
     grants: Mutex<Grants>,
@@ -37,10 +39,12 @@ pub struct AuthorizationServer {
 
 impl AuthorizationServer {
     /// `origin` is where the server listens (`http://127.0.0.1:port`).
+    /// `authorize_origin` is the listener of the authorization endpoint when it is not `origin`.
     pub fn new(
         knobs: AuthorizationServerKnobs,
         tokens: TokenKnobs,
         origin: &Url,
+        authorize_origin: Option<Url>,
         resource_scopes: &[String],
     ) -> Self {
         let issuer = origin.join(&knobs.issuer_path).expect("issuer paths are relative paths");
@@ -67,7 +71,14 @@ impl AuthorizationServer {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a plain HTTP client always builds");
-        Self { knobs, issuer, known_scopes, grants: Mutex::new(Grants::new(tokens, preregistered)), http }
+        Self {
+            knobs,
+            issuer,
+            authorize_origin,
+            known_scopes,
+            grants: Mutex::new(Grants::new(tokens, preregistered)),
+            http,
+        }
     }
 
     /// The issuer identifier, exactly as metadata should state it (no trailing slash for a
@@ -76,12 +87,20 @@ impl AuthorizationServer {
         self.issuer.as_str().trim_end_matches('/').to_owned()
     }
 
-    /// The routes of this server, to be mounted on its listener.
+    /// The authorization endpoint and its consent form.
+    pub fn authorize_router(self: &Arc<Self>) -> Router {
+        let prefix = self.knobs.issuer_path.trim_end_matches('/');
+        Router::new()
+            .route(&format!("{prefix}/authorize"), get(authorize::authorize))
+            .route(&format!("{prefix}/authorize/consent"), post(authorize::consent))
+            .with_state(self.clone())
+    }
+
+    /// The routes of this server, to be mounted on its listener (with the authorization endpoint
+    /// unless it has an origin of its own).
     pub fn router(self: &Arc<Self>) -> Router {
         let prefix = self.knobs.issuer_path.trim_end_matches('/');
         let mut router = Router::new()
-            .route(&format!("{prefix}/authorize"), get(authorize::authorize))
-            .route(&format!("{prefix}/authorize/consent"), post(authorize::consent))
             .route(&format!("{prefix}/token"), post(token::token))
             .route(&format!("{prefix}/revoke"), post(token::revoke));
         if self.knobs.dynamic_registration {
@@ -98,7 +117,11 @@ impl AuthorizationServer {
         if self.knobs.metadata.iter().any(|d| *d != MetadataDocument::Oauth) {
             router = router.route(&format!("{prefix}/jwks"), get(jwks));
         }
-        router.with_state(self.clone())
+        let router = router.with_state(self.clone());
+        match self.authorize_origin {
+            None => router.merge(self.authorize_router()),
+            Some(_) => router,
+        }
     }
 
     fn endpoint(&self, name: &str) -> String {
@@ -111,7 +134,10 @@ impl AuthorizationServer {
         let issuer = k.issuer_override.clone().unwrap_or_else(|| self.issuer());
         let mut doc = json!({
             "issuer": issuer,
-            "authorization_endpoint": self.endpoint("authorize"),
+            "authorization_endpoint": match &self.authorize_origin {
+                Some(origin) => format!("{}{}/authorize", origin.as_str().trim_end_matches('/'), k.issuer_path.trim_end_matches('/')),
+                None => self.endpoint("authorize"),
+            },
             "token_endpoint": self.endpoint("token"),
             "revocation_endpoint": self.endpoint("revoke"),
             "response_types_supported": ["code"],
