@@ -27,6 +27,8 @@ Examples:
   mcp-auth-harness explain founding-split-origin        # servers, steps and checks of a scenario
   mcp-auth-harness list                                 # the catalog
   mcp-auth-harness checks                               # every check with its spec clause
+  mcp-auth-harness run --client codex                   # every pinned Codex version (installed on first use)
+  mcp-auth-harness install                              # install the pinned real clients now
 
 Exit status: 0 all scenarios passed, 1 a check or expectation failed, 2 usage or scenario error.";
 
@@ -80,6 +82,8 @@ enum Command {
     },
     /// List every check with its rule and spec clause.
     Checks,
+    /// Install the pinned real clients now (`npm ci` into the cache); `run` does it on first use.
+    Install,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -147,6 +151,13 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
         Command::Explain { scenario, catalog } => {
             let scenario = catalog::select(&catalog, &[scenario]).map_err(|e| e.to_string())?.remove(0);
             print!("{}", explain(&scenario).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Install => {
+            for codex in client::CodexClient::pinned() {
+                let binary = codex.binary()?;
+                println!("{:<16} {}", codex.name(), binary.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Checks => {

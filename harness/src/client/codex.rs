@@ -139,6 +139,13 @@ fn find_executable(dir: &Path, depth: usize) -> Option<PathBuf> {
     None
 }
 
+fn write_config(home: &Path, config: &toml::Table) -> Result<(), AdapterError> {
+    let path = CodexClient::config_path(home);
+    let failed = |e: &dyn std::fmt::Display| AdapterError::Failed(format!("{}: {e}", path.display()));
+    std::fs::create_dir_all(path.parent().expect("config has a parent")).map_err(|e| failed(&e))?;
+    std::fs::write(&path, toml::to_string(config).map_err(|e| failed(&e))?).map_err(|e| failed(&e))
+}
+
 fn without_noise(text: &str) -> String {
     text.lines().filter(|l| !NOISE.iter().any(|n| l.contains(n))).collect::<Vec<_>>().join("\n")
 }
@@ -171,7 +178,7 @@ impl ClientAdapter for CodexClient {
     }
 
     fn known_options(&self) -> &'static [&'static str] {
-        &["credentials_store"]
+        &["credentials_store", "add_via"]
     }
 
     fn support(&self, verb: Verb) -> Support {
@@ -185,6 +192,13 @@ impl ClientAdapter for CodexClient {
     }
 
     async fn add(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        // `add_via = "cli"`: Codex's own command, which logs in inline when it detects OAuth.
+        if ctx.options.get("add_via").is_some_and(|via| via == "cli") {
+            let mut config = Self::read_config(&ctx.home);
+            config.insert("mcp_oauth_credentials_store".into(), "file".into());
+            write_config(&ctx.home, &config)?;
+            return Ok(reply_from(&self.command(ctx, &["mcp", "add", &entry.name, "--url", &entry.url]).await?));
+        }
         let mut config = Self::read_config(&ctx.home);
         config.insert("mcp_oauth_credentials_store".into(), "file".into());
         let servers = config.entry("mcp_servers").or_insert_with(|| toml::Value::Table(toml::Table::new()));
@@ -202,10 +216,7 @@ impl ClientAdapter for CodexClient {
             }
             servers.insert(entry.name.clone(), toml::Value::Table(server));
         }
-        let path = Self::config_path(&ctx.home);
-        std::fs::create_dir_all(path.parent().expect("config has a parent")).map_err(|e| AdapterError::Failed(e.to_string()))?;
-        std::fs::write(&path, toml::to_string(&config).map_err(|e| AdapterError::Failed(e.to_string()))?)
-            .map_err(|e| AdapterError::Failed(e.to_string()))?;
+        write_config(&ctx.home, &config)?;
         Ok(Reply::success(format!("wrote [mcp_servers.{}] to config.toml", entry.name)))
     }
 

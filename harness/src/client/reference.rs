@@ -119,6 +119,11 @@ impl ClientAdapter for ReferenceClient {
         Support::Yes
     }
 
+    /// `add_via = "cli"` asks for the client's own add command, which this client's `add` is.
+    fn known_options(&self) -> &'static [&'static str] {
+        &["add_via"]
+    }
+
     async fn add(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
         let mut registry = Registry::load(&ctx.home)?;
         registry.servers.insert(entry.name.clone(), StoredEntry { url: entry.url.clone(), tools: Vec::new() });
