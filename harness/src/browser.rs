@@ -226,12 +226,16 @@ mod tests {
         let server = MockServer::start().await;
         let page = r#"<form method="post" action="/consent"><input type="hidden" name="request_id" value="r1">
             <button name="decision" value="approve">Approve</button></form>"#;
-        Mock::given(method("GET")).and(path("/authorize"))
+        Mock::given(method("GET"))
+            .and(path("/authorize"))
             .respond_with(ResponseTemplate::new(200).set_body_string(page))
-            .mount(&server).await;
-        Mock::given(method("POST")).and(path("/consent"))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/consent"))
             .respond_with(ResponseTemplate::new(302).insert_header("location", format!("{callback}?code=c1&state=s1")))
-            .mount(&server).await;
+            .mount(&server)
+            .await;
         server
     }
 

@@ -50,7 +50,8 @@ pub async fn run_all(
     let mut index = 0;
     for scenario in scenarios {
         for client in clients {
-            let (scenario, client, options, permits) = (scenario.clone(), client.clone(), options.clone(), permits.clone());
+            let (scenario, client, options, permits) =
+                (scenario.clone(), client.clone(), options.clone(), permits.clone());
             let at = index;
             set.spawn(async move {
                 let _permit = permits.acquire_owned().await.expect("the semaphore is never closed");

@@ -162,7 +162,10 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
         }
         Command::Checks => {
             for check in check::all() {
-                println!("{:<28} {:?}  {}\n{:<28} spec: {}", check.info.id, check.info.severity, check.info.rule, "", check.info.spec);
+                println!(
+                    "{:<28} {:?}  {}\n{:<28} spec: {}",
+                    check.info.id, check.info.severity, check.info.rule, "", check.info.spec
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -186,12 +189,15 @@ async fn explain(scenario: &Scenario) -> Result<String, String> {
         let _ = writeln!(out, "  {key}: preset {} — {}", spec.preset, spec.preset.summary());
         let _ = writeln!(out, "    MCP endpoint:       {}", mock.mcp_uris().join(", "));
         let prm = match p.resource_metadata.location {
-            MetadataLocation::PathInserted => format!("{origin}/.well-known/oauth-protected-resource{}", p.resource.paths[0]),
+            MetadataLocation::PathInserted => {
+                format!("{origin}/.well-known/oauth-protected-resource{}", p.resource.paths[0])
+            }
             MetadataLocation::Root => format!("{origin}/.well-known/oauth-protected-resource"),
             MetadataLocation::Custom => format!("{origin}{}", p.resource_metadata.custom_path),
             MetadataLocation::None => "not published".into(),
         };
-        let in_challenge = if p.resource_metadata.in_challenge { "named in the 401 challenge" } else { "not in the challenge" };
+        let in_challenge =
+            if p.resource_metadata.in_challenge { "named in the 401 challenge" } else { "not in the challenge" };
         let _ = writeln!(out, "    resource metadata:  {prm} ({in_challenge})");
         let where_as = match p.authorization_server.origin {
             AsOrigin::Same => "same origin",
@@ -199,7 +205,8 @@ async fn explain(scenario: &Scenario) -> Result<String, String> {
         };
         let _ = writeln!(out, "    issuer:             {} ({where_as})", mock.issuer());
         let docs: Vec<String> = p.authorization_server.metadata.iter().map(|d| format!("{d:?}")).collect();
-        let _ = writeln!(out, "    AS metadata:        {}", if docs.is_empty() { "none".into() } else { docs.join(", ") });
+        let _ =
+            writeln!(out, "    AS metadata:        {}", if docs.is_empty() { "none".into() } else { docs.join(", ") });
         let _ = writeln!(
             out,
             "    registration:       {}; PKCE advertised: {}; iss: {:?}; consent: {:?}",

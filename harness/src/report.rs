@@ -22,7 +22,8 @@ pub fn scenario_block(run: &ScenarioRun) -> String {
         Verdict::NotApplicable => "–",
     };
     let skipped = run.steps.iter().filter(|s| s.not_applicable.is_some()).count();
-    let note = if skipped > 0 && run.verdict() == Verdict::Passed { format!("  ({skipped} step n/a)") } else { String::new() };
+    let note =
+        if skipped > 0 && run.verdict() == Verdict::Passed { format!("  ({skipped} step n/a)") } else { String::new() };
     let mut out = format!("{mark} {:<44} {:<12} {:>6} ms{note}\n", run.scenario, run.client, run.elapsed.as_millis());
     for (index, step) in run.steps.iter().enumerate() {
         if let Some(why) = &step.not_applicable {
@@ -92,7 +93,11 @@ pub fn summary(runs: &[ScenarioRun]) -> String {
         }
     }
     let width = clients.iter().map(|c| c.len()).max().unwrap_or(0).max(24);
-    let _ = writeln!(out, "\n{:<width$} {:>6} {:>6} {:>6} {:>6} {:>9}", "client", "total", "passed", "failed", "n/a", "checks✗");
+    let _ = writeln!(
+        out,
+        "\n{:<width$} {:>6} {:>6} {:>6} {:>6} {:>9}",
+        "client", "total", "passed", "failed", "n/a", "checks✗"
+    );
     for client in &clients {
         let mine: Vec<&ScenarioRun> = runs.iter().filter(|r| r.client == *client).collect();
         let count = |v: Verdict| mine.iter().filter(|r| r.verdict() == v).count();
@@ -182,8 +187,10 @@ fn is_session_traffic(exchange: &mock_server::Exchange) -> bool {
         && exchange.status < 400
 }
 
-static CLIENT_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(client|consent)-[A-Za-z0-9_-]{32}").expect("valid regex"));
-static CALLBACK_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"/callback/[A-Za-z0-9_-]{12}").expect("valid regex"));
+static CLIENT_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(client|consent)-[A-Za-z0-9_-]{32}").expect("valid regex"));
+static CALLBACK_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"/callback/[A-Za-z0-9_-]{12}").expect("valid regex"));
 static LOOPBACK_PORT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"127\.0\.0\.1:\d+").expect("valid regex"));
 
 /// Replaces volatile values in every string of `value`.

@@ -11,7 +11,9 @@ use serde::Serialize;
 
 use crate::browser::Visit;
 use crate::check::{self, CheckResult};
-use crate::client::{AdapterError, ClientAdapter, ClientState, Reply, Sandbox, ServerEntry, StepContext, Support, ToolInfo};
+use crate::client::{
+    AdapterError, ClientAdapter, ClientState, Reply, Sandbox, ServerEntry, StepContext, Support, ToolInfo,
+};
 use crate::scenario::{ExpireMode, Outcome, Scenario, Step, ToolsExpectation, ToolsKeyword, Verb};
 
 /// How to run.
@@ -35,7 +37,11 @@ pub enum RunError {
     #[error("scenario {scenario}: server `{server}` did not start: {source}")]
     ServerStart { scenario: String, server: String, source: mock_server::StartError },
     #[error("scenario {scenario}: cannot create a sandbox: {source}")]
-    Sandbox { scenario: String, #[source] source: std::io::Error },
+    Sandbox {
+        scenario: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("scenario {scenario}, step {step} ({verb}): {source}")]
     Adapter { scenario: String, step: usize, verb: Verb, source: AdapterError },
 }
@@ -150,17 +156,21 @@ impl ScenarioRun {
 }
 
 /// Runs `scenario` against `client`.
-pub async fn run(scenario: &Scenario, client: Arc<dyn ClientAdapter>, options: &RunOptions) -> Result<ScenarioRun, RunError> {
+pub async fn run(
+    scenario: &Scenario,
+    client: Arc<dyn ClientAdapter>,
+    options: &RunOptions,
+) -> Result<ScenarioRun, RunError> {
     let started = Instant::now();
     let mut mocks = BTreeMap::new();
     for (key, spec) in &scenario.servers {
-        let mock = MockServer::builder().profile(spec.profile.clone()).try_start().await.map_err(|source| {
-            RunError::ServerStart { scenario: scenario.name.clone(), server: key.clone(), source }
-        })?;
+        let mock =
+            MockServer::builder().profile(spec.profile.clone()).try_start().await.map_err(|source| {
+                RunError::ServerStart { scenario: scenario.name.clone(), server: key.clone(), source }
+            })?;
         mocks.insert(key.clone(), mock);
     }
-    let mut sandbox =
-        Sandbox::new().map_err(|source| RunError::Sandbox { scenario: scenario.name.clone(), source })?;
+    let mut sandbox = Sandbox::new().map_err(|source| RunError::Sandbox { scenario: scenario.name.clone(), source })?;
 
     let mut steps = Vec::new();
     // Entry name → the MCP path its `add` step chose.
@@ -177,7 +187,12 @@ pub async fn run(scenario: &Scenario, client: Arc<dyn ClientAdapter>, options: &
             Ok(reply) => (reply, None),
             Err(AdapterError::NotApplicable(why)) => (Reply::default(), Some(why)),
             Err(source) => {
-                return Err(RunError::Adapter { scenario: scenario.name.clone(), step: index, verb: step.verb, source });
+                return Err(RunError::Adapter {
+                    scenario: scenario.name.clone(),
+                    step: index,
+                    verb: step.verb,
+                    source,
+                });
             }
         };
         let end_seq = mocks.iter().map(|(k, m)| (k.clone(), m.transcript().next_seq())).collect();
@@ -238,9 +253,7 @@ fn entry_url(mock: &MockServer, step: &Step, entries: &BTreeMap<String, String>)
         Some(path) => Some(path.as_str()),
         None => entries.get(&step.entry).map(String::as_str),
     };
-    chosen
-        .and_then(|path| mock.mcp_uris().into_iter().find(|u| u.ends_with(path)))
-        .unwrap_or_else(|| mock.uri())
+    chosen.and_then(|path| mock.mcp_uris().into_iter().find(|u| u.ends_with(path))).unwrap_or_else(|| mock.uri())
 }
 
 async fn perform(
@@ -294,7 +307,10 @@ async fn perform(
 fn served_tools(mock: &MockServer) -> Vec<ToolInfo> {
     mock.served_tools()
         .into_iter()
-        .map(|t| ToolInfo { name: t.name.to_string(), input_schema: serde_json::Value::Object((*t.input_schema).clone()) })
+        .map(|t| ToolInfo {
+            name: t.name.to_string(),
+            input_schema: serde_json::Value::Object((*t.input_schema).clone()),
+        })
         .collect()
 }
 
@@ -327,7 +343,9 @@ fn expectations(step: &Step, reply: &Reply, mocks: &BTreeMap<String, MockServer>
                 let same = reply.tools.as_deref().is_some_and(|got| crate::client::same_tools(got, &served));
                 (format!("served: {}", names.join(", ")), same)
             }
-            ToolsExpectation::Names(names) => (names.join(", "), got == names.iter().map(String::as_str).collect::<Vec<_>>()),
+            ToolsExpectation::Names(names) => {
+                (names.join(", "), got == names.iter().map(String::as_str).collect::<Vec<_>>())
+            }
         };
         push("tools", expected, if got.is_empty() { "none".into() } else { got.join(", ") }, passed);
     }

@@ -59,7 +59,8 @@ async fn mutant(scenario: &str, id: &str, fault: Fault) {
 
 #[tokio::test]
 async fn prm_discovery_fails_when_metadata_is_never_read() {
-    altered("happy-path", "prm-discovery", |run| exchanges(run).retain(|e| e.endpoint != Endpoint::ResourceMetadata)).await;
+    altered("happy-path", "prm-discovery", |run| exchanges(run).retain(|e| e.endpoint != Endpoint::ResourceMetadata))
+        .await;
 }
 
 #[tokio::test]
@@ -87,14 +88,18 @@ async fn issuer_validated_fails_when_a_mismatched_issuer_is_used() {
 #[tokio::test]
 async fn resource_metadata_validated_fails_when_a_foreign_resource_is_used() {
     let mut run = run("happy-path", Vec::new()).await;
-    run.servers.values_mut().next().unwrap().profile.resource_metadata.resource_override = Some("http://evil/mcp".into());
+    run.servers.values_mut().next().unwrap().profile.resource_metadata.resource_override =
+        Some("http://evil/mcp".into());
     assert_fails(&run, "resource-metadata-validated");
     assert_passes(&self::run("resource-mismatch", Vec::new()).await, "resource-metadata-validated");
 }
 
 #[tokio::test]
 async fn pkce_s256_fails_without_a_challenge() {
-    altered("happy-path", "pkce-s256", |run| first(run, Endpoint::Authorize).query.retain(|(k, _)| k != "code_challenge")).await;
+    altered("happy-path", "pkce-s256", |run| {
+        first(run, Endpoint::Authorize).query.retain(|(k, _)| k != "code_challenge")
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -141,7 +146,10 @@ async fn loopback_redirect_fails_for_a_remote_redirect() {
 
 #[tokio::test]
 async fn state_round_trip_fails_without_state() {
-    altered("happy-path", "state-round-trip", |run| first(run, Endpoint::Authorize).query.retain(|(k, _)| k != "state")).await;
+    altered("happy-path", "state-round-trip", |run| {
+        first(run, Endpoint::Authorize).query.retain(|(k, _)| k != "state")
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -163,7 +171,8 @@ async fn state_round_trip_fails_when_a_tampered_response_is_redeemed() {
 #[tokio::test]
 async fn iss_validated_fails_when_a_bad_iss_is_redeemed() {
     let mut run = run("happy-path", Vec::new()).await;
-    run.servers.values_mut().next().unwrap().profile.authorization_server.iss_parameter = mock_server::profile::IssParameter::Wrong;
+    run.servers.values_mut().next().unwrap().profile.authorization_server.iss_parameter =
+        mock_server::profile::IssParameter::Wrong;
     assert_fails(&run, "iss-validated");
     assert_passes(&self::run("iss-wrong", Vec::new()).await, "iss-validated");
 }
@@ -179,7 +188,10 @@ async fn denial_handled_fails_when_login_claims_success() {
 #[tokio::test]
 async fn token_in_header_only_fails_for_a_query_token() {
     altered("happy-path", "token-in-header-only", |run| {
-        let mcp = exchanges(run).iter_mut().find(|e| e.endpoint == Endpoint::Mcp && e.request_headers.contains_key("authorization")).unwrap();
+        let mcp = exchanges(run)
+            .iter_mut()
+            .find(|e| e.endpoint == Endpoint::Mcp && e.request_headers.contains_key("authorization"))
+            .unwrap();
         mcp.query.push(("access_token".into(), "[access_token:1]".into()));
     })
     .await;
@@ -242,7 +254,8 @@ fn every_check_has_a_failing_test_above() {
 async fn every_fault_is_caught_by_a_named_check() {
     let scenarios = scenario::load_dir(&catalog::default_dir()).unwrap();
     for fault in Fault::all() {
-        let client: Arc<dyn mcp_auth_harness::client::ClientAdapter> = Arc::new(ReferenceClient::with_faults(vec![fault]));
+        let client: Arc<dyn mcp_auth_harness::client::ClientAdapter> =
+            Arc::new(ReferenceClient::with_faults(vec![fault]));
         let runs = catalog::run_all(&scenarios, &[client], &Default::default(), 16).await;
         let caught: Vec<String> = runs
             .iter()

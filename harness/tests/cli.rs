@@ -10,7 +10,11 @@ fn harness() -> Command {
 
 fn stdout(cmd: &mut Command) -> (i32, String, String) {
     let out = cmd.output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
@@ -30,7 +34,8 @@ fn every_bad_scenario_file_names_file_line_and_field_and_exits_2() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
-        let expected = text.lines().next().unwrap().strip_prefix("# expect: ").expect("fixtures start with `# expect: `");
+        let expected =
+            text.lines().next().unwrap().strip_prefix("# expect: ").expect("fixtures start with `# expect: `");
         let (code, out, err) = stdout(harness().arg("run").arg(&path));
         assert_eq!(code, 2, "{}: {err}", path.display());
         assert!(err.contains(expected), "{}: expected `{expected}` in:\n{err}", path.display());
@@ -51,7 +56,8 @@ fn a_passing_scenario_exits_0_with_a_summary() {
 
 #[test]
 fn a_failing_check_exits_1_and_cites_its_clause() {
-    let (code, out, _) = stdout(harness().args(["run", "pkce-not-advertised", "--client", "reference+proceed-without-pkce"]));
+    let (code, out, _) =
+        stdout(harness().args(["run", "pkce-not-advertised", "--client", "reference+proceed-without-pkce"]));
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("✗ pkce-support-verified"), "{out}");
     assert!(out.contains("MCP-AUTH-2025-11-25 §Authorization Code Protection"), "{out}");
@@ -61,7 +67,12 @@ fn a_failing_check_exits_1_and_cites_its_clause() {
 #[test]
 fn a_matrix_of_clients_prints_one_column_each() {
     let (code, out, _) = stdout(harness().args([
-        "run", "founding-split-origin", "--client", "reference", "--client", "reference+status-probes-origin-only",
+        "run",
+        "founding-split-origin",
+        "--client",
+        "reference",
+        "--client",
+        "reference+status-probes-origin-only",
     ]));
     assert_eq!(code, 1);
     let header = out.lines().find(|l| l.starts_with("scenario")).expect("a matrix header");

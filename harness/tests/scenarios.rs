@@ -28,11 +28,16 @@ fn main() {
         .iter()
         .cloned()
         .map(|scenario| {
-            Trial::test(format!("scenario::{}", scenario.name), move || check(&scenario, Arc::new(ReferenceClient::new()), true))
+            Trial::test(format!("scenario::{}", scenario.name), move || {
+                check(&scenario, Arc::new(ReferenceClient::new()), true)
+            })
         })
         .collect();
     for scenario in scenarios.iter().filter(|s| s.timing_sensitive) {
-        eprintln!("{} is timing-sensitive: ignored for real clients (run it with `mcp-auth-harness run`)", scenario.name);
+        eprintln!(
+            "{} is timing-sensitive: ignored for real clients (run it with `mcp-auth-harness run`)",
+            scenario.name
+        );
     }
     for codex in CodexClient::pinned() {
         let unavailable = codex.binary().err();
@@ -42,7 +47,9 @@ fn main() {
         for scenario in &scenarios {
             let (scenario, client) = (scenario.clone(), codex.clone());
             let skip = unavailable.is_some() || scenario.timing_sensitive;
-            let trial = Trial::test(format!("{}::{}", codex.name(), scenario.name), move || check(&scenario, Arc::new(client), false));
+            let trial = Trial::test(format!("{}::{}", codex.name(), scenario.name), move || {
+                check(&scenario, Arc::new(client), false)
+            });
             trials.push(trial.with_ignored_flag(skip));
         }
     }

@@ -29,7 +29,12 @@ fn main() {
             starts.push(t.elapsed());
             drop(server);
         }
-        println!("{:<44} {:>11.3} ms {:>10}", "start-to-ready (median of 200)", median(starts).as_secs_f64() * 1e3, "< 5 ms");
+        println!(
+            "{:<44} {:>11.3} ms {:>10}",
+            "start-to-ready (median of 200)",
+            median(starts).as_secs_f64() * 1e3,
+            "< 5 ms"
+        );
 
         // One full code flow: registration, consent page, approval, code redemption.
         let server = MockServer::start().await;
@@ -39,7 +44,12 @@ fn main() {
             common::log_in(&server, "mcp:read").await;
             flows.push(t.elapsed());
         }
-        println!("{:<44} {:>11.3} ms {:>10}", "full code flow, 4 requests (median of 200)", median(flows).as_secs_f64() * 1e3, "< 2 ms");
+        println!(
+            "{:<44} {:>11.3} ms {:>10}",
+            "full code flow, 4 requests (median of 200)",
+            median(flows).as_secs_f64() * 1e3,
+            "< 2 ms"
+        );
 
         // Authenticated tools/list throughput through rmcp clients, 8 sessions in parallel.
         let (_, tokens) = common::log_in(&server, "mcp:read").await;
@@ -50,7 +60,8 @@ fn main() {
             let (uri, token) = (server.uri(), token.clone());
             tasks.push(tokio::spawn(async move {
                 let config = StreamableHttpClientTransportConfig::with_uri(uri).auth_header(token);
-                let client = ClientConfig::default().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap();
+                let client =
+                    ClientConfig::default().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap();
                 let (start, mut done) = (Instant::now(), 0u64);
                 while start.elapsed() < window {
                     client.list_tools(None).await.unwrap();
@@ -64,7 +75,12 @@ fn main() {
         for task in tasks {
             total += task.await.unwrap();
         }
-        println!("{:<44} {:>10.0} /s {:>10}", "authenticated tools/list, 8 rmcp sessions", total as f64 / window.as_secs_f64(), ">= 10k/s");
+        println!(
+            "{:<44} {:>10.0} /s {:>10}",
+            "authenticated tools/list, 8 rmcp sessions",
+            total as f64 / window.as_secs_f64(),
+            ">= 10k/s"
+        );
     });
     println!("{:<44} {:>11.1} MiB {:>9}", "idle RSS of `mock-server serve`", idle_rss_mib(), "< 15 MiB");
 }

@@ -9,7 +9,10 @@ use tokio::sync::broadcast::error::RecvError;
 
 /// An OAuth 2.1-protected MCP server on loopback, its layout set by a profile.
 #[derive(Parser)]
-#[command(version, after_help = "Examples:\n  mock-server serve --profile split-origin\n  mock-server serve --profile-file my-profile.toml --port 8080\n  mock-server profiles")]
+#[command(
+    version,
+    after_help = "Examples:\n  mock-server serve --profile split-origin\n  mock-server serve --profile-file my-profile.toml --port 8080\n  mock-server profiles"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -46,8 +49,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { profile, profile_file, port } => {
             let profile = match profile_file {
                 Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    let text =
+                        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
                     Profile::from_toml(&text).with_context(|| format!("in {}", path.display()))?
                 }
                 None => Profile::preset(&profile)?,

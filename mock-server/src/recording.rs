@@ -15,8 +15,7 @@ use crate::transcript::{Endpoint, Exchange, Origin, Transcript};
 /// The largest request body any endpoint reads (and the largest JSON response recorded).
 pub const BODY_LIMIT: usize = 1 << 20;
 
-const REQUEST_HEADERS: &[&str] =
-    &["authorization", "content-type", "accept", "mcp-protocol-version", "mcp-session-id"];
+const REQUEST_HEADERS: &[&str] = &["authorization", "content-type", "accept", "mcp-protocol-version", "mcp-session-id"];
 const RESPONSE_HEADERS: &[&str] = &["www-authenticate", "location", "content-type", "mcp-session-id"];
 
 /// Marks a response with the endpoint that produced it, for the transcript.
@@ -51,9 +50,7 @@ pub async fn record(
         response_body: Value::Null,
     };
     let response = match axum::body::to_bytes(body, BODY_LIMIT).await {
-        Err(_) => {
-            tagged(exchange_endpoint_guess(&exchange.path), OAuthError::payload_too_large())
-        }
+        Err(_) => tagged(exchange_endpoint_guess(&exchange.path), OAuthError::payload_too_large()),
         Ok(bytes) => {
             exchange.request_body = parse_body(&parts.headers, &bytes);
             next.run(Request::from_parts(parts, Body::from(bytes))).await
@@ -96,10 +93,7 @@ fn chosen(headers: &HeaderMap, names: &[&str]) -> BTreeMap<String, String> {
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"))
 }
 
 /// A form body becomes a JSON object (repeated fields become arrays); a JSON body stays JSON.

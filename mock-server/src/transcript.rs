@@ -192,11 +192,7 @@ impl Transcript {
 
     /// The transcript as JSON lines.
     pub fn to_json_lines(&self) -> String {
-        self.lock()
-            .exchanges
-            .iter()
-            .map(|e| serde_json::to_string(e).expect("exchanges serialize") + "\n")
-            .collect()
+        self.lock().exchanges.iter().map(|e| serde_json::to_string(e).expect("exchanges serialize") + "\n").collect()
     }
 
     /// Exchanges as they are recorded (in completion order; `seq` gives arrival order). A
@@ -290,10 +286,8 @@ fn redact_authorization(labels: &mut Secrets, value: &str) -> String {
 /// Shows the client id of Basic credentials (it is not a secret) and labels the password.
 fn redact_basic(labels: &mut Secrets, encoded: &str) -> String {
     use base64::Engine as _;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok());
+    let decoded =
+        base64::engine::general_purpose::STANDARD.decode(encoded).ok().and_then(|bytes| String::from_utf8(bytes).ok());
     match decoded.as_deref().and_then(|d| d.split_once(':')) {
         Some((id, secret)) => format!("{id}:{}", labels.label("client_secret", secret)),
         None => labels.label("credentials", encoded),

@@ -28,14 +28,27 @@ fn runtime() -> tokio::runtime::Runtime {
 /// Form-ish text: `k=v&…` built from OAuth parameter names, repeats and garbage included.
 fn formish() -> impl Strategy<Value = String> {
     let name = prop_oneof![
-        Just("grant_type".to_owned()), Just("code".to_owned()), Just("client_id".to_owned()),
-        Just("code_verifier".to_owned()), Just("redirect_uri".to_owned()), Just("refresh_token".to_owned()),
-        Just("response_type".to_owned()), Just("code_challenge".to_owned()), Just("decision".to_owned()),
-        Just("request_id".to_owned()), Just("resource".to_owned()), Just("scope".to_owned()), "[a-z_%]{0,8}",
+        Just("grant_type".to_owned()),
+        Just("code".to_owned()),
+        Just("client_id".to_owned()),
+        Just("code_verifier".to_owned()),
+        Just("redirect_uri".to_owned()),
+        Just("refresh_token".to_owned()),
+        Just("response_type".to_owned()),
+        Just("code_challenge".to_owned()),
+        Just("decision".to_owned()),
+        Just("request_id".to_owned()),
+        Just("resource".to_owned()),
+        Just("scope".to_owned()),
+        "[a-z_%]{0,8}",
     ];
     let value = prop_oneof![
-        Just("authorization_code".to_owned()), Just("refresh_token".to_owned()), Just("S256".to_owned()),
-        Just("approve".to_owned()), Just("http://127.0.0.1:9/cb".to_owned()), ".{0,20}",
+        Just("authorization_code".to_owned()),
+        Just("refresh_token".to_owned()),
+        Just("S256".to_owned()),
+        Just("approve".to_owned()),
+        Just("http://127.0.0.1:9/cb".to_owned()),
+        ".{0,20}",
     ];
     prop::collection::vec((name, value), 0..8)
         .prop_map(|pairs| pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"))
@@ -114,7 +127,12 @@ async fn unknown_grant_type_is_unsupported_grant_type() {
 #[tokio::test]
 async fn wrong_content_type_at_the_token_endpoint_is_invalid_request() {
     let server = MockServer::start().await;
-    let response = http().post(format!("{}/token", server.issuer())).json(&serde_json::json!({"grant_type": "x"})).send().await.unwrap();
+    let response = http()
+        .post(format!("{}/token", server.issuer()))
+        .json(&serde_json::json!({"grant_type": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 400);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request");

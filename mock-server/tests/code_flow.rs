@@ -210,7 +210,12 @@ async fn preregistered_confidential_client_must_use_basic() {
     let server = MockServer::builder().preset(Preset::Preregistered).start().await;
     let (status, body) = token(
         &server,
-        &[("grant_type", "refresh_token"), ("refresh_token", "x"), ("client_id", "harness-client"), ("client_secret", "harness-secret")],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "x"),
+            ("client_id", "harness-client"),
+            ("client_secret", "harness-secret"),
+        ],
     )
     .await;
     assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));

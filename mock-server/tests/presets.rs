@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::http;
+use common::{get_json, http};
 use mock_server::{MockServer, Preset};
 use serde_json::Value;
 
@@ -75,14 +75,8 @@ async fn split_origin_puts_the_issuer_on_another_port() {
     let issuer = url::Url::parse(&server.issuer()).unwrap();
     assert_ne!(rs.port(), issuer.port());
     assert_eq!(issuer.path(), "/tenant1");
-    let prm: Value = http()
-        .get(format!("{}/.well-known/oauth-protected-resource/mcp", rs.origin().ascii_serialization()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let prm: Value =
+        get_json(format!("{}/.well-known/oauth-protected-resource/mcp", rs.origin().ascii_serialization())).await;
     assert_eq!(prm["authorization_servers"][0], server.issuer());
     assert_eq!(prm["resource"], server.uri());
 }
@@ -91,14 +85,7 @@ async fn split_origin_puts_the_issuer_on_another_port() {
 async fn metadata_issuer_matches_unless_a_mismatch_is_injected() {
     for (preset, matches) in [(Preset::HappyPath, true), (Preset::IssuerMismatch, false)] {
         let server = MockServer::builder().preset(preset).start().await;
-        let doc: Value = http()
-            .get(format!("{}/.well-known/oauth-authorization-server", server.issuer()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let doc: Value = get_json(format!("{}/.well-known/oauth-authorization-server", server.issuer())).await;
         assert_eq!(doc["issuer"] == server.issuer(), matches, "{preset}");
     }
 }
@@ -107,14 +94,7 @@ async fn metadata_issuer_matches_unless_a_mismatch_is_injected() {
 async fn pkce_support_is_advertised_unless_the_preset_omits_it() {
     for (preset, advertised) in [(Preset::HappyPath, true), (Preset::PkceNotAdvertised, false)] {
         let server = MockServer::builder().preset(preset).start().await;
-        let doc: Value = http()
-            .get(format!("{}/.well-known/oauth-authorization-server", server.issuer()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let doc: Value = get_json(format!("{}/.well-known/oauth-authorization-server", server.issuer())).await;
         assert_eq!(doc.get("code_challenge_methods_supported").is_some(), advertised, "{preset}");
     }
 }
@@ -125,14 +105,7 @@ async fn authorization_endpoint_can_live_on_an_origin_of_its_own() {
         .with_overrides(&toml::from_str("[authorization_server]\nauthorize_origin = \"separate\"").unwrap())
         .unwrap();
     let server = MockServer::builder().profile(profile).start().await;
-    let doc: Value = http()
-        .get(format!("{}/.well-known/oauth-authorization-server", server.issuer()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = get_json(format!("{}/.well-known/oauth-authorization-server", server.issuer())).await;
     let endpoint = url::Url::parse(doc["authorization_endpoint"].as_str().unwrap()).unwrap();
     let issuer = url::Url::parse(&server.issuer()).unwrap();
     assert_ne!(endpoint.origin(), issuer.origin());

@@ -11,7 +11,8 @@ use wiremock::{Mock, ResponseTemplate};
 #[tokio::test]
 async fn dcr_rejects_missing_redirect_uris() {
     let server = MockServer::start().await;
-    let response = http().post(format!("{}/register", server.issuer())).json(&json!({"client_name": "x"})).send().await.unwrap();
+    let response =
+        http().post(format!("{}/register", server.issuer())).json(&json!({"client_name": "x"})).send().await.unwrap();
     assert_eq!(response.status(), 400);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"], "invalid_redirect_uri");
@@ -37,7 +38,12 @@ async fn dcr_issues_a_secret_to_confidential_clients_only() {
 #[tokio::test]
 async fn no_registration_endpoint_without_dcr() {
     let server = MockServer::builder().preset(Preset::Preregistered).start().await;
-    let response = http().post(format!("{}/register", server.issuer())).json(&json!({"redirect_uris": [REDIRECT]})).send().await.unwrap();
+    let response = http()
+        .post(format!("{}/register", server.issuer()))
+        .json(&json!({"redirect_uris": [REDIRECT]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
 }
 
@@ -48,14 +54,19 @@ async fn cimd_host(document: serde_json::Value) -> (wiremock::MockServer, String
     if document["client_id"] == "SELF" {
         document["client_id"] = json!(url);
     }
-    Mock::given(method("GET")).and(path("/client.json")).respond_with(ResponseTemplate::new(200).set_body_json(document)).mount(&host).await;
+    Mock::given(method("GET"))
+        .and(path("/client.json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(document))
+        .mount(&host)
+        .await;
     (host, url)
 }
 
 #[tokio::test]
 async fn url_client_id_is_fetched_and_accepted() {
     let server = MockServer::builder().preset(Preset::Cimd).start().await;
-    let (host, client_id) = cimd_host(json!({"client_id": "SELF", "client_name": "t", "redirect_uris": [REDIRECT]})).await;
+    let (host, client_id) =
+        cimd_host(json!({"client_id": "SELF", "client_name": "t", "redirect_uris": [REDIRECT]})).await;
     let redirect = consent(&server, &authorize_query(&server, &client_id, "mcp:read"), "approve").await;
     assert!(param(&redirect, "code").is_some());
     assert_eq!(host.received_requests().await.unwrap().len(), 1, "the AS fetched the document");
@@ -64,7 +75,8 @@ async fn url_client_id_is_fetched_and_accepted() {
 #[tokio::test]
 async fn url_client_id_whose_document_names_another_client_is_refused() {
     let server = MockServer::builder().preset(Preset::Cimd).start().await;
-    let (_host, client_id) = cimd_host(json!({"client_id": "https://else.example/c.json", "redirect_uris": [REDIRECT]})).await;
+    let (_host, client_id) =
+        cimd_host(json!({"client_id": "https://else.example/c.json", "redirect_uris": [REDIRECT]})).await;
     let response = http()
         .get(format!("{}/authorize", server.issuer()))
         .query(&authorize_query(&server, &client_id, "mcp:read"))

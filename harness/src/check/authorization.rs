@@ -118,7 +118,11 @@ fn pkce_s256(run: &ScenarioRun) -> Outcome {
             if redemption.body_param("code_verifier").is_none() {
                 return fail(format!("{key}: code redeemed without code_verifier"), evidence);
             }
-            let wrong = redemption.response_body.get("error_description").and_then(|d| d.as_str()).is_some_and(|d| d.contains("code_verifier"));
+            let wrong = redemption
+                .response_body
+                .get("error_description")
+                .and_then(|d| d.as_str())
+                .is_some_and(|d| d.contains("code_verifier"));
             if wrong {
                 return fail(format!("{key}: the code_verifier did not match the challenge"), evidence);
             }
@@ -130,12 +134,16 @@ fn pkce_s256(run: &ScenarioRun) -> Outcome {
 fn pkce_support_verified(run: &ScenarioRun) -> Outcome {
     let mut judged = false;
     for (key, server) in &run.servers {
-        if server.profile.authorization_server.advertise_pkce || server.profile.authorization_server.metadata.is_empty() {
+        if server.profile.authorization_server.advertise_pkce || server.profile.authorization_server.metadata.is_empty()
+        {
             continue;
         }
         judged = true;
         if let Some(auth) = server.exchanges.iter().find(|e| e.endpoint == Endpoint::Authorize) {
-            return fail(format!("{key}: authorized although the metadata does not advertise PKCE"), vec![line(key, auth)]);
+            return fail(
+                format!("{key}: authorized although the metadata does not advertise PKCE"),
+                vec![line(key, auth)],
+            );
         }
     }
     if judged { pass(Vec::new()) } else { Outcome::NotApplicable }
@@ -145,12 +153,19 @@ fn resource_parameter(run: &ScenarioRun) -> Outcome {
     let mut evidence = Vec::new();
     let mut judged = false;
     for (key, server) in &run.servers {
-        let resources: Vec<String> = server.profile.resource.paths.iter().map(|p| {
-            url::Url::parse(&server.mcp_uri).and_then(|u| u.join(p)).map(|u| u.to_string()).unwrap_or_default()
-        }).collect();
-        let requests = server.exchanges.iter().filter(|e| {
-            e.endpoint == Endpoint::Authorize || (e.endpoint == Endpoint::Token && e.status == 200)
-        });
+        let resources: Vec<String> = server
+            .profile
+            .resource
+            .paths
+            .iter()
+            .map(|p| {
+                url::Url::parse(&server.mcp_uri).and_then(|u| u.join(p)).map(|u| u.to_string()).unwrap_or_default()
+            })
+            .collect();
+        let requests = server
+            .exchanges
+            .iter()
+            .filter(|e| e.endpoint == Endpoint::Authorize || (e.endpoint == Endpoint::Token && e.status == 200));
         for request in requests {
             judged = true;
             evidence.push(line(key, request));
@@ -158,7 +173,10 @@ fn resource_parameter(run: &ScenarioRun) -> Outcome {
             match resource {
                 None => return fail(format!("{key}: {:?} request without `resource`", request.endpoint), evidence),
                 Some(r) if !resources.iter().any(|c| c == r) => {
-                    return fail(format!("{key}: `resource` is {r}, not the server's canonical URI {}", resources.join(" or ")), evidence);
+                    return fail(
+                        format!("{key}: `resource` is {r}, not the server's canonical URI {}", resources.join(" or ")),
+                        evidence,
+                    );
                 }
                 Some(_) => {}
             }
@@ -189,8 +207,13 @@ fn scope_selection(run: &ScenarioRun) -> Outcome {
         evidence.push(line(key, first));
         let requested = scopes(first.query_param("scope"));
         if requested != expected {
-            let shown = |s: &BTreeSet<String>| if s.is_empty() { "(none)".to_owned() } else { s.iter().cloned().collect::<Vec<_>>().join(" ") };
-            return fail(format!("{key}: asked for `{}`, the spec's choice is `{}`", shown(&requested), shown(&expected)), evidence);
+            let shown = |s: &BTreeSet<String>| {
+                if s.is_empty() { "(none)".to_owned() } else { s.iter().cloned().collect::<Vec<_>>().join(" ") }
+            };
+            return fail(
+                format!("{key}: asked for `{}`, the spec's choice is `{}`", shown(&requested), shown(&expected)),
+                evidence,
+            );
         }
     }
     if judged { pass(evidence) } else { Outcome::NotApplicable }
@@ -207,10 +230,14 @@ fn step_up(run: &ScenarioRun) -> Outcome {
         let Some(first) = refusals.first() else { continue };
         judged = true;
         evidence.push(line(key, first));
-        let challenged = first.response_headers.get("www-authenticate").and_then(|c| {
-            let start = c.find("scope=\"")? + 7;
-            Some(scopes(Some(&c[start..start + c[start..].find('"')?])))
-        }).unwrap_or_default();
+        let challenged = first
+            .response_headers
+            .get("www-authenticate")
+            .and_then(|c| {
+                let start = c.find("scope=\"")? + 7;
+                Some(scopes(Some(&c[start..start + c[start..].find('"')?])))
+            })
+            .unwrap_or_default();
         let reauthorized = server.exchanges.iter().find(|e| e.seq > first.seq && e.endpoint == Endpoint::Authorize);
         let Some(reauthorized) = reauthorized else {
             return fail(format!("{key}: no re-authorization after 403 insufficient_scope"), evidence);
@@ -222,7 +249,10 @@ fn step_up(run: &ScenarioRun) -> Outcome {
         }
         if refusals.len() > STEP_UP_RETRY_LIMIT {
             evidence.extend(refusals.iter().skip(1).map(|e| line(key, e)));
-            return fail(format!("{key}: {} insufficient_scope refusals: the client kept retrying", refusals.len()), evidence);
+            return fail(
+                format!("{key}: {} insufficient_scope refusals: the client kept retrying", refusals.len()),
+                evidence,
+            );
         }
     }
     if judged { pass(evidence) } else { Outcome::NotApplicable }
@@ -235,11 +265,13 @@ fn loopback_redirect(run: &ScenarioRun) -> Outcome {
     }
     for (key, auth) in &authorizations {
         let redirect = auth.query_param("redirect_uri").unwrap_or_default();
-        let loopback = url::Url::parse(redirect).is_ok_and(|u| {
-            u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"))
-        });
+        let loopback = url::Url::parse(redirect)
+            .is_ok_and(|u| u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost")));
         if !loopback {
-            return fail(format!("{key}: redirect_uri `{redirect}` is not an http loopback URI"), vec![line(key, auth)]);
+            return fail(
+                format!("{key}: redirect_uri `{redirect}` is not an http loopback URI"),
+                vec![line(key, auth)],
+            );
         }
     }
     pass(authorizations.iter().map(|(k, e)| line(k, e)).collect())
@@ -251,9 +283,11 @@ fn redeemed_after(run: &ScenarioRun, action: BrowserAction) -> Option<Outcome> {
     for step in run.steps.iter().filter(|s| s.visits.iter().any(|v| v.action == action)) {
         judged = true;
         for key in run.servers.keys() {
-            if let Some(redeemed) = step.exchanges(run, key).into_iter().find(|e| {
-                e.endpoint == Endpoint::Token && e.body_param("grant_type") == Some("authorization_code")
-            }) {
+            if let Some(redeemed) = step
+                .exchanges(run, key)
+                .into_iter()
+                .find(|e| e.endpoint == Endpoint::Token && e.body_param("grant_type") == Some("authorization_code"))
+            {
                 return Some(fail(format!("{key}: the code was redeemed anyway"), vec![line(key, redeemed)]));
             }
         }
@@ -295,11 +329,15 @@ fn denial_handled(run: &ScenarioRun) -> Outcome {
                 return outcome;
             }
         }
-        let claimed_success = run.steps.iter().find(|s| {
-            s.verb == Verb::Login && s.visits.iter().any(|v| v.action == action) && s.succeeded()
-        });
+        let claimed_success = run
+            .steps
+            .iter()
+            .find(|s| s.verb == Verb::Login && s.visits.iter().any(|v| v.action == action) && s.succeeded());
         if let Some(step) = claimed_success {
-            return fail(format!("login reported success after the user chose {action:?} (step at line {})", step.line), Vec::new());
+            return fail(
+                format!("login reported success after the user chose {action:?} (step at line {})", step.line),
+                Vec::new(),
+            );
         }
     }
     if judged { pass(Vec::new()) } else { Outcome::NotApplicable }

@@ -67,16 +67,32 @@ fn credentials_survive_restart(run: &ScenarioRun) -> Outcome {
                 for later in &after {
                     judged = true;
                     for key in run.servers.keys() {
-                        if let Some(again) = later.exchanges(run, key).into_iter().find(|e| {
-                            matches!(e.endpoint, Endpoint::Registration | Endpoint::Authorize)
-                        }) {
-                            return fail(format!("{key}: after the restart the client registered or authorized again"), vec![line(key, again)]);
+                        if let Some(again) = later
+                            .exchanges(run, key)
+                            .into_iter()
+                            .find(|e| matches!(e.endpoint, Endpoint::Registration | Endpoint::Authorize))
+                        {
+                            return fail(
+                                format!("{key}: after the restart the client registered or authorized again"),
+                                vec![line(key, again)],
+                            );
                         }
                     }
-                    for status in later.reply.statuses.iter().filter(|s| s.name == later.entry || later.verb == Verb::List) {
-                        evidence.push(format!("after restart: {} is {} (raw: {})", status.name, status.normalized, status.raw));
+                    for status in
+                        later.reply.statuses.iter().filter(|s| s.name == later.entry || later.verb == Verb::List)
+                    {
+                        evidence.push(format!(
+                            "after restart: {} is {} (raw: {})",
+                            status.name, status.normalized, status.raw
+                        ));
                         if status.normalized == Status::NotLoggedIn || status.normalized == Status::Unsupported {
-                            return fail(format!("after the restart the status check says {} for {}", status.normalized, status.name), evidence);
+                            return fail(
+                                format!(
+                                    "after the restart the status check says {} for {}",
+                                    status.normalized, status.name
+                                ),
+                                evidence,
+                            );
                         }
                     }
                 }
@@ -92,7 +108,8 @@ fn status_recognizes_oauth(run: &ScenarioRun) -> Outcome {
     for step in run.steps.iter().filter(|s| s.verb == Verb::List) {
         // A server whose metadata a careful client must refuse gives no right answer to judge.
         let broken = run.servers.get(&step.server).is_some_and(|s| {
-            s.profile.authorization_server.issuer_override.is_some() || s.profile.resource_metadata.resource_override.is_some()
+            s.profile.authorization_server.issuer_override.is_some()
+                || s.profile.resource_metadata.resource_override.is_some()
         });
         if broken {
             continue;
@@ -104,7 +121,10 @@ fn status_recognizes_oauth(run: &ScenarioRun) -> Outcome {
             evidence.push(format!("{}: {} (raw: {})", status.name, status.normalized, status.raw));
             // `error` ("could not tell") is an honest answer; `unsupported` is the false one.
             if status.normalized == Status::Unsupported {
-                return fail(format!("status of {} is {} although the server advertises OAuth", status.name, status.normalized), evidence);
+                return fail(
+                    format!("status of {} is {} although the server advertises OAuth", status.name, status.normalized),
+                    evidence,
+                );
             }
         }
     }
@@ -126,9 +146,19 @@ fn status_tells_truth(run: &ScenarioRun) -> Outcome {
                 .find(|s| s.verb == Verb::Import && s.entry == status.name && s.not_applicable.is_none());
             let Some(import) = next else { continue };
             let usable = import.succeeded();
-            evidence.push(format!("{}: status {} (raw: {}); import {}", status.name, status.normalized, status.raw, if usable { "worked" } else { "failed" }));
+            evidence.push(format!(
+                "{}: status {} (raw: {}); import {}",
+                status.name,
+                status.normalized,
+                status.raw,
+                if usable { "worked" } else { "failed" }
+            ));
             if status.normalized.claims_usable() != usable {
-                let lie = if usable { "says not logged in, yet tools are usable" } else { "says logged in, yet tools are not usable" };
+                let lie = if usable {
+                    "says not logged in, yet tools are usable"
+                } else {
+                    "says logged in, yet tools are not usable"
+                };
                 return fail(format!("{}: the status {lie}", status.name), evidence);
             }
         }
@@ -141,10 +171,19 @@ fn tools_imported(run: &ScenarioRun) -> Outcome {
     for step in run.steps.iter().filter(|s| s.verb == Verb::Import && s.succeeded()) {
         let Some(server) = run.servers.get(&step.server) else { continue };
         let got = step.reply.tools.clone().unwrap_or_default();
-        let names = |tools: &[crate::client::ToolInfo]| tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", ");
+        let names =
+            |tools: &[crate::client::ToolInfo]| tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", ");
         evidence.push(format!("{}: imported {}", step.entry, names(&got)));
         if !crate::client::same_tools(&got, &server.served_tools) {
-            return fail(format!("{}: imported [{}], the server serves [{}]", step.entry, names(&got), names(&server.served_tools)), evidence);
+            return fail(
+                format!(
+                    "{}: imported [{}], the server serves [{}]",
+                    step.entry,
+                    names(&got),
+                    names(&server.served_tools)
+                ),
+                evidence,
+            );
         }
         // Only a client that keeps a tool registry of its own is held to it.
         let registry = step.state.registry.iter().find(|e| e.name == step.entry);
@@ -154,7 +193,10 @@ fn tools_imported(run: &ScenarioRun) -> Outcome {
             held.sort();
             names.sort();
             if held != names {
-                return fail(format!("{}: the registry holds [{}] after import", step.entry, held.join(", ")), evidence);
+                return fail(
+                    format!("{}: the registry holds [{}] after import", step.entry, held.join(", ")),
+                    evidence,
+                );
             }
         }
     }

@@ -71,7 +71,10 @@ fn prm_discovery(run: &ScenarioRun) -> Outcome {
         evidence.extend(probes.iter().map(|e| line(key, e)));
         let Some(found) = probes.iter().find(|e| e.status == 200) else {
             return fail(
-                format!("{key}: the client went on to {:?} without reading protected resource metadata", first_step.endpoint),
+                format!(
+                    "{key}: the client went on to {:?} without reading protected resource metadata",
+                    first_step.endpoint
+                ),
                 vec![line(key, first_step)],
             );
         };
@@ -81,7 +84,10 @@ fn prm_discovery(run: &ScenarioRun) -> Outcome {
         if rm.in_challenge {
             // The challenge named the document: that URL comes first.
             if probes[0].path != found.path {
-                return fail(format!("{key}: the challenge named {} but the client first probed {}", found.path, probes[0].path), evidence);
+                return fail(
+                    format!("{key}: the challenge named {} but the client first probed {}", found.path, probes[0].path),
+                    evidence,
+                );
             }
         } else {
             let first_inserted = probes.iter().position(|e| e.path == inserted);
@@ -89,10 +95,16 @@ fn prm_discovery(run: &ScenarioRun) -> Outcome {
             if let (Some(i), Some(r)) = (first_inserted, first_root)
                 && r < i
             {
-                return fail(format!("{key}: the root well-known URL was probed before the path-inserted one"), evidence);
+                return fail(
+                    format!("{key}: the root well-known URL was probed before the path-inserted one"),
+                    evidence,
+                );
             }
             if first_root.is_some() && first_inserted.is_none() && mcp_path != "/" {
-                return fail(format!("{key}: the client probed the root well-known URL without trying {inserted} first"), evidence);
+                return fail(
+                    format!("{key}: the client probed the root well-known URL without trying {inserted} first"),
+                    evidence,
+                );
             }
         }
     }
@@ -124,7 +136,8 @@ fn as_metadata_discovery(run: &ScenarioRun) -> Outcome {
     for (key, server) in &run.servers {
         // Judged only once the client knows the issuer from protected resource metadata; before
         // that (2025-03-26 servers) it can only guess from the MCP URL.
-        let Some(prm) = server.exchanges.iter().find(|e| e.endpoint == Endpoint::ResourceMetadata && e.status == 200) else {
+        let Some(prm) = server.exchanges.iter().find(|e| e.endpoint == Endpoint::ResourceMetadata && e.status == 200)
+        else {
             continue;
         };
         let issuer_origin = url::Url::parse(&server.issuer).map(|u| u.origin()).ok();
@@ -144,16 +157,31 @@ fn as_metadata_discovery(run: &ScenarioRun) -> Outcome {
         for probe in &probes {
             let Some(rank) = order.iter().position(|p| *p == probe.path) else {
                 if probe.status == 200 {
-                    return fail(format!("{key}: metadata used from {}, which is not a discovery URL for issuer {}", probe.path, server.issuer), evidence);
+                    return fail(
+                        format!(
+                            "{key}: metadata used from {}, which is not a discovery URL for issuer {}",
+                            probe.path, server.issuer
+                        ),
+                        evidence,
+                    );
                 }
                 // A stray probe after the spec's list is tolerated; one before it is out of order.
                 if last.is_none() {
-                    return fail(format!("{key}: probed {} before the spec's discovery URLs for issuer {}", probe.path, server.issuer), evidence);
+                    return fail(
+                        format!(
+                            "{key}: probed {} before the spec's discovery URLs for issuer {}",
+                            probe.path, server.issuer
+                        ),
+                        evidence,
+                    );
                 }
                 continue;
             };
             if last.is_some_and(|l| rank < l) {
-                return fail(format!("{key}: {} was probed after a URL that comes later in the spec's order", probe.path), evidence);
+                return fail(
+                    format!("{key}: {} was probed after a URL that comes later in the spec's order", probe.path),
+                    evidence,
+                );
             }
             last = Some(rank);
             if probe.status == 200 {
@@ -172,7 +200,10 @@ fn refused_after(run: &ScenarioRun, applies: fn(&ServerRecord) -> bool, what: &s
         }
         judged = true;
         if let Some(step) = proceeded(&server.exchanges) {
-            return fail(format!("{key}: the client went on to {:?} despite {what}", step.endpoint), vec![line(key, step)]);
+            return fail(
+                format!("{key}: the client went on to {:?} despite {what}", step.endpoint),
+                vec![line(key, step)],
+            );
         }
     }
     if judged { pass(Vec::new()) } else { Outcome::NotApplicable }

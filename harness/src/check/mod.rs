@@ -102,9 +102,7 @@ fn all_exchanges(run: &ScenarioRun) -> impl Iterator<Item = (&str, &Exchange)> {
 
 /// Whether the client went on to ask for authorization (registration, authorize or token).
 fn proceeded(exchanges: &[Exchange]) -> Option<&Exchange> {
-    exchanges
-        .iter()
-        .find(|e| matches!(e.endpoint, Endpoint::Registration | Endpoint::Authorize | Endpoint::Token))
+    exchanges.iter().find(|e| matches!(e.endpoint, Endpoint::Registration | Endpoint::Authorize | Endpoint::Token))
 }
 
 /// Authorization-code token requests.

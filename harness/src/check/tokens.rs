@@ -58,7 +58,10 @@ fn token_audience(run: &ScenarioRun) -> Outcome {
         }
         used = true;
         if exchange.endpoint != Endpoint::Mcp {
-            return fail(format!("{key}: bearer token sent to {:?} {}", exchange.endpoint, exchange.path), vec![line(key, exchange)]);
+            return fail(
+                format!("{key}: bearer token sent to {:?} {}", exchange.endpoint, exchange.path),
+                vec![line(key, exchange)],
+            );
         }
         // The mock labels tokens it issued; any other token came from somewhere else.
         if auth.contains("[unknown_token") {
@@ -87,7 +90,10 @@ fn refresh_before_relogin(run: &ScenarioRun) -> Outcome {
         judged = true;
         evidence.push(line(&step.server, renewal));
         if renewal.endpoint == Endpoint::Authorize || renewal.body_param("grant_type") != Some("refresh_token") {
-            return fail(format!("{}: after expiry the client re-authorized instead of refreshing", step.server), evidence);
+            return fail(
+                format!("{}: after expiry the client re-authorized instead of refreshing", step.server),
+                evidence,
+            );
         }
     }
     if judged { pass(evidence) } else { Outcome::NotApplicable }

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 use super::process::{self, BrowserShim, Invocation, LineSession};
 use super::{
-    AdapterError, ClientAdapter, ClientState, CredentialSummary, EntryStatus, RegistryEntry, Reply,
-    ServerEntry, StepContext, Support, ToolInfo, npm,
+    AdapterError, ClientAdapter, ClientState, CredentialSummary, EntryStatus, RegistryEntry, Reply, ServerEntry,
+    StepContext, Support, ToolInfo, npm,
 };
 use crate::scenario::{Status, Verb};
 
@@ -51,8 +51,9 @@ impl CodexClient {
     /// The native binary, installing the pinned clients first if needed.
     pub fn binary(&self) -> Result<PathBuf, String> {
         let modules = npm::node_modules()?;
-        find_native_binary(modules, &format!("{}-linux-x64", self.version))
-            .ok_or_else(|| format!("no native codex {} binary for this platform under {}", self.version, modules.display()))
+        find_native_binary(modules, &format!("{}-linux-x64", self.version)).ok_or_else(|| {
+            format!("no native codex {} binary for this platform under {}", self.version, modules.display())
+        })
     }
 
     fn codex_home(home: &Path) -> PathBuf {
@@ -105,7 +106,8 @@ fn find_native_binary(modules: &Path, version: &str) -> Option<PathBuf> {
                 continue;
             }
             if path.file_name().is_some_and(|n| n == "codex-linux-x64") {
-                let manifest: Value = std::fs::read(path.join("package.json")).ok().and_then(|b| serde_json::from_slice(&b).ok())?;
+                let manifest: Value =
+                    std::fs::read(path.join("package.json")).ok().and_then(|b| serde_json::from_slice(&b).ok())?;
                 if manifest["version"] == version {
                     return find_executable(&path.join("vendor"), 4);
                 }
@@ -242,12 +244,16 @@ impl ClientAdapter for CodexClient {
 
     async fn import(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
         let (invocation, _shim) = self.invocation(ctx, &["app-server"])?;
-        let mut session = LineSession::start(&invocation).map_err(|e| AdapterError::Failed(format!("cannot start codex app-server: {e}")))?;
+        let mut session = LineSession::start(&invocation)
+            .map_err(|e| AdapterError::Failed(format!("cannot start codex app-server: {e}")))?;
         let exchange = async {
             session.send(&json!({"id": 1, "method": "initialize", "params": {"clientInfo": {"name": "mcp-auth-harness", "version": env!("CARGO_PKG_VERSION")}}})).await.map_err(|e| e.to_string())?;
             session.response(1, COMMAND_TIMEOUT).await?;
             session.send(&json!({"method": "initialized"})).await.map_err(|e| e.to_string())?;
-            session.send(&json!({"id": 2, "method": "mcpServerStatus/list", "params": {}})).await.map_err(|e| e.to_string())?;
+            session
+                .send(&json!({"id": 2, "method": "mcpServerStatus/list", "params": {}}))
+                .await
+                .map_err(|e| e.to_string())?;
             session.response(2, COMMAND_TIMEOUT).await
         };
         let answer = exchange.await;
@@ -256,7 +262,8 @@ impl ClientAdapter for CodexClient {
             Ok(answer) => answer,
             Err(error) => return Ok(Reply { output: stderr, ..Reply::failure(format!("app-server: {error}")) }),
         };
-        let server = answer["result"]["data"].as_array().into_iter().flatten().find(|s| s["name"] == entry.name.as_str());
+        let server =
+            answer["result"]["data"].as_array().into_iter().flatten().find(|s| s["name"] == entry.name.as_str());
         let Some(server) = server else {
             return Ok(Reply::failure(format!("app-server does not list `{}`", entry.name)));
         };
@@ -270,12 +277,20 @@ impl ClientAdapter for CodexClient {
         let output = format!("authStatus {auth}; {} tools\n{stderr}", tools.len());
         Ok(match (server["toolsError"].as_str(), tools.is_empty()) {
             (Some(error), _) => Reply { output, ..Reply::failure(format!("toolsError: {error} (authStatus {auth})")) },
-            (None, true) => Reply { output, tools: Some(tools), ..Reply::failure(format!("no tools (authStatus {auth})")) },
+            (None, true) => {
+                Reply { output, tools: Some(tools), ..Reply::failure(format!("no tools (authStatus {auth})")) }
+            }
             (None, false) => Reply { tools: Some(tools), ..Reply::success(output) },
         })
     }
 
-    async fn call(&self, _: &StepContext, _: &ServerEntry, _: &str, _: &serde_json::Map<String, Value>) -> Result<Reply, AdapterError> {
+    async fn call(
+        &self,
+        _: &StepContext,
+        _: &ServerEntry,
+        _: &str,
+        _: &serde_json::Map<String, Value>,
+    ) -> Result<Reply, AdapterError> {
         Err(AdapterError::NotApplicable("codex has no command that calls one tool without a model".into()))
     }
 
@@ -306,7 +321,10 @@ impl ClientAdapter for CodexClient {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or(Value::Null);
-        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or_default();
         for (_, stored) in credentials.as_object().into_iter().flatten() {
             let expiry = match stored["expires_at"].as_u64() {
                 Some(at) if at <= now_ms => "expired",
@@ -316,10 +334,19 @@ impl ClientAdapter for CodexClient {
             };
             let client_id = stored["client_id"].as_str().unwrap_or_default();
             state.credentials.push(CredentialSummary {
-                key: format!("{} {}", stored["server_name"].as_str().unwrap_or("?"), stored["server_url"].as_str().unwrap_or("?")),
+                key: format!(
+                    "{} {}",
+                    stored["server_name"].as_str().unwrap_or("?"),
+                    stored["server_url"].as_str().unwrap_or("?")
+                ),
                 access_token: stored["access_token"].as_str().is_some_and(|t| !t.is_empty()),
                 refresh_token: stored["refresh_token"].as_str().is_some_and(|t| !t.is_empty()),
-                scopes: stored["scopes"].as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_owned)).collect(),
+                scopes: stored["scopes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect(),
                 expiry: expiry.into(),
                 client_id_kind: if client_id.starts_with("http") { "metadata-document" } else { "dynamic" }.into(),
             });

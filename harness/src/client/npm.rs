@@ -52,7 +52,10 @@ fn install() -> Result<PathBuf, String> {
         .output()
         .map_err(|e| format!("cannot run npm to install the pinned clients: {e}"))?;
     if !output.status.success() {
-        return Err(format!("`npm ci` of the pinned clients failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+        return Err(format!(
+            "`npm ci` of the pinned clients failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
     }
     std::fs::write(staging.path().join(".complete"), b"").map_err(|e| e.to_string())?;
     let staged = staging.keep();

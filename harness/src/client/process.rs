@@ -218,7 +218,9 @@ impl LineSession {
                 }
             }
         };
-        tokio::time::timeout(timeout, read).await.map_err(|_| format!("no answer to request {id} within {}s", timeout.as_secs()))?
+        tokio::time::timeout(timeout, read)
+            .await
+            .map_err(|_| format!("no answer to request {id} within {}s", timeout.as_secs()))?
     }
 
     /// Kills the process group and returns what it wrote to stderr.

@@ -28,8 +28,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use super::{
-    AdapterError, ClientAdapter, ClientState, CredentialSummary, EntryStatus, RegistryEntry, Reply,
-    ServerEntry, StepContext, Support, ToolInfo,
+    AdapterError, ClientAdapter, ClientState, CredentialSummary, EntryStatus, RegistryEntry, Reply, ServerEntry,
+    StepContext, Support, ToolInfo,
 };
 use crate::scenario::{Status, Verb};
 
@@ -275,7 +275,12 @@ impl ClientAdapter for ReferenceClient {
 
 impl ReferenceClient {
     /// The whole authorization-code flow, from discovery to stored tokens.
-    async fn authorize(&self, ctx: &StepContext, entry: &ServerEntry, scopes: Option<Vec<String>>) -> Result<(), String> {
+    async fn authorize(
+        &self,
+        ctx: &StepContext,
+        entry: &ServerEntry,
+        scopes: Option<Vec<String>>,
+    ) -> Result<(), String> {
         let challenge = probe(&entry.url).await?.challenge;
         let store = FileCredentialStore::new(&ctx.home, entry);
         let previous = store.read().await;
@@ -285,7 +290,10 @@ impl ReferenceClient {
         // rmcp proceeds with S256 when metadata omits code_challenge_methods_supported; the
         // 2025-11-25 spec says a client MUST refuse, so the adapter refuses here.
         let discovered = resolution.source != AuthorizationMetadataSource::LegacyEndpointFallback;
-        if discovered && resolution.metadata.code_challenge_methods_supported.is_none() && !self.has(Fault::ProceedWithoutPkce) {
+        if discovered
+            && resolution.metadata.code_challenge_methods_supported.is_none()
+            && !self.has(Fault::ProceedWithoutPkce)
+        {
             return Err("refusing to authorize: the authorization server does not advertise PKCE support \
                  (code_challenge_methods_supported is missing)"
                 .into());
@@ -317,10 +325,7 @@ impl ReferenceClient {
         }
         let code = answer.get("code").ok_or("the callback carried no code")?;
         let csrf = answer.get("state").ok_or("the callback carried no state")?;
-        state
-            .handle_callback_with_issuer(code, csrf, answer.get("iss").map(String::as_str))
-            .await
-            .map_err(describe)
+        state.handle_callback_with_issuer(code, csrf, answer.get("iss").map(String::as_str)).await.map_err(describe)
     }
 
     /// A careful status: stored credentials count only if they work now; without them, the
@@ -352,12 +357,17 @@ impl ReferenceClient {
     }
 
     /// An MCP session with the stored credentials (refreshed by rmcp when needed).
-    async fn connect(&self, home: &Path, entry: &ServerEntry) -> Result<RunningService<RoleClient, ClientConfig>, ConnectError> {
+    async fn connect(
+        &self,
+        home: &Path,
+        entry: &ServerEntry,
+    ) -> Result<RunningService<RoleClient, ClientConfig>, ConnectError> {
         let store = FileCredentialStore::new(home, entry);
         if store.read().await.is_none() {
             return Err(ConnectError::NotLoggedIn);
         }
-        let mut manager = AuthorizationManager::new(entry.url.as_str()).await.map_err(|e| ConnectError::Other(describe(e)))?;
+        let mut manager =
+            AuthorizationManager::new(entry.url.as_str()).await.map_err(|e| ConnectError::Other(describe(e)))?;
         manager.set_credential_store(store);
         match manager.initialize_from_store().await {
             Ok(true) => {}
@@ -365,8 +375,10 @@ impl ReferenceClient {
             Err(e) => return Err(ConnectError::Other(describe(e))),
         }
         let http = AuthClient::new(reqwest::Client::default(), manager);
-        let transport =
-            StreamableHttpClientTransport::with_client(http, StreamableHttpClientTransportConfig::with_uri(entry.url.as_str()));
+        let transport = StreamableHttpClientTransport::with_client(
+            http,
+            StreamableHttpClientTransportConfig::with_uri(entry.url.as_str()),
+        );
         ClientConfig::default().serve(transport).await.map_err(|e| match e.auth_challenge() {
             Some(challenge) => ConnectError::Rejected(challenge.to_owned()),
             None => ConnectError::Other(e.to_string()),
@@ -526,7 +538,14 @@ impl CredentialFile {
         let expiry = match (expires_in, received) {
             (Some(ttl), Some(at)) => {
                 let left = (at + ttl).saturating_sub(now_secs());
-                if left == 0 { "expired" } else if left > 3600 { ">1h" } else { "<1h" }.to_owned()
+                if left == 0 {
+                    "expired"
+                } else if left > 3600 {
+                    ">1h"
+                } else {
+                    "<1h"
+                }
+                .to_owned()
             }
             _ => "unknown".to_owned(),
         };
@@ -592,7 +611,8 @@ impl CredentialStore for FileCredentialStore {
         let _guard = self.lock.lock().await;
         // A refresh keeps the kind recorded at login.
         let kind = CredentialFile::read(&self.path).map_or(self.kind.to_owned(), |f| f.client_id_kind);
-        write_json(&self.path, &CredentialFile { server_url: self.server_url.clone(), client_id_kind: kind, stored }).map_err(AuthError::InternalError)
+        write_json(&self.path, &CredentialFile { server_url: self.server_url.clone(), client_id_kind: kind, stored })
+            .map_err(AuthError::InternalError)
     }
 
     async fn clear(&self) -> Result<(), AuthError> {

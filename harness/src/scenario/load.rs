@@ -89,7 +89,11 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
         let profile = match &server.profile {
             None => server.preset.profile(),
             Some(overrides) => server.preset.profile().with_overrides(overrides.get_ref()).map_err(|e| {
-                at(overrides.span(), &format!("servers.{key}.profile"), e.to_string().replace('\n', " ").trim().to_owned())
+                at(
+                    overrides.span(),
+                    &format!("servers.{key}.profile"),
+                    e.to_string().replace('\n', " ").trim().to_owned(),
+                )
             })?,
         };
         let _ = span;
@@ -106,7 +110,11 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
         let server = match (&step.server, &only_server) {
             (Some(key), _) if !servers.contains_key(key.get_ref()) => {
                 let known = servers.keys().cloned().collect::<Vec<_>>().join(", ");
-                return Err(at(key.span(), &field("server"), format!("no server `{}` (servers: {known})", key.get_ref())));
+                return Err(at(
+                    key.span(),
+                    &field("server"),
+                    format!("no server `{}` (servers: {known})", key.get_ref()),
+                ));
             }
             (Some(key), _) => key.get_ref().clone(),
             (None, Some(only)) => only.clone(),
@@ -125,13 +133,14 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
             && !spec.profile.resource.paths.contains(path.get_ref())
         {
             let paths = spec.profile.resource.paths.join(", ");
-            return Err(at(path.span(), &field("path"), format!("server `{server}` serves MCP at {paths}, not {}", path.get_ref())));
+            return Err(at(
+                path.span(),
+                &field("path"),
+                format!("server `{server}` serves MCP at {paths}, not {}", path.get_ref()),
+            ));
         }
         let arguments = match step.arguments {
-            Some(table) => serde_json::to_value(table)
-                .ok()
-                .and_then(|v| v.as_object().cloned())
-                .unwrap_or_default(),
+            Some(table) => serde_json::to_value(table).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default(),
             None => serde_json::Map::new(),
         };
         steps.push(Step {
@@ -187,7 +196,11 @@ fn reject_misplaced(
     at: &impl Fn(Range<usize>, &str, String) -> ScenarioError,
 ) -> Result<(), ScenarioError> {
     let misplaced = |span: Range<usize>, name: &str, allowed: &str| {
-        Err(at(span, &format!("steps[{index}].{name}"), format!("only {allowed} steps take `{name}`, not `{}`", step.verb)))
+        Err(at(
+            span,
+            &format!("steps[{index}].{name}"),
+            format!("only {allowed} steps take `{name}`, not `{}`", step.verb),
+        ))
     };
     if let Some(browser) = &step.browser
         && !matches!(step.verb, Verb::Login | Verb::Call | Verb::Import | Verb::Add)
@@ -223,7 +236,8 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Reads every `*.toml` file of a directory, sorted by name.
 pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
-    let unreadable = |e: std::io::Error| ScenarioError::Unreadable { file: dir.display().to_string(), reason: e.to_string() };
+    let unreadable =
+        |e: std::io::Error| ScenarioError::Unreadable { file: dir.display().to_string(), reason: e.to_string() };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(unreadable)?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -289,7 +303,8 @@ mod tests {
 
     #[test]
     fn unknown_preset_is_an_error() {
-        let (line, _, field, message) = error("summary = \"s\"\n[servers.main]\npreset = \"nope\"\n[[steps]]\ndo = \"add\"\n");
+        let (line, _, field, message) =
+            error("summary = \"s\"\n[servers.main]\npreset = \"nope\"\n[[steps]]\ndo = \"add\"\n");
         assert_eq!((line, field.as_str()), (3, "preset"));
         assert!(message.contains("unknown preset"), "{message}");
     }
@@ -317,7 +332,12 @@ mod tests {
 
     #[test]
     fn a_good_file_resolves_defaults() {
-        let s = parse("f.toml", "f", &format!("{HEAD}preset = \"split-origin\"\n[[steps]]\ndo = \"add\"\n[[steps]]\ndo = \"login\"\n")).unwrap();
+        let s = parse(
+            "f.toml",
+            "f",
+            &format!("{HEAD}preset = \"split-origin\"\n[[steps]]\ndo = \"add\"\n[[steps]]\ndo = \"login\"\n"),
+        )
+        .unwrap();
         assert_eq!(s.name, "f");
         assert_eq!(s.steps[1].entry, "main");
         assert_eq!(s.steps[1].browser, BrowserAction::Approve);

@@ -8,11 +8,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use url::Url;
 
+use super::AuthorizationServer;
 use super::error::OAuthError;
 use super::form::Params;
 use super::grants::{AuthorizationRequest, Scopes, parse_scopes};
 use super::registration;
-use super::AuthorizationServer;
 use crate::profile::{Consent, IssParameter};
 use crate::recording::tagged;
 use crate::transcript::Endpoint;
@@ -29,10 +29,7 @@ impl RedirectError {
     }
 }
 
-pub async fn authorize(
-    State(server): State<Arc<AuthorizationServer>>,
-    RawQuery(query): RawQuery,
-) -> Response {
+pub async fn authorize(State(server): State<Arc<AuthorizationServer>>, RawQuery(query): RawQuery) -> Response {
     let params = match Params::parse(query.unwrap_or_default().as_bytes()) {
         Ok(params) => params,
         Err(err) => return tagged(Endpoint::Authorize, err),
@@ -40,11 +37,7 @@ pub async fn authorize(
     tagged(Endpoint::Authorize, server.authorize(&params).await)
 }
 
-pub async fn consent(
-    State(server): State<Arc<AuthorizationServer>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn consent(State(server): State<Arc<AuthorizationServer>>, headers: HeaderMap, body: Bytes) -> Response {
     let answer = Params::from_form(&headers, &body).and_then(|params| {
         let id = params.require("request_id")?.to_owned();
         let approve = match params.require("decision")? {
@@ -57,13 +50,11 @@ pub async fn consent(
     let response = match answer {
         Err(err) => err.into_response(),
         Ok((id, approve)) => match server.take_pending(&id) {
-            None => OAuthError::invalid_request("unknown or already answered consent request")
-                .into_response(),
+            None => OAuthError::invalid_request("unknown or already answered consent request").into_response(),
             Some(request) if approve => server.approve(request),
-            Some(request) => server.redirect_error(
-                &request,
-                RedirectError::new("access_denied", "the user denied the request"),
-            ),
+            Some(request) => {
+                server.redirect_error(&request, RedirectError::new("access_denied", "the user denied the request"))
+            }
         },
     };
     tagged(Endpoint::Consent, response)
@@ -101,8 +92,7 @@ impl AuthorizationServer {
             Err(err) => return err.into_response(),
         };
         if !client.accepts_redirect(redirect_uri) {
-            return OAuthError::invalid_request("redirect_uri is not registered for this client")
-                .into_response();
+            return OAuthError::invalid_request("redirect_uri is not registered for this client").into_response();
         }
         let partial = AuthorizationRequest {
             client_id: client_id.to_owned(),
@@ -193,8 +183,8 @@ impl AuthorizationServer {
     }
 
     fn redirect(&self, request: &AuthorizationRequest, params: &[(&str, &str)]) -> Response {
-        let mut target = Url::parse(&request.redirect_uri)
-            .expect("redirect URIs are checked against registered absolute URIs");
+        let mut target =
+            Url::parse(&request.redirect_uri).expect("redirect URIs are checked against registered absolute URIs");
         {
             let mut query = target.query_pairs_mut();
             query.extend_pairs(params);

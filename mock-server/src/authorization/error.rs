@@ -25,10 +25,7 @@ impl OAuthError {
     }
 
     pub fn invalid_client(description: impl Into<String>, basic_attempted: bool) -> Self {
-        Self {
-            basic_challenge: basic_attempted,
-            ..Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
-        }
+        Self { basic_challenge: basic_attempted, ..Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description) }
     }
 
     pub fn invalid_grant(description: impl Into<String>) -> Self {
@@ -67,10 +64,7 @@ impl IntoResponse for OAuthError {
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.basic_challenge {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"mock-server\""),
-            );
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"mock-server\""));
         }
         response
     }

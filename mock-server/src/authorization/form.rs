@@ -31,15 +31,10 @@ impl Params {
 
     /// Parses a form body, insisting on its content type.
     pub fn from_form(headers: &HeaderMap, body: &[u8]) -> Result<Self, OAuthError> {
-        let content_type = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
+        let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let essence = content_type.split(';').next().unwrap_or_default().trim();
         if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-            return Err(OAuthError::invalid_request(
-                "body must be application/x-www-form-urlencoded",
-            ));
+            return Err(OAuthError::invalid_request("body must be application/x-www-form-urlencoded"));
         }
         Self::parse(body)
     }
@@ -49,8 +44,7 @@ impl Params {
     }
 
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
-        self.get(name)
-            .ok_or_else(|| OAuthError::invalid_request(format!("missing parameter `{name}`")))
+        self.get(name).ok_or_else(|| OAuthError::invalid_request(format!("missing parameter `{name}`")))
     }
 
     /// The client a token or revocation request claims to be: HTTP Basic, or `client_id`
@@ -63,13 +57,10 @@ impl Params {
         match basic {
             Some(encoded) => {
                 if self.get("client_secret").is_some() {
-                    return Err(OAuthError::invalid_request(
-                        "client authenticated with more than one method",
-                    ));
+                    return Err(OAuthError::invalid_request("client authenticated with more than one method"));
                 }
-                let (id, secret) = decode_basic(encoded.trim()).ok_or_else(|| {
-                    OAuthError::invalid_client("malformed Basic credentials", true)
-                })?;
+                let (id, secret) = decode_basic(encoded.trim())
+                    .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials", true))?;
                 if self.get("client_id").is_some_and(|body_id| body_id != id) {
                     return Err(OAuthError::invalid_request("client_id differs from Basic credentials"));
                 }
@@ -89,9 +80,8 @@ fn decode_basic(encoded: &str) -> Option<(String, String)> {
     let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let (id, secret) = text.split_once(':')?;
-    let unescape = |s: &str| {
-        url::form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned())
-    };
+    let unescape =
+        |s: &str| url::form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
     Some((unescape(id)?, unescape(secret)?))
 }
 

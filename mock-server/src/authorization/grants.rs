@@ -241,8 +241,7 @@ impl Grants {
     pub fn issue_code(&mut self, request: AuthorizationRequest) -> String {
         let code = random_token("code");
         let family = self.new_family();
-        self.codes
-            .insert(code.clone(), CodeGrant { request, issued: Instant::now(), redeemed: false, family });
+        self.codes.insert(code.clone(), CodeGrant { request, issued: Instant::now(), redeemed: false, family });
         code
     }
 
@@ -256,10 +255,7 @@ impl Grants {
         resource: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let ttl = Duration::from_secs(self.knobs.code_ttl_secs);
-        let grant = self
-            .codes
-            .get_mut(code)
-            .ok_or_else(|| OAuthError::invalid_grant("unknown authorization code"))?;
+        let grant = self.codes.get_mut(code).ok_or_else(|| OAuthError::invalid_grant("unknown authorization code"))?;
         if grant.redeemed {
             let family = grant.family;
             self.revoke_family(family);
@@ -277,12 +273,9 @@ impl Grants {
             return Err(OAuthError::invalid_grant("code was issued to another client"));
         }
         if redirect_uri != Some(request.redirect_uri.as_str()) {
-            return Err(OAuthError::invalid_grant(
-                "redirect_uri differs from the authorization request's",
-            ));
+            return Err(OAuthError::invalid_grant("redirect_uri differs from the authorization request's"));
         }
-        let verifier =
-            verifier.ok_or_else(|| OAuthError::invalid_grant("code_verifier is required (PKCE)"))?;
+        let verifier = verifier.ok_or_else(|| OAuthError::invalid_grant("code_verifier is required (PKCE)"))?;
         if !verifier_is_wellformed(verifier) {
             return Err(OAuthError::invalid_grant(
                 "code_verifier must be 43-128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)",
@@ -294,9 +287,7 @@ impl Grants {
         if let Some(resource) = resource
             && request.resource.as_deref() != Some(resource)
         {
-            return Err(OAuthError::invalid_target(
-                "resource differs from the authorization request's",
-            ));
+            return Err(OAuthError::invalid_target("resource differs from the authorization request's"));
         }
         Ok(self.issue_tokens(client_id, request.resource, request.scopes, family))
     }
@@ -311,10 +302,8 @@ impl Grants {
     ) -> Result<TokenResponse, OAuthError> {
         let rotate = self.knobs.refresh == RefreshPolicy::Rotate;
         let revoke_on_reuse = self.knobs.revoke_family_on_reuse;
-        let token = self
-            .refresh
-            .get_mut(refresh_token)
-            .ok_or_else(|| OAuthError::invalid_grant("unknown refresh token"))?;
+        let token =
+            self.refresh.get_mut(refresh_token).ok_or_else(|| OAuthError::invalid_grant("unknown refresh token"))?;
         if token.client_id != client_id {
             return Err(OAuthError::invalid_grant("refresh token was issued to another client"));
         }
@@ -326,9 +315,7 @@ impl Grants {
                 if revoke_on_reuse {
                     self.revoke_family(family);
                 }
-                return Err(OAuthError::invalid_grant(
-                    "refresh token was already rotated (reuse detected)",
-                ));
+                return Err(OAuthError::invalid_grant("refresh token was already rotated (reuse detected)"));
             }
         }
         let requested = parse_scopes(scope);
@@ -359,9 +346,7 @@ impl Grants {
         {
             at.revoked = true;
         }
-        if let Some(family) =
-            self.refresh.get(token).filter(|rt| rt.client_id == client_id).map(|rt| rt.family)
-        {
+        if let Some(family) = self.refresh.get(token).filter(|rt| rt.client_id == client_id).map(|rt| rt.family) {
             self.revoke_family(family);
         }
     }
@@ -409,13 +394,7 @@ impl Grants {
             let value = random_token("rt");
             self.refresh.insert(
                 value.clone(),
-                RefreshToken {
-                    client_id: client_id.to_owned(),
-                    resource,
-                    scopes,
-                    family,
-                    state: RefreshState::Active,
-                },
+                RefreshToken { client_id: client_id.to_owned(), resource, scopes, family, state: RefreshState::Active },
             );
             self.record_issued("refresh_token", &value, client_id);
             response.refresh_token = Some(value);
@@ -454,10 +433,7 @@ impl Grants {
 
     fn revoke_family(&mut self, family: u64) {
         self.access.values_mut().filter(|t| t.family == family).for_each(|t| t.revoked = true);
-        self.refresh
-            .values_mut()
-            .filter(|t| t.family == family)
-            .for_each(|t| t.state = RefreshState::Revoked);
+        self.refresh.values_mut().filter(|t| t.family == family).for_each(|t| t.state = RefreshState::Revoked);
     }
 
     fn new_family(&mut self) -> u64 {
@@ -480,8 +456,7 @@ pub fn s256(verifier: &str) -> String {
 }
 
 fn verifier_is_wellformed(verifier: &str) -> bool {
-    (43..=128).contains(&verifier.len())
-        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    (43..=128).contains(&verifier.len()) && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 /// An opaque, unguessable value with a readable prefix.

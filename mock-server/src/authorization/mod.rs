@@ -202,9 +202,7 @@ fn metadata_path(document: MetadataDocument, prefix: &str) -> String {
     }
 }
 
-async fn metadata(
-    State((server, document)): State<(Arc<AuthorizationServer>, MetadataDocument)>,
-) -> Response {
+async fn metadata(State((server, document)): State<(Arc<AuthorizationServer>, MetadataDocument)>) -> Response {
     let endpoint = match document {
         MetadataDocument::Oauth => Endpoint::OauthMetadata,
         _ => Endpoint::OpenidMetadata,

@@ -45,17 +45,14 @@ impl AuthorizationServer {
         let redirect_uris = checked_redirect_uris(metadata.redirect_uris)?;
         // RFC 7591 §2: the default is client_secret_basic.
         let method_name = metadata.token_endpoint_auth_method.as_deref().unwrap_or("client_secret_basic");
-        let auth_method = self
-            .knobs
-            .token_endpoint_auth_methods
-            .iter()
-            .copied()
-            .find(|m| m.as_str() == method_name)
-            .ok_or_else(|| {
-                OAuthError::invalid_client_metadata(format!(
-                    "token_endpoint_auth_method `{method_name}` is not supported"
-                ))
-            })?;
+        let auth_method =
+            self.knobs.token_endpoint_auth_methods.iter().copied().find(|m| m.as_str() == method_name).ok_or_else(
+                || {
+                    OAuthError::invalid_client_metadata(format!(
+                        "token_endpoint_auth_method `{method_name}` is not supported"
+                    ))
+                },
+            )?;
         let client_id = random_token("client");
         let secret = (auth_method != ClientAuthMethod::None).then(|| random_token("secret"));
         let mut answer = serde_json::Value::Object(metadata.rest);
@@ -63,37 +60,26 @@ impl AuthorizationServer {
         answer["redirect_uris"] = json!(redirect_uris);
         answer["token_endpoint_auth_method"] = json!(auth_method.as_str());
         answer["client_id_issued_at"] = json!(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or_default()
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
         );
         if let Some(secret) = &secret {
             answer["client_secret"] = json!(secret);
             answer["client_secret_expires_at"] = json!(0);
         }
-        self.grants().register(Client {
-            client_id,
-            secret,
-            auth_method,
-            redirect_uris,
-            kind: ClientKind::Dynamic,
-        });
+        self.grants().register(Client { client_id, secret, auth_method, redirect_uris, kind: ClientKind::Dynamic });
         Ok(answer)
     }
 }
 
 /// Redirect URIs must be present, absolute and fragment-free (RFC 7591 §2, OAuth 2.1 §2.3.1).
 fn checked_redirect_uris(uris: Option<Vec<String>>) -> Result<Vec<String>, OAuthError> {
-    let uris = uris.filter(|u| !u.is_empty()).ok_or_else(|| {
-        OAuthError::invalid_redirect_uri("redirect_uris must list at least one URI")
-    })?;
+    let uris = uris
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| OAuthError::invalid_redirect_uri("redirect_uris must list at least one URI"))?;
     for uri in &uris {
         let ok = url::Url::parse(uri).is_ok_and(|u| u.fragment().is_none());
         if !ok {
-            return Err(OAuthError::invalid_redirect_uri(format!(
-                "`{uri}` is not an absolute URI without a fragment"
-            )));
+            return Err(OAuthError::invalid_redirect_uri(format!("`{uri}` is not an absolute URI without a fragment")));
         }
     }
     Ok(uris)
@@ -101,34 +87,23 @@ fn checked_redirect_uris(uris: Option<Vec<String>>) -> Result<Vec<String>, OAuth
 
 /// Fetches and checks the document a URL `client_id` names: it must be JSON whose `client_id`
 /// is that very URL and which lists redirect URIs.
-pub async fn fetch_metadata_document(
-    http: &reqwest::Client,
-    client_id: &str,
-) -> Result<Client, OAuthError> {
-    let url = url::Url::parse(client_id)
-        .map_err(|_| OAuthError::invalid_request("client_id is not a valid URL"))?;
+pub async fn fetch_metadata_document(http: &reqwest::Client, client_id: &str) -> Result<Client, OAuthError> {
+    let url = url::Url::parse(client_id).map_err(|_| OAuthError::invalid_request("client_id is not a valid URL"))?;
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     if url.scheme() != "https" && !loopback {
         return Err(OAuthError::invalid_request("client ID metadata documents must be https"));
     }
-    let fetch_error = |e: reqwest::Error| {
-        OAuthError::invalid_request(format!("could not fetch client metadata document: {e}"))
-    };
+    let fetch_error =
+        |e: reqwest::Error| OAuthError::invalid_request(format!("could not fetch client metadata document: {e}"));
     let response = http.get(url).send().await.map_err(fetch_error)?;
     if !response.status().is_success() {
-        return Err(OAuthError::invalid_request(format!(
-            "client metadata document answered {}",
-            response.status()
-        )));
+        return Err(OAuthError::invalid_request(format!("client metadata document answered {}", response.status())));
     }
     let bytes = response.bytes().await.map_err(fetch_error)?;
-    let metadata: ClientMetadata = serde_json::from_slice(&bytes).map_err(|e| {
-        OAuthError::invalid_client_metadata(format!("client metadata document is not JSON: {e}"))
-    })?;
+    let metadata: ClientMetadata = serde_json::from_slice(&bytes)
+        .map_err(|e| OAuthError::invalid_client_metadata(format!("client metadata document is not JSON: {e}")))?;
     if metadata.client_id.as_deref() != Some(client_id) {
-        return Err(OAuthError::invalid_client_metadata(
-            "client metadata document's client_id differs from its URL",
-        ));
+        return Err(OAuthError::invalid_client_metadata("client metadata document's client_id differs from its URL"));
     }
     Ok(Client {
         client_id: client_id.to_owned(),

@@ -13,11 +13,7 @@ use super::form::Params;
 use crate::recording::tagged;
 use crate::transcript::Endpoint;
 
-pub async fn token(
-    State(server): State<Arc<AuthorizationServer>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn token(State(server): State<Arc<AuthorizationServer>>, headers: HeaderMap, body: Bytes) -> Response {
     let response = match server.token(&headers, &body) {
         Ok(issued) => {
             let mut response = axum::Json(issued).into_response();
@@ -29,11 +25,7 @@ pub async fn token(
     tagged(Endpoint::Token, response)
 }
 
-pub async fn revoke(
-    State(server): State<Arc<AuthorizationServer>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn revoke(State(server): State<Arc<AuthorizationServer>>, headers: HeaderMap, body: Bytes) -> Response {
     let outcome = Params::from_form(&headers, &body).and_then(|params| {
         let presented = params.client(&headers)?;
         let token = params.require("token")?;
@@ -74,9 +66,7 @@ impl AuthorizationServer {
                 params.get("scope"),
                 params.get("resource"),
             ),
-            other => Err(OAuthError::unsupported_grant_type(format!(
-                "grant_type `{other}` is not supported"
-            ))),
+            other => Err(OAuthError::unsupported_grant_type(format!("grant_type `{other}` is not supported"))),
         }
     }
 }

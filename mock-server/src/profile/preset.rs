@@ -6,8 +6,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AsOrigin, ClientAuthMethod, IssParameter, MetadataDocument, MetadataLocation,
-    PreregisteredClient, Profile, ProfileError, RefreshPolicy,
+    AsOrigin, ClientAuthMethod, IssParameter, MetadataDocument, MetadataLocation, PreregisteredClient, Profile,
+    ProfileError, RefreshPolicy,
 };
 
 /// The named layouts real clients break on.
@@ -93,19 +93,29 @@ impl Preset {
     /// One line on what the preset is for.
     pub fn summary(self) -> &'static str {
         match self {
-            Self::HappyPath => "2025-11-25 happy path: PRM path-inserted and in the challenge, same-origin AS, DCR, consent page",
-            Self::PrmWellKnownOnly => "PRM only at its path-inserted well-known URL; the 401 challenge does not point to it",
+            Self::HappyPath => {
+                "2025-11-25 happy path: PRM path-inserted and in the challenge, same-origin AS, DCR, consent page"
+            }
+            Self::PrmWellKnownOnly => {
+                "PRM only at its path-inserted well-known URL; the 401 challenge does not point to it"
+            }
             Self::PrmHeaderOnly => "PRM only at a custom path that only the 401 challenge's resource_metadata names",
             Self::PrmRootOnly => "PRM only at the root well-known URL, not in the challenge",
             Self::SplitOrigin => "authorization server on another origin (its own listener)",
             Self::SplitOriginPathIssuer => "authorization server on another origin with issuer path /tenant1",
             Self::OidcOnly => "AS metadata only through OpenID Connect discovery (path-inserted and path-appended)",
             Self::Rfc8414Only => "AS metadata only through RFC 8414",
-            Self::PkceNotAdvertised => "AS metadata omits code_challenge_methods_supported: a 2025-11-25 client must refuse",
-            Self::Preregistered => "no DCR; a pre-registered confidential client `harness-client` (client_secret_basic)",
+            Self::PkceNotAdvertised => {
+                "AS metadata omits code_challenge_methods_supported: a 2025-11-25 client must refuse"
+            }
+            Self::Preregistered => {
+                "no DCR; a pre-registered confidential client `harness-client` (client_secret_basic)"
+            }
             Self::Cimd => "client ID metadata documents: a URL client_id the AS fetches and checks",
             Self::Backcompat20250326 => "2025-03-26 server: no PRM, AS metadata on the MCP origin",
-            Self::BackcompatNoMetadata => "2025-03-26 server with no metadata at all: default /authorize, /token, /register",
+            Self::BackcompatNoMetadata => {
+                "2025-03-26 server with no metadata at all: default /authorize, /token, /register"
+            }
             Self::ScopeFromChallenge => "401 challenge carries scope=\"mcp:read\"; PRM lists no scopes",
             Self::StepUp => "challenge asks for mcp:read; write_note answers 403 insufficient_scope for mcp:write",
             Self::ShortTtl => "access tokens live 2 s; refresh tokens rotate and reuse revokes the family",
@@ -135,9 +145,7 @@ impl Preset {
                 asv.origin = AsOrigin::Separate;
                 asv.issuer_path = "/tenant1".into();
             }
-            Self::OidcOnly => {
-                asv.metadata = vec![MetadataDocument::Openid, MetadataDocument::OpenidAppended]
-            }
+            Self::OidcOnly => asv.metadata = vec![MetadataDocument::Openid, MetadataDocument::OpenidAppended],
             Self::Rfc8414Only => asv.metadata = vec![MetadataDocument::Oauth],
             Self::PkceNotAdvertised => asv.advertise_pkce = false,
             Self::Preregistered => {
@@ -180,9 +188,7 @@ impl Preset {
             Self::IssuerMismatch => asv.issuer_override = Some("http://issuer.invalid".into()),
             Self::IssWrong => asv.iss_parameter = IssParameter::Wrong,
             Self::IssOmitted => asv.iss_parameter = IssParameter::Omitted,
-            Self::ResourceMismatch => {
-                rm.resource_override = Some("http://evil.invalid/mcp".into())
-            }
+            Self::ResourceMismatch => rm.resource_override = Some("http://evil.invalid/mcp".into()),
         }
         p
     }
@@ -212,10 +218,7 @@ impl FromStr for Preset {
     type Err = ProfileError;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.name() == name)
-            .ok_or_else(|| ProfileError::UnknownPreset(name.to_owned()))
+        Self::ALL.into_iter().find(|p| p.name() == name).ok_or_else(|| ProfileError::UnknownPreset(name.to_owned()))
     }
 }
 

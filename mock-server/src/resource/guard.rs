@@ -25,11 +25,7 @@ enum Refusal {
     InsufficientScope { needed: String },
 }
 
-pub async fn guard(
-    State(resource): State<Arc<ProtectedResource>>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn guard(State(resource): State<Arc<ProtectedResource>>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     // The recorder has already bounded and buffered the body; reading it again is a copy.
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
@@ -70,12 +66,10 @@ impl ProtectedResource {
         let Some(token) = token else {
             return Err(Refusal::NoToken);
         };
-        let granted = self.authorization_server.validate(token, &self.audiences).map_err(|why| {
-            Refusal::Error {
-                status: StatusCode::UNAUTHORIZED,
-                code: "invalid_token",
-                description: why.description().into(),
-            }
+        let granted = self.authorization_server.validate(token, &self.audiences).map_err(|why| Refusal::Error {
+            status: StatusCode::UNAUTHORIZED,
+            code: "invalid_token",
+            description: why.description().into(),
         })?;
         self.check_scopes(&granted, body)
     }

@@ -37,12 +37,7 @@ pub struct ProtectedResource {
 }
 
 impl ProtectedResource {
-    pub fn new(
-        profile: &Profile,
-        origin: &Url,
-        path: &str,
-        authorization_server: Arc<AuthorizationServer>,
-    ) -> Self {
+    pub fn new(profile: &Profile, origin: &Url, path: &str, authorization_server: Arc<AuthorizationServer>) -> Self {
         let uri = origin.join(path).expect("MCP paths are absolute paths").to_string();
         let rm = &profile.resource_metadata;
         let metadata_path = metadata::path(rm, path);
@@ -76,25 +71,21 @@ impl ProtectedResource {
     /// same listener already serves (root and custom locations are shared).
     pub fn router(self: &Arc<Self>, shutdown: CancellationToken, metadata_taken: &mut Vec<String>) -> Router {
         let tools: Arc<[ToolKind]> = self.knobs.tools.clone().into();
-        let config = StreamableHttpServerConfig::default()
-            .with_cancellation_token(shutdown)
-            .with_sse_keep_alive(None);
+        let config = StreamableHttpServerConfig::default().with_cancellation_token(shutdown).with_sse_keep_alive(None);
         let mcp = StreamableHttpService::new(
             move || Ok(ToolServer::new(tools.clone())),
             Arc::new(LocalSessionManager::default()),
             config,
         );
-        let mut router = Router::new().route_service(&self.path, mcp).route_layer(
-            axum::middleware::from_fn_with_state(self.clone(), guard::guard),
-        );
+        let mut router = Router::new()
+            .route_service(&self.path, mcp)
+            .route_layer(axum::middleware::from_fn_with_state(self.clone(), guard::guard));
         if let Some(path) = &self.metadata_path
             && !metadata_taken.contains(path)
         {
             let doc = self.metadata.clone();
-            router = router.route(
-                path,
-                get(move || async move { tagged(Endpoint::ResourceMetadata, axum::Json(doc)) }),
-            );
+            router =
+                router.route(path, get(move || async move { tagged(Endpoint::ResourceMetadata, axum::Json(doc)) }));
             metadata_taken.push(path.clone());
         }
         router

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -43,12 +43,10 @@ impl ToolKind {
     }
 
     fn call(self, args: &serde_json::Map<String, Value>) -> Result<String, String> {
-        let text = |name: &str| {
-            args.get(name).and_then(Value::as_str).ok_or_else(|| format!("`{name}` must be a string"))
-        };
-        let number = |name: &str| {
-            args.get(name).and_then(Value::as_f64).ok_or_else(|| format!("`{name}` must be a number"))
-        };
+        let text =
+            |name: &str| args.get(name).and_then(Value::as_str).ok_or_else(|| format!("`{name}` must be a string"));
+        let number =
+            |name: &str| args.get(name).and_then(Value::as_f64).ok_or_else(|| format!("`{name}` must be a number"));
         match self {
             Self::Echo => text("text").map(str::to_owned),
             Self::Add => Ok((number("a")? + number("b")?).to_string()),

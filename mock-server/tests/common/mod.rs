@@ -15,6 +15,11 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
+/// GET `url` and parse the JSON answer.
+pub async fn get_json(url: impl reqwest::IntoUrl) -> Value {
+    http().get(url).send().await.unwrap().json().await.unwrap()
+}
+
 pub fn challenge(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
 }
@@ -50,12 +55,7 @@ pub fn authorize_query(server: &MockServer, client_id: &str, scope: &str) -> Vec
 
 /// Loads the consent page for `query`, submits `decision`, and returns the redirect's URL.
 pub async fn consent(server: &MockServer, query: &[(String, String)], decision: &str) -> url::Url {
-    let page = http()
-        .get(format!("{}/authorize", server.issuer()))
-        .query(query)
-        .send()
-        .await
-        .unwrap();
+    let page = http().get(format!("{}/authorize", server.issuer())).query(query).send().await.unwrap();
     assert_eq!(page.status(), 200, "consent page expected");
     let html = page.text().await.unwrap();
     let request_id = html.split("name=\"request_id\" value=\"").nth(1).unwrap().split('"').next().unwrap();
@@ -103,12 +103,11 @@ pub async fn log_in(server: &MockServer, scope: &str) -> (String, Value) {
 
 /// A JSON-RPC `initialize` POST to the MCP endpoint with an optional bearer token.
 pub async fn mcp_initialize(server: &MockServer, token: Option<&str>) -> reqwest::Response {
-    let mut request = http()
-        .post(server.uri())
-        .header("accept", "application/json, text/event-stream")
-        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    let mut request = http().post(server.uri()).header("accept", "application/json, text/event-stream").json(
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"}}}));
+            "clientInfo": {"name": "t", "version": "1"}}}),
+    );
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
