@@ -88,8 +88,12 @@ enum Command {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
+    /// A line per scenario, failures explained, a summary table.
     Human,
+    /// Every run with its steps, observations and check verdicts.
     Json,
+    /// JUnit XML: a suite per client, a test case per scenario.
+    Junit,
 }
 
 /// Parses the command line, runs it, and maps the outcome to the exit status.
@@ -137,6 +141,7 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
                     let json = serde_json::to_string_pretty(&runs).map_err(|e| e.to_string())?;
                     println!("{json}");
                 }
+                Format::Junit => println!("{}", report::junit(&runs)),
             }
             let failed = runs.iter().any(|r| r.verdict() == Verdict::Failed);
             Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })

@@ -115,6 +115,41 @@ pub fn summary(runs: &[ScenarioRun]) -> String {
     out
 }
 
+/// JUnit XML: one suite per client, one test case per scenario; a failure's message names the
+/// failed checks and its text is the human block (clauses and evidence included), so CI systems
+/// show why.
+pub fn junit(runs: &[ScenarioRun]) -> String {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut report = Report::new("mcp-auth-harness");
+    let mut suites: BTreeMap<&str, TestSuite> = BTreeMap::new();
+    for run in runs {
+        let status = match run.verdict() {
+            Verdict::Passed => TestCaseStatus::success(),
+            Verdict::NotApplicable => {
+                let mut skipped = TestCaseStatus::skipped();
+                skipped.set_message("no step was applicable to this client");
+                skipped
+            }
+            Verdict::Failed => {
+                let mut failure = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                let checks: Vec<&str> = run.failures().map(|c| c.info.id).collect();
+                let message = if checks.is_empty() {
+                    "step expectations failed".to_owned()
+                } else {
+                    format!("failed checks: {}", checks.join(", "))
+                };
+                failure.set_message(message).set_description(scenario_block(run));
+                failure
+            }
+        };
+        let mut case = TestCase::new(run.scenario.as_str(), status);
+        case.set_classname(run.client.as_str()).set_time(run.elapsed);
+        suites.entry(run.client.as_str()).or_insert_with(|| TestSuite::new(run.client.as_str())).add_test_case(case);
+    }
+    report.add_test_suites(suites.into_values());
+    report.to_string().expect("JUnit reports of plain strings serialize")
+}
+
 /// The run as a snapshot: what the client ended up with and the exchange it performed, with
 /// everything that differs between runs (ports, client ids, request ids) replaced.
 pub fn snapshot(run: &ScenarioRun) -> Value {

@@ -58,6 +58,10 @@ pub struct ServerRecord {
     /// Every exchange on the server's listeners.
     #[serde(skip)]
     pub exchanges: Vec<Exchange>,
+    /// Raw values of every token the server issued, kept only so tests can prove none leaks
+    /// into a report.
+    #[serde(skip)]
+    pub issued_secrets: Vec<String>,
 }
 
 /// Everything observed for one step.
@@ -228,6 +232,7 @@ pub async fn run(
                 served_tools: served_tools(mock),
                 profile: mock.profile().clone(),
                 exchanges: mock.transcript().exchanges(),
+                issued_secrets: mock.issued_tokens().into_iter().map(|t| t.value).collect(),
             };
             (key.clone(), record)
         })

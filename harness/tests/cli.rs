@@ -115,3 +115,14 @@ fn json_output_is_machine_readable() {
     assert_eq!(runs[0]["scenario"], "happy-path");
     assert!(runs[0]["checks"].as_array().unwrap().iter().any(|c| c["id"] == "pkce-s256" && c["verdict"] == "pass"));
 }
+
+#[test]
+fn junit_output_has_a_case_per_scenario_and_explains_failures() {
+    let (code, out, _) = stdout(harness().args([
+        "run", "happy-path", "pkce-not-advertised", "--client", "reference+proceed-without-pkce", "--format", "junit",
+    ]));
+    assert_eq!(code, 1);
+    assert!(out.starts_with("<?xml"), "{out}");
+    assert!(out.contains(r#"<testsuite name="reference+proceed-without-pkce" tests="2""#), "{out}");
+    assert!(out.contains("failed checks: pkce-support-verified"), "{out}");
+}

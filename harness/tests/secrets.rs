@@ -1,0 +1,44 @@
+//! No token the mock issued appears in any report, snapshot or client output, and the catalog
+//! leaves no sandbox behind.
+
+use std::sync::Arc;
+
+use mcp_auth_harness::client::{ClientAdapter, ReferenceClient};
+use mcp_auth_harness::{catalog, report, scenario};
+
+#[tokio::test]
+async fn no_issued_token_reaches_any_report_and_no_sandbox_is_left() {
+    let before = sandboxes();
+    let scenarios = scenario::load_dir(&catalog::default_dir()).unwrap();
+    let client: Arc<dyn ClientAdapter> = Arc::new(ReferenceClient::new());
+    let runs = catalog::run_all(&scenarios, &[client], &Default::default(), 16).await;
+    let mut checked = 0;
+    for run in runs {
+        let run = run.unwrap();
+        let outputs = [
+            serde_json::to_string(&run).unwrap(),
+            serde_json::to_string(&report::snapshot(&run)).unwrap(),
+            report::scenario_block(&run),
+            report::junit(std::slice::from_ref(&run)),
+        ];
+        for server in run.servers.values() {
+            for secret in &server.issued_secrets {
+                checked += 1;
+                for output in &outputs {
+                    assert!(!output.contains(secret.as_str()), "{}: an issued token leaked into a report", run.scenario);
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "the catalog issued tokens to look for ({checked})");
+    let left: Vec<_> = sandboxes().difference(&before).cloned().collect();
+    assert!(left.is_empty(), "sandboxes left behind: {left:?}");
+}
+
+fn sandboxes() -> std::collections::BTreeSet<std::path::PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("mcp-auth-harness-")))
+        .collect()
+}
