@@ -29,6 +29,7 @@ Examples:
   mcp-auth-harness checks                               # every check with its spec clause
   mcp-auth-harness run --client codex                   # every pinned Codex version (installed on first use)
   mcp-auth-harness install                              # install the pinned real clients now
+  mcp-auth-harness mutants                              # which checks catch each mutant of the reference client
 
 Exit status: 0 all scenarios passed, 1 a check or expectation failed, 2 usage or scenario error.";
 
@@ -84,6 +85,12 @@ enum Command {
     Checks,
     /// Install the pinned real clients now (`npm ci` into the cache); `run` does it on first use.
     Install,
+    /// Run the catalog against every mutant of the reference client (one real-world mistake
+    /// each) and show which checks caught it.
+    Mutants {
+        #[arg(long, default_value_os_t = catalog::default_dir())]
+        catalog: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -157,6 +164,27 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
             let scenario = catalog::select(&catalog, &[scenario]).map_err(|e| e.to_string())?.remove(0);
             print!("{}", explain(&scenario).await?);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Mutants { catalog } => {
+            let scenarios = catalog::select(&catalog, &[]).map_err(|e| e.to_string())?;
+            let mut uncaught = 0;
+            println!("{:<28} {}", "mutant", "caught by (check: scenarios)");
+            for fault in client::Fault::all() {
+                let mutant: Arc<dyn ClientAdapter> = Arc::new(client::ReferenceClient::with_faults(vec![fault]));
+                let runs = catalog::run_all(&scenarios, &[mutant], &RunOptions::default(), 16).await;
+                let mut caught: std::collections::BTreeMap<&str, usize> = Default::default();
+                for run in runs.iter().flatten() {
+                    for check in run.failures() {
+                        *caught.entry(check.info.id).or_default() += 1;
+                    }
+                }
+                let shown: Vec<String> = caught.iter().map(|(id, n)| format!("{id}: {n}")).collect();
+                if shown.is_empty() {
+                    uncaught += 1;
+                }
+                println!("{:<28} {}", fault.name(), if shown.is_empty() { "NOT CAUGHT".into() } else { shown.join(", ") });
+            }
+            Ok(if uncaught == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Install => {
             for codex in client::CodexClient::pinned() {
