@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use mock_server::MockServer;
 use mock_server::profile::{AsOrigin, MetadataLocation};
 
+use crate::baseline::Baseline;
 use crate::catalog;
 use crate::check;
 use crate::client::{self, ClientAdapter};
@@ -28,6 +29,7 @@ Examples:
   mcp-auth-harness list                                 # the catalog
   mcp-auth-harness checks                               # every check with its spec clause
   mcp-auth-harness run --client codex                   # every pinned Codex version (installed on first use)
+  mcp-auth-harness run --client codex --expected-failures known.toml   # CI: only new failures fail
   mcp-auth-harness install                              # install the pinned real clients now
   mcp-auth-harness mutants                              # which checks catch each mutant of the reference client
 
@@ -68,6 +70,10 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// A baseline of known failures per client (TOML); unlisted failures fail the run, and so
+        /// do listed ones that now pass.
+        #[arg(long)]
+        expected_failures: Option<PathBuf>,
     },
     /// List the catalog's scenarios with their summaries.
     List {
@@ -124,7 +130,8 @@ pub fn main() -> ExitCode {
 
 async fn execute(command: Command) -> Result<ExitCode, String> {
     match command {
-        Command::Run { scenarios, clients, catalog, jobs, keep, user_timeout, format } => {
+        Command::Run { scenarios, clients, catalog, jobs, keep, user_timeout, format, expected_failures } => {
+            let baseline = expected_failures.as_deref().map(Baseline::load).transpose()?;
             let scenarios = catalog::select(&catalog, &scenarios).map_err(|e| e.to_string())?;
             let mut adapters: Vec<Arc<dyn ClientAdapter>> = Vec::new();
             for name in &clients {
@@ -150,7 +157,23 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
                 }
                 Format::Junit => println!("{}", report::junit(&runs)),
             }
-            let failed = runs.iter().any(|r| r.verdict() == Verdict::Failed);
+            let failed = match baseline {
+                None => runs.iter().any(|r| r.verdict() == Verdict::Failed),
+                Some(baseline) => {
+                    let comparison = baseline.compare(&runs);
+                    // On stderr, so machine-readable formats on stdout stay clean.
+                    for line in &comparison.expected {
+                        eprintln!("expected failure   {line}");
+                    }
+                    for line in &comparison.unexpected {
+                        eprintln!("UNEXPECTED failure {line}");
+                    }
+                    for line in &comparison.stale {
+                        eprintln!("STALE baseline     {line} (it passes now: remove it)");
+                    }
+                    !comparison.holds()
+                }
+            };
             Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
         Command::List { catalog } => {

@@ -20,6 +20,7 @@
 //! # }
 //! ```
 
+pub mod baseline;
 pub mod browser;
 pub mod catalog;
 pub mod check;

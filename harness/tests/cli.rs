@@ -126,3 +126,25 @@ fn junit_output_has_a_case_per_scenario_and_explains_failures() {
     assert!(out.contains(r#"<testsuite name="reference+proceed-without-pkce" tests="2""#), "{out}");
     assert!(out.contains("failed checks: pkce-support-verified"), "{out}");
 }
+
+#[test]
+fn expected_failures_pass_the_run_and_stale_entries_fail_it() {
+    let mut cmd = harness();
+    cmd.args(["run", "pkce-not-advertised", "--client", "reference+proceed-without-pkce"]);
+    cmd.args(["--expected-failures", "tests/fixtures/baseline.toml"]);
+    let (code, _, err) = stdout(&mut cmd);
+    // The check is listed, but the failed step expectations are not.
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("expected failure   reference+proceed-without-pkce: pkce-not-advertised:pkce-support-verified"), "{err}");
+    assert!(err.contains("UNEXPECTED failure reference+proceed-without-pkce: pkce-not-advertised (step expectations)"), "{err}");
+
+    let mut cmd = harness();
+    cmd.args(["run", "pkce-not-advertised", "--client", "reference"]);
+    let baseline = "[clients.reference]\nfailures = [\"pkce-not-advertised\"]\n";
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), baseline).unwrap();
+    cmd.arg("--expected-failures").arg(file.path());
+    let (code, _, err) = stdout(&mut cmd);
+    assert_eq!(code, 1, "a listed failure that passes is stale: {err}");
+    assert!(err.contains("STALE baseline     reference: pkce-not-advertised"), "{err}");
+}
