@@ -241,3 +241,21 @@ async fn transcript_redacts_every_issued_secret() {
     assert!(lines.contains("[access_token:1]"));
     assert!(!lines.contains(VERIFIER));
 }
+
+#[tokio::test]
+async fn every_mcp_method_needs_a_token() {
+    let server = MockServer::start().await;
+    for method in ["POST", "GET", "DELETE", "HEAD"] {
+        let response = http().request(method.parse().unwrap(), server.uri()).send().await.unwrap();
+        assert_eq!(response.status(), 401, "{method}");
+        assert!(response.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"), "{method}");
+    }
+}
+
+#[tokio::test]
+async fn garbage_bearer_gets_401_invalid_token() {
+    let server = MockServer::start().await;
+    let response = mcp_initialize(&server, Some("not-a-token-we-issued")).await;
+    assert_eq!(response.status(), 401);
+    assert!(response.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+}
