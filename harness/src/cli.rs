@@ -107,6 +107,8 @@ enum Format {
     Json,
     /// JUnit XML: a suite per client, a test case per scenario.
     Junit,
+    /// Markdown with a mermaid sequence diagram per scenario, failing checks marked on it.
+    Markdown,
 }
 
 /// Parses the command line, runs it, and maps the outcome to the exit status.
@@ -156,6 +158,7 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
                     println!("{json}");
                 }
                 Format::Junit => println!("{}", report::junit(&runs)),
+                Format::Markdown => print!("{}", report::markdown(&runs)),
             }
             let failed = match baseline {
                 None => runs.iter().any(|r| r.verdict() == Verdict::Failed),

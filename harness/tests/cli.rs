@@ -148,3 +148,13 @@ fn expected_failures_pass_the_run_and_stale_entries_fail_it() {
     assert_eq!(code, 1, "a listed failure that passes is stale: {err}");
     assert!(err.contains("STALE baseline     reference: pkce-not-advertised"), "{err}");
 }
+
+#[test]
+fn markdown_report_draws_the_exchange_and_marks_what_failed() {
+    let (code, out, _) =
+        stdout(harness().args(["run", "pkce-not-advertised", "--client", "reference+proceed-without-pkce", "--format", "markdown"]));
+    assert_eq!(code, 1);
+    assert!(out.contains("```mermaid\nsequenceDiagram"), "{out}");
+    assert!(out.contains("B->>AS_main: GET /authorize"), "{out}");
+    assert!(out.contains("Note right of AS_main: FAILED pkce-support-verified"), "{out}");
+}

@@ -1,6 +1,8 @@
 //! What people and snapshots see of a run: one line per scenario, failures explained, a summary
 //! table, and a redacted snapshot that is stable across runs and machines.
 
+mod markdown;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::LazyLock;
@@ -10,6 +12,8 @@ use serde_json::{Value, json};
 
 use crate::check::Outcome;
 use crate::runner::{ScenarioRun, Verdict};
+
+pub use markdown::markdown;
 
 /// Evidence lines shown per failing check.
 const EVIDENCE_SHOWN: usize = 6;

@@ -1,0 +1,123 @@
+//! A Markdown report: a summary table, then per scenario its failing checks and a mermaid
+//! sequence diagram of the exchange (client, browser, MCP server, authorization server) with
+//! the exchanges that failing checks cite marked on it.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::LazyLock;
+
+use mock_server::{Endpoint, Exchange, Origin};
+use regex::Regex;
+
+use crate::check::Outcome;
+use crate::runner::{ScenarioRun, Verdict};
+
+/// Evidence lines name exchanges as `server: #seq …`.
+static EVIDENCE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^([\w-]+): #(\d+) ").expect("valid regex"));
+
+pub fn markdown(runs: &[ScenarioRun]) -> String {
+    let mut out = String::from("# mcp-auth-harness report\n\n| scenario | client | verdict | failed checks |\n|---|---|---|---|\n");
+    for run in runs {
+        let failed: Vec<String> = run.failures().map(|c| format!("`{}`", c.info.id)).collect();
+        let _ = writeln!(out, "| {} | {} | {} | {} |", run.scenario, run.client, verdict(run), failed.join(", "));
+    }
+    for run in runs {
+        let _ = writeln!(out, "\n## {} {} — {}\n", mark(run), run.scenario, run.client);
+        for check in run.failures() {
+            if let Outcome::Fail { reason, .. } = &check.outcome {
+                let _ = writeln!(out, "- **`{}`** ({:?}) {} — *{}* — {reason}", check.info.id, check.info.severity, check.info.rule, check.info.spec);
+            }
+        }
+        for (index, step) in run.steps.iter().enumerate() {
+            for e in step.expectations.iter().filter(|e| !e.passed) {
+                let _ = writeln!(out, "- step {} (`{}`): expected {} {}, got {}", index + 1, step.verb, e.field, e.expected, e.actual);
+            }
+        }
+        out.push_str("\n```mermaid\n");
+        out.push_str(&diagram(run));
+        out.push_str("```\n");
+    }
+    out
+}
+
+fn verdict(run: &ScenarioRun) -> &'static str {
+    match run.verdict() {
+        Verdict::Passed => "pass",
+        Verdict::Failed => "**FAIL**",
+        Verdict::NotApplicable => "n/a",
+    }
+}
+
+fn mark(run: &ScenarioRun) -> &'static str {
+    match run.verdict() {
+        Verdict::Passed => "✓",
+        Verdict::Failed => "✗",
+        Verdict::NotApplicable => "–",
+    }
+}
+
+/// Who sent an exchange and who answered it, as diagram participants.
+fn parties(server: &str, exchange: &Exchange) -> (&'static str, String) {
+    let from = match exchange.endpoint {
+        Endpoint::Authorize | Endpoint::Consent => "B",
+        _ => "C",
+    };
+    let to_authorization_server = exchange.origin != Origin::Resource
+        || !matches!(exchange.endpoint, Endpoint::Mcp | Endpoint::ResourceMetadata | Endpoint::NotFound);
+    let to = if to_authorization_server { format!("AS_{server}") } else { format!("RS_{server}") };
+    (from, to)
+}
+
+/// Mermaid treats `#` and `;` specially in messages.
+fn plain(text: &str) -> String {
+    text.replace(['#', ';'], " ")
+}
+
+fn diagram(run: &ScenarioRun) -> String {
+    let mut marks: BTreeMap<(String, u64), Vec<&str>> = BTreeMap::new();
+    for check in run.failures() {
+        if let Outcome::Fail { evidence, .. } = &check.outcome {
+            for line in evidence {
+                if let Some(found) = EVIDENCE.captures(line) {
+                    let seq = found[2].parse().unwrap_or_default();
+                    marks.entry((found[1].to_owned(), seq)).or_default().push(check.info.id);
+                }
+            }
+        }
+    }
+    let mut out = String::from("sequenceDiagram\n    participant C as Client\n    participant B as Browser\n");
+    for key in run.servers.keys() {
+        let _ = writeln!(out, "    participant RS_{key} as MCP server {key}\n    participant AS_{key} as Authorization server {key}");
+    }
+    for (index, step) in run.steps.iter().enumerate() {
+        let _ = writeln!(out, "    Note over C,B: step {} {} {}", index + 1, step.verb, step.entry);
+        for key in run.servers.keys() {
+            for exchange in step.exchanges(run, key) {
+                let (from, to) = parties(key, exchange);
+                let mut request = format!("{} {}", exchange.method, exchange.path);
+                if let Some(method) = exchange.mcp_method() {
+                    let _ = write!(request, " ({method})");
+                }
+                if exchange.request_headers.contains_key("authorization") {
+                    request.push_str(" with token");
+                }
+                let mut answer = exchange.status.to_string();
+                if let Some(error) = exchange.response_body.get("error").and_then(|e| e.as_str()) {
+                    let _ = write!(answer, " {error}");
+                }
+                let _ = writeln!(out, "    {from}->>{to}: {}\n    {to}-->>{from}: {}", plain(&request), plain(&answer));
+                if let Some(ids) = marks.get(&(key.clone(), exchange.seq)) {
+                    let _ = writeln!(out, "    Note right of {to}: FAILED {}", ids.join(", "));
+                }
+            }
+        }
+        if let Some(error) = &step.reply.error {
+            let short: String = error.chars().take(80).collect();
+            let _ = writeln!(out, "    Note over C: error: {}", plain(&short));
+        }
+        for e in step.expectations.iter().filter(|e| !e.passed) {
+            let _ = writeln!(out, "    Note over C: FAILED expected {} {}", e.field, plain(&e.expected));
+        }
+    }
+    out
+}
