@@ -180,8 +180,10 @@ pub async fn run(
     // Entry name → the MCP path its `add` step chose.
     let mut entries = BTreeMap::new();
     for (index, step) in scenario.steps.iter().enumerate() {
-        if let (Verb::Add, Some(path)) = (step.verb, &step.path) {
-            entries.insert(step.entry.clone(), path.clone());
+        if step.verb == Verb::Add
+            && let Some(server) = mocks.get(&step.server)
+        {
+            entries.insert(step.entry.clone(), entry_url(server, step));
         }
         let first_seq = mocks.iter().map(|(k, m)| (k.clone(), m.transcript().next_seq())).collect();
         let ctx = StepContext::new(sandbox.home().to_owned(), step.browser, options.user_timeout)
@@ -252,13 +254,15 @@ pub async fn run(
     Ok(run)
 }
 
-/// The URL an entry points at: the path its `add` chose, else the server's first MCP path.
-fn entry_url(mock: &MockServer, step: &Step, entries: &BTreeMap<String, String>) -> String {
-    let chosen = match &step.path {
-        Some(path) => Some(path.as_str()),
-        None => entries.get(&step.entry).map(String::as_str),
-    };
-    chosen.and_then(|path| mock.mcp_uris().into_iter().find(|u| u.ends_with(path))).unwrap_or_else(|| mock.uri())
+/// The URL an `add` step gives its entry: the path it chose (else the server's first MCP path),
+/// with a trailing slash if it asked for one.
+fn entry_url(mock: &MockServer, step: &Step) -> String {
+    let url = step
+        .path
+        .as_deref()
+        .and_then(|path| mock.mcp_uris().into_iter().find(|u| u.ends_with(path)))
+        .unwrap_or_else(|| mock.uri());
+    if step.trailing_slash { format!("{url}/") } else { url }
 }
 
 async fn perform(
@@ -277,7 +281,7 @@ async fn perform(
     let mock = mocks.get(&step.server);
     let entry = mock.map(|mock| ServerEntry {
         name: step.entry.clone(),
-        url: entry_url(mock, step, entries),
+        url: entries.get(&step.entry).cloned().unwrap_or_else(|| entry_url(mock, step)),
         preregistered: mock
             .profile()
             .authorization_server

@@ -42,6 +42,9 @@ pub struct ResourceKnobs {
     pub write_scope: String,
     /// `scope` carried by the 401 challenge (none: the challenge carries no `scope`).
     pub challenge_scope: Option<String>,
+    /// Also serve each path with a trailing slash, as the same resource (tokens for either
+    /// spelling are accepted).
+    pub trailing_slash: bool,
 }
 
 impl Default for ResourceKnobs {
@@ -52,6 +55,7 @@ impl Default for ResourceKnobs {
             required_scopes: Vec::new(),
             write_scope: "mcp:write".into(),
             challenge_scope: None,
+            trailing_slash: false,
         }
     }
 }

@@ -55,6 +55,7 @@ struct RawStep {
     server: Option<Spanned<String>>,
     name: Option<String>,
     path: Option<Spanned<String>>,
+    trailing_slash: Option<Spanned<bool>>,
     browser: Option<Spanned<BrowserAction>>,
     tool: Option<Spanned<String>>,
     arguments: Option<toml::Table>,
@@ -148,6 +149,7 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
             entry,
             server,
             path: step.path.map(Spanned::into_inner),
+            trailing_slash: step.trailing_slash.as_ref().is_some_and(|t| *t.get_ref()),
             browser: step.browser.map(Spanned::into_inner).unwrap_or_default(),
             tool: step.tool.map(Spanned::into_inner),
             arguments,
@@ -211,6 +213,11 @@ fn reject_misplaced(
         && step.verb != Verb::Add
     {
         return misplaced(path.span(), "path", "add");
+    }
+    if let Some(slash) = &step.trailing_slash
+        && step.verb != Verb::Add
+    {
+        return misplaced(slash.span(), "trailing_slash", "add");
     }
     if let Some(tool) = &step.tool
         && step.verb != Verb::Call

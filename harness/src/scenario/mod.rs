@@ -130,6 +130,8 @@ pub struct Step {
     pub server: String,
     /// For `add`: which of the server's MCP paths the entry points at (default: the first).
     pub path: Option<String>,
+    /// For `add`: the entry's URL ends with `/` (the same server spelled differently).
+    pub trailing_slash: bool,
     /// How the user answers in the browser (for `login`, and for `call`/`import` that need
     /// re-authorization).
     pub browser: BrowserAction,

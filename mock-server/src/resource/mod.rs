@@ -47,6 +47,9 @@ impl ProtectedResource {
             .map(|p| origin.join(p).expect("metadata paths are absolute paths").to_string());
         let metadata = metadata::document(rm, &uri, &authorization_server.issuer());
         let mut audiences = vec![uri.clone()];
+        if profile.resource.trailing_slash {
+            audiences.push(format!("{uri}/"));
+        }
         if let Some(other) = metadata["resource"].as_str().filter(|r| *r != uri) {
             audiences.push(other.to_owned());
         }
@@ -77,9 +80,11 @@ impl ProtectedResource {
             Arc::new(LocalSessionManager::default()),
             config,
         );
-        let mut router = Router::new()
-            .route_service(&self.path, mcp)
-            .route_layer(axum::middleware::from_fn_with_state(self.clone(), guard::guard));
+        let mut router = Router::new().route_service(&self.path, mcp.clone());
+        if self.knobs.trailing_slash {
+            router = router.route_service(&format!("{}/", self.path), mcp);
+        }
+        let mut router = router.route_layer(axum::middleware::from_fn_with_state(self.clone(), guard::guard));
         if let Some(path) = &self.metadata_path
             && !metadata_taken.contains(path)
         {
