@@ -76,7 +76,8 @@ impl CodexClient {
             ("TERM".to_owned(), "dumb".to_owned()),
         ]);
         env.extend(shim.env());
-        let invocation = Invocation { program: binary, args, env, timeout: COMMAND_TIMEOUT };
+        // Codex hands the URL to $BROWSER (and prints it too): the shim is enough.
+        let invocation = Invocation { program: binary, args, env, timeout: COMMAND_TIMEOUT, scrape_urls: false };
         Ok((invocation, shim))
     }
 

@@ -48,6 +48,8 @@ pub struct Invocation {
     pub args: Vec<String>,
     pub env: BTreeMap<String, String>,
     pub timeout: Duration,
+    /// Also visit authorization URLs the client prints on stdout or stderr.
+    pub scrape_urls: bool,
 }
 
 /// The browser shim: an executable that appends its first argument to a file, installed as
@@ -128,48 +130,75 @@ fn kill_group(child: &Child) {
 pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim) -> std::io::Result<Finished> {
     let started = std::time::Instant::now();
     let mut child = spawn(invocation, false)?;
-    let mut stdout = child.stdout.take().expect("piped");
-    let mut stderr = child.stderr.take().expect("piped");
-    let out = tokio::spawn(async move {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text).await;
-        text
-    });
-    let err = tokio::spawn(async move {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text).await;
-        text
-    });
+    // Output is read line by line so authorization URLs a client prints can be visited while it
+    // waits for them.
+    let (lines, mut printed) = tokio::sync::mpsc::unbounded_channel();
+    let out = tokio::spawn(collect_lines(child.stdout.take().expect("piped"), lines.clone()));
+    let err = tokio::spawn(collect_lines(child.stderr.take().expect("piped"), lines));
     let mut seen = shim.count();
+    let mut visited = std::collections::HashSet::new();
     let mut deadline = tokio::time::Instant::now() + invocation.timeout;
     let mut why = format!("did not finish within {} s", invocation.timeout.as_secs());
     let mut killed = None;
     let code = loop {
+        let mut urls = Vec::new();
         tokio::select! {
             status = child.wait() => break status.ok().and_then(|s| s.code()),
-            _ = tokio::time::sleep(Duration::from_millis(25)) => {
-                for url in shim.read_from(seen) {
-                    seen += 1;
-                    let visit = ctx.open_browser(&url).await;
-                    if !matches!(visit.end, VisitEnd::Delivered { .. }) {
-                        deadline = deadline.min(tokio::time::Instant::now() + ctx.user_timeout);
-                        why = format!(
-                            "was still waiting {:.1} s after the browser visit ended without reaching it",
-                            ctx.user_timeout.as_secs_f32()
-                        );
-                    }
-                }
-                if tokio::time::Instant::now() >= deadline {
-                    killed = Some(format!("timed out: the client {why}; the harness killed it"));
-                    break None;
+            Some(line) = printed.recv() => {
+                if invocation.scrape_urls {
+                    urls.extend(authorization_url(&line));
                 }
             }
+            _ = tokio::time::sleep(Duration::from_millis(25)) => {}
+        }
+        urls.extend(shim.read_from(seen));
+        seen = shim.count();
+        for url in urls {
+            // A client may both print a URL and hand it to the browser: one visit.
+            if !visited.insert(url.clone()) {
+                continue;
+            }
+            let visit = ctx.open_browser(&url).await;
+            if !matches!(visit.end, VisitEnd::Delivered { .. }) {
+                deadline = deadline.min(tokio::time::Instant::now() + ctx.user_timeout);
+                why = format!(
+                    "was still waiting {:.1} s after the browser visit ended without reaching it",
+                    ctx.user_timeout.as_secs_f32()
+                );
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            killed = Some(format!("timed out: the client {why}; the harness killed it"));
+            break None;
         }
     };
     kill_group(&child);
     let _ = child.wait().await;
     ctx.add_process_time(started.elapsed());
     Ok(Finished { code, stdout: out.await.unwrap_or_default(), stderr: err.await.unwrap_or_default(), killed })
+}
+
+/// Reads a stream to its end, forwarding each line as it arrives and returning the whole text.
+async fn collect_lines(
+    stream: impl tokio::io::AsyncRead + Unpin,
+    lines: tokio::sync::mpsc::UnboundedSender<String>,
+) -> String {
+    let mut reader = BufReader::new(stream);
+    let mut text = String::new();
+    let mut line = String::new();
+    while reader.read_line(&mut line).await.is_ok_and(|n| n > 0) {
+        let _ = lines.send(line.clone());
+        text.push_str(&line);
+        line.clear();
+    }
+    text
+}
+
+/// An authorization request URL in a line a client printed (`…?response_type=code&…`).
+fn authorization_url(line: &str) -> Option<String> {
+    line.split_whitespace()
+        .find(|word| word.starts_with("http") && word.contains("response_type=code"))
+        .map(|url| url.trim_end_matches(['.', ',', ')', '"', '\'']).to_owned())
 }
 
 /// A long-running child spoken to over stdio with JSON lines (an app server).
@@ -243,6 +272,7 @@ mod tests {
             args: vec!["-c".into(), script.into()],
             env: BTreeMap::from([("PATH".into(), "/usr/bin:/bin".into())]),
             timeout,
+            scrape_urls: false,
         }
     }
 
@@ -261,6 +291,21 @@ mod tests {
         let alive = unsafe { libc::kill(pid, 0) } == 0;
         let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z"));
         assert!(!alive || zombie, "the grandchild outlived the run");
+    }
+
+    #[tokio::test]
+    async fn printed_authorization_urls_are_scraped_once() {
+        let root = tempfile::tempdir().unwrap();
+        let shim = BrowserShim::install(root.path()).unwrap();
+        let ctx = StepContext::new(root.path().into(), BrowserAction::Abandon, Duration::from_secs(1));
+        let url = "http://127.0.0.1:9/authorize?response_type=code&client_id=c";
+        let script = format!("echo 'Open {url}'; echo '{url}' >&2; sleep 0.2");
+        let mut inv = invocation(&script, Duration::from_secs(5));
+        inv.scrape_urls = true;
+        let finished = run(&inv, &ctx, &shim).await.unwrap();
+        assert_eq!(finished.code, Some(0));
+        assert_eq!(ctx.visits().len(), 1, "printed twice, visited once");
+        assert!(finished.stdout.contains("Open http"), "output is still collected");
     }
 
     #[tokio::test]
