@@ -141,7 +141,18 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
             }
             let clients = adapters;
             let options = RunOptions { keep, user_timeout: Duration::from_secs_f64(user_timeout.max(0.1)) };
-            let results = catalog::run_all(&scenarios, &clients, &options, jobs).await;
+            // Ctrl-C drops the runs: their sandboxes are removed and client process groups killed
+            // as the futures are dropped, before the process exits. The handler is installed
+            // before any run starts, so no sandbox exists without it.
+            let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+            let results = tokio::select! {
+                results = catalog::run_all(&scenarios, &clients, &options, jobs) => results,
+                _ = interrupt.recv() => {
+                    eprintln!("interrupted: stopping clients and removing sandboxes");
+                    return Ok(ExitCode::from(130));
+                }
+            };
             let mut runs = Vec::new();
             for result in results {
                 runs.push(result.map_err(|e| e.to_string())?);

@@ -158,3 +158,29 @@ fn markdown_report_draws_the_exchange_and_marks_what_failed() {
     assert!(out.contains("B->>AS_main: GET /authorize"), "{out}");
     assert!(out.contains("Note right of AS_main: FAILED pkce-support-verified"), "{out}");
 }
+
+#[test]
+fn ctrl_c_stops_the_run_and_leaves_no_sandbox() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("mcp-auth-harness");
+    let child = std::process::Command::new(bin)
+        .args(["run", "login-abandoned", "--user-timeout", "20"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the run has made its sandbox, then interrupt it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::read_dir(tmp.path()).unwrap().next().is_none() {
+        assert!(std::time::Instant::now() < deadline, "no sandbox appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: sending SIGINT to a child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -113,13 +113,26 @@ fn spawn(invocation: &Invocation, stdin: bool) -> std::io::Result<Child> {
     command.spawn()
 }
 
-/// Kills the child's whole process group (a client may have started helpers).
-fn kill_group(child: &Child) {
-    if let Some(pid) = child.id() {
-        // SAFETY: kill(2) with a negative pid signals the process group the child leads; the
-        // group id is the child's pid because it was spawned with process_group(0).
-        unsafe {
-            libc::kill(-(pid as i32), libc::SIGKILL);
+/// Kills a child's whole process group (a client may have started helpers) when dropped, so
+/// nothing outlives a run even when the run itself is cancelled (Ctrl-C, a panic, a timeout).
+struct ProcessGroup {
+    id: Option<i32>,
+}
+
+impl ProcessGroup {
+    fn of(child: &Child) -> Self {
+        Self { id: child.id().map(|pid| pid as i32) }
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            // SAFETY: kill(2) with a negative pid signals the process group the child leads; the
+            // group id is the child's pid because it was spawned with process_group(0).
+            unsafe {
+                libc::kill(-id, libc::SIGKILL);
+            }
         }
     }
 }
@@ -130,6 +143,7 @@ fn kill_group(child: &Child) {
 pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim) -> std::io::Result<Finished> {
     let started = std::time::Instant::now();
     let mut child = spawn(invocation, false)?;
+    let group = ProcessGroup::of(&child);
     // Output is read line by line so authorization URLs a client prints can be visited while it
     // waits for them.
     let (lines, mut printed) = tokio::sync::mpsc::unbounded_channel();
@@ -172,7 +186,7 @@ pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim)
             break None;
         }
     };
-    kill_group(&child);
+    drop(group);
     let _ = child.wait().await;
     ctx.add_process_time(started.elapsed());
     Ok(Finished { code, stdout: out.await.unwrap_or_default(), stderr: err.await.unwrap_or_default(), killed })
@@ -204,6 +218,7 @@ fn authorization_url(line: &str) -> Option<String> {
 /// A long-running child spoken to over stdio with JSON lines (an app server).
 pub struct LineSession {
     started: std::time::Instant,
+    group: ProcessGroup,
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
@@ -221,7 +236,7 @@ impl LineSession {
             let _ = stderr.read_to_string(&mut text).await;
             text
         });
-        Ok(Self { started: std::time::Instant::now(), child, stdin, stdout, stderr })
+        Ok(Self { started: std::time::Instant::now(), group: ProcessGroup::of(&child), child, stdin, stdout, stderr })
     }
 
     pub async fn send(&mut self, message: &serde_json::Value) -> std::io::Result<()> {
@@ -254,7 +269,7 @@ impl LineSession {
 
     /// Kills the process group and returns what it wrote to stderr.
     pub async fn stop(mut self, ctx: &StepContext) -> String {
-        kill_group(&self.child);
+        drop(self.group);
         let _ = self.child.wait().await;
         ctx.add_process_time(self.started.elapsed());
         self.stderr.await.unwrap_or_default()
@@ -285,7 +300,24 @@ mod tests {
         let script = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
         let finished = run(&invocation(&script, Duration::from_millis(300)), &ctx, &shim).await.unwrap();
         assert!(finished.killed.is_some());
-        let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+        assert_gone(&pid_file).await;
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_run_kills_the_group_too() {
+        let root = tempfile::tempdir().unwrap();
+        let shim = BrowserShim::install(root.path()).unwrap();
+        let ctx = StepContext::new(root.path().into(), BrowserAction::Approve, Duration::from_secs(1));
+        let pid_file = root.path().join("child.pid");
+        let script = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
+        let inv = invocation(&script, Duration::from_secs(30));
+        // The run is dropped mid-way, as Ctrl-C or an aborted task would.
+        let _ = tokio::time::timeout(Duration::from_millis(300), run(&inv, &ctx, &shim)).await;
+        assert_gone(&pid_file).await;
+    }
+
+    async fn assert_gone(pid_file: &std::path::Path) {
+        let pid: i32 = std::fs::read_to_string(pid_file).unwrap().trim().parse().unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
         // SAFETY: signal 0 only checks whether the process exists.
         let alive = unsafe { libc::kill(pid, 0) } == 0;
