@@ -184,3 +184,16 @@ fn ctrl_c_stops_the_run_and_leaves_no_sandbox() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().path()).collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn the_real_home_is_never_written() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let home = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    // Root ignores permission bits, so the proof is that the directory stays empty.
+    let (code, out, err) = stdout(harness().args(["run", "happy-path", "restart-keeps-login"]).env("HOME", home.path()));
+    assert_eq!(code, 0, "{out}{err}");
+    let written: Vec<_> = std::fs::read_dir(home.path()).unwrap().collect();
+    assert!(written.is_empty(), "the harness wrote into HOME: {written:?}");
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+}

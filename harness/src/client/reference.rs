@@ -663,14 +663,18 @@ impl Callback {
         format!("http://127.0.0.1:{}/callback", self.port)
     }
 
-    async fn answer(self, timeout: Duration) -> Result<BTreeMap<String, String>, String> {
-        let Self { answer, server, .. } = self;
-        let result = tokio::time::timeout(timeout, answer).await;
-        server.abort();
-        match result {
+    async fn answer(mut self, timeout: Duration) -> Result<BTreeMap<String, String>, String> {
+        match tokio::time::timeout(timeout, &mut self.answer).await {
             Ok(Ok(query)) => Ok(query),
             Ok(Err(_)) => Err("the callback listener stopped".into()),
             Err(_) => Err(format!("login timed out: no answer from the browser within {}s", timeout.as_secs_f32())),
         }
+    }
+}
+
+impl Drop for Callback {
+    /// The listener closes whatever happens to the login, so no port outlives it.
+    fn drop(&mut self) {
+        self.server.abort();
     }
 }
