@@ -45,6 +45,17 @@ pub async fn run_all(
     options: &RunOptions,
     jobs: usize,
 ) -> Vec<Result<ScenarioRun, RunError>> {
+    run_all_reporting(scenarios, clients, options, jobs, &|_| {}).await
+}
+
+/// [`run_all`], calling `finished` as each run ends (in completion order), for progress display.
+pub async fn run_all_reporting(
+    scenarios: &[Scenario],
+    clients: &[Arc<dyn ClientAdapter>],
+    options: &RunOptions,
+    jobs: usize,
+    finished: &(dyn Fn(&Result<ScenarioRun, RunError>) + Sync),
+) -> Vec<Result<ScenarioRun, RunError>> {
     let permits = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let mut set = JoinSet::new();
     let mut index = 0;
@@ -63,7 +74,10 @@ pub async fn run_all(
     let mut results: Vec<Option<Result<ScenarioRun, RunError>>> = (0..index).map(|_| None).collect();
     while let Some(joined) = set.join_next().await {
         match joined {
-            Ok((at, result)) => results[at] = Some(result),
+            Ok((at, result)) => {
+                finished(&result);
+                results[at] = Some(result);
+            }
             // A panicking run is a harness bug; re-raise it rather than hide it.
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }

@@ -146,13 +146,16 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
             // before any run starts, so no sandbox exists without it.
             let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
                 .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+            let progress = Progress::new(scenarios.len() * clients.len(), matches!(format, Format::Human));
+            let tick = |r: &_| progress.tick(r);
             let results = tokio::select! {
-                results = catalog::run_all(&scenarios, &clients, &options, jobs) => results,
+                results = catalog::run_all_reporting(&scenarios, &clients, &options, jobs, &tick) => results,
                 _ = interrupt.recv() => {
                     eprintln!("interrupted: stopping clients and removing sandboxes");
                     return Ok(ExitCode::from(130));
                 }
             };
+            progress.finish();
             let mut runs = Vec::new();
             for result in results {
                 runs.push(result.map_err(|e| e.to_string())?);
@@ -238,6 +241,52 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
                 );
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Progress while runs finish: a bar on a terminal; plain lines on stderr elsewhere (CI logs).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    plain: bool,
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+}
+
+impl Progress {
+    fn new(total: usize, human: bool) -> Self {
+        use std::io::IsTerminal as _;
+        let terminal = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+        let bar = (human && terminal).then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+                    .expect("a valid progress template"),
+            );
+            bar
+        });
+        Self { bar, plain: human && !terminal, total, done: Default::default() }
+    }
+
+    fn tick(&self, result: &Result<crate::runner::ScenarioRun, crate::runner::RunError>) {
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let label = match result {
+            Ok(run) => format!("{} {} {:?}", run.scenario, run.client, run.verdict()),
+            Err(e) => e.to_string(),
+        };
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(label);
+                bar.inc(1);
+            }
+            None if self.plain => eprintln!("[{done}/{}] {label}", self.total),
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 }
