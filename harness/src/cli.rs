@@ -208,7 +208,7 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
         Command::Mutants { catalog } => {
             let scenarios = catalog::select(&catalog, &[]).map_err(|e| e.to_string())?;
             let mut uncaught = 0;
-            println!("{:<28} {}", "mutant", "caught by (check: scenarios)");
+            println!("{:<32} {}", "mutant", "caught by (check: scenarios)");
             for fault in client::Fault::all() {
                 let mutant: Arc<dyn ClientAdapter> = Arc::new(client::ReferenceClient::with_faults(vec![fault]));
                 let runs = catalog::run_all(&scenarios, &[mutant], &RunOptions::default(), 16).await;
@@ -222,7 +222,7 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
                 if shown.is_empty() {
                     uncaught += 1;
                 }
-                println!("{:<28} {}", fault.name(), if shown.is_empty() { "NOT CAUGHT".into() } else { shown.join(", ") });
+                println!("{:<32} {}", fault.name(), if shown.is_empty() { "NOT CAUGHT".into() } else { shown.join(", ") });
             }
             Ok(if uncaught == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }

@@ -248,6 +248,26 @@ fn every_check_has_a_failing_test_above() {
     }
 }
 
+/// Each fault, in the scenario that exposes it, trips the check written for that mistake (and
+/// the same scenario passes that check without the fault).
+#[tokio::test]
+async fn each_fault_trips_its_own_check() {
+    let table = [
+        (Fault::OmitResource, "happy-path", "resource-parameter"),
+        (Fault::NoPkce, "happy-path", "pkce-s256"),
+        (Fault::PlainPkce, "happy-path", "pkce-s256"),
+        (Fault::ScopesFromAsMetadata, "scope-from-challenge", "scope-selection"),
+        (Fault::IgnoreState, "state-tampered", "state-round-trip"),
+        (Fault::IgnoreIss, "iss-wrong", "iss-validated"),
+        (Fault::TokenInQuery, "happy-path", "token-in-header-only"),
+        (Fault::TokenToAuthorizationServer, "happy-path", "token-audience"),
+        (Fault::StatusReadsOtherKey, "happy-path", "status-tells-truth"),
+    ];
+    for (fault, scenario, id) in table {
+        mutant(scenario, id, fault).await;
+    }
+}
+
 /// Mutation score: the catalog catches every fault the reference client can be given, with a
 /// named check (not only a step expectation).
 #[tokio::test]

@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -33,52 +32,9 @@ use super::{
 };
 use crate::scenario::{Status, Verb};
 
-/// One deliberate mistake the reference client can be told to make.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    /// Without stored credentials, the status check probes only RFC 8414 paths on the MCP
-    /// origin and never reads protected resource metadata (openai/codex#20009's mechanism).
-    StatusProbesOriginOnly,
-    /// The status check says `oauth` whenever a credentials file exists, without using it.
-    StatusTrustsFile,
-    /// Authorizes even when the AS does not advertise PKCE support.
-    ProceedWithoutPkce,
-    /// Keeps credentials in memory only: a restart forgets the login.
-    ForgetOnRestart,
-}
+mod fault;
 
-impl Fault {
-    const ALL: [(Fault, &'static str); 4] = [
-        (Fault::StatusProbesOriginOnly, "status-probes-origin-only"),
-        (Fault::StatusTrustsFile, "status-trusts-file"),
-        (Fault::ProceedWithoutPkce, "proceed-without-pkce"),
-        (Fault::ForgetOnRestart, "forget-on-restart"),
-    ];
-
-    pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(f, _)| *f == self).map(|(_, n)| *n).expect("every fault is named")
-    }
-
-    pub fn names() -> String {
-        Self::ALL.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
-    }
-
-    pub fn all() -> impl Iterator<Item = Fault> {
-        Self::ALL.into_iter().map(|(f, _)| f)
-    }
-}
-
-impl FromStr for Fault {
-    type Err = String;
-
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .iter()
-            .find(|(_, n)| *n == name)
-            .map(|(f, _)| *f)
-            .ok_or_else(|| format!("unknown fault `{name}` (faults: {})", Self::names()))
-    }
-}
+pub use fault::Fault;
 
 /// The reference client, optionally with faults.
 #[derive(Debug, Default, Clone)]
@@ -298,13 +254,17 @@ impl ReferenceClient {
                  (code_challenge_methods_supported is missing)"
                 .into());
         }
+        let issuer = resolution.metadata.issuer.clone();
+        let as_scopes = resolution.metadata.scopes_supported.clone().unwrap_or_default();
         manager.set_metadata(resolution.metadata);
         let callback = Callback::bind().await?;
         let mut request = AuthorizationRequest::new(callback.redirect_uri())
             .with_client_name("mcp-auth-harness reference client")
             .with_initial_scope_selection();
-        if let Some(scopes) = scopes {
-            request = request.with_scopes(scopes);
+        match scopes {
+            Some(scopes) => request = request.with_scopes(scopes),
+            None if self.has(Fault::ScopesFromAsMetadata) => request = request.with_scopes(as_scopes),
+            None => {}
         }
         if let Some((client_id, secret)) = &entry.preregistered {
             request = request.with_preregistered_client(client_id);
@@ -316,22 +276,28 @@ impl ReferenceClient {
             request = request.with_preregistered_client(previous.client_id);
         }
         let session = AuthorizationSession::new(manager, request).await.map_err(|(_, e)| describe(e))?;
-        let url = session.get_authorization_url().to_owned();
+        let url = fault::rewrite_authorization_url(&self.faults, session.get_authorization_url());
         let mut state = OAuthState::Session(session);
         let (_visit, answer) = tokio::join!(ctx.open_browser(&url), callback.answer(ctx.user_timeout));
-        let answer = answer?;
+        let answer = fault::rewrite_callback(&self.faults, answer?, &url, issuer.as_deref());
         if let Some(error) = answer.get("error") {
             return Err(format!("authorization failed: {error}"));
         }
         let code = answer.get("code").ok_or("the callback carried no code")?;
         let csrf = answer.get("state").ok_or("the callback carried no state")?;
-        state.handle_callback_with_issuer(code, csrf, answer.get("iss").map(String::as_str)).await.map_err(describe)
+        state.handle_callback_with_issuer(code, csrf, answer.get("iss").map(String::as_str)).await.map_err(describe)?;
+        fault::misuse_token(&self.faults, &access_token(&ctx.home, &entry.url), &entry.url, issuer.as_deref()).await;
+        Ok(())
     }
 
     /// A careful status: stored credentials count only if they work now; without them, the
     /// server is asked whether it wants OAuth.
     async fn status(&self, home: &Path, entry: &ServerEntry) -> (String, Status) {
-        let path = credentials_path(home, &entry.url);
+        let key = match self.has(Fault::StatusReadsOtherKey) {
+            true => format!("{}|{}", entry.name, entry.url),
+            false => entry.url.clone(),
+        };
+        let path = credentials_path(home, &key);
         if CredentialFile::read(&path).is_some_and(|f| f.stored.token_response.is_some()) {
             if self.has(Fault::StatusTrustsFile) {
                 return ("logged in".into(), Status::Oauth);
@@ -463,6 +429,13 @@ fn challenge_param(challenge: &str, name: &str) -> Option<String> {
 
 fn client_id_kind(entry: &ServerEntry) -> &'static str {
     if entry.preregistered.is_some() { "preregistered" } else { "dynamic" }
+}
+
+/// The stored access token, for the faults that misuse it.
+fn access_token(home: &Path, url: &str) -> Option<String> {
+    let file = CredentialFile::read(&credentials_path(home, url))?;
+    let token = serde_json::to_value(&file.stored.token_response).ok()?;
+    token.get("access_token")?.as_str().map(str::to_owned)
 }
 
 fn granted_scopes(home: &Path, url: &str) -> Vec<String> {

@@ -1,0 +1,136 @@
+//! Faults: each makes the reference client commit one real-world mistake, so the checks can be
+//! shown catching it (`mcp-auth-harness mutants`). Most act at the edges the adapter controls —
+//! the authorization URL it hands to the browser, the callback it hands to rmcp, extra requests
+//! a careless client makes — because rmcp itself does these things right.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use url::Url;
+
+/// One deliberate mistake the reference client can be told to make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Without stored credentials, the status check probes only RFC 8414 paths on the MCP
+    /// origin and never reads protected resource metadata (openai/codex#20009's mechanism).
+    StatusProbesOriginOnly,
+    /// The status check says `oauth` whenever a credentials file exists, without using it.
+    StatusTrustsFile,
+    /// Authorizes even when the AS does not advertise PKCE support.
+    ProceedWithoutPkce,
+    /// Keeps credentials in memory only: a restart forgets the login.
+    ForgetOnRestart,
+    /// Sends the authorization request without RFC 8707 `resource`.
+    OmitResource,
+    /// Sends the authorization request without a PKCE challenge.
+    NoPkce,
+    /// Asks for the `plain` PKCE method.
+    PlainPkce,
+    /// Asks for the AS metadata's `scopes_supported` instead of the challenge's or PRM's
+    /// (openai/codex#15643).
+    ScopesFromAsMetadata,
+    /// Does not compare the returned `state` with the one it sent.
+    IgnoreState,
+    /// Does not check the returned `iss` (passes on the issuer it expected instead).
+    IgnoreIss,
+    /// Also sends the access token in a query string.
+    TokenInQuery,
+    /// Also sends the access token to the authorization server.
+    TokenToAuthorizationServer,
+    /// The status check looks for credentials under another key than login stored them.
+    StatusReadsOtherKey,
+}
+
+impl Fault {
+    const ALL: [(Fault, &'static str); 13] = [
+        (Fault::StatusProbesOriginOnly, "status-probes-origin-only"),
+        (Fault::StatusTrustsFile, "status-trusts-file"),
+        (Fault::ProceedWithoutPkce, "proceed-without-pkce"),
+        (Fault::ForgetOnRestart, "forget-on-restart"),
+        (Fault::OmitResource, "omit-resource"),
+        (Fault::NoPkce, "no-pkce"),
+        (Fault::PlainPkce, "plain-pkce"),
+        (Fault::ScopesFromAsMetadata, "scopes-from-as-metadata"),
+        (Fault::IgnoreState, "ignore-state"),
+        (Fault::IgnoreIss, "ignore-iss"),
+        (Fault::TokenInQuery, "token-in-query"),
+        (Fault::TokenToAuthorizationServer, "token-to-authorization-server"),
+        (Fault::StatusReadsOtherKey, "status-reads-other-key"),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(f, _)| *f == self).map(|(_, n)| *n).expect("every fault is named")
+    }
+
+    pub fn names() -> String {
+        Self::ALL.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
+    }
+
+    pub fn all() -> impl Iterator<Item = Fault> {
+        Self::ALL.into_iter().map(|(f, _)| f)
+    }
+}
+
+impl FromStr for Fault {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(f, _)| *f)
+            .ok_or_else(|| format!("unknown fault `{name}` (faults: {})", Self::names()))
+    }
+}
+
+
+/// The authorization URL as a faulty client would build it.
+pub(super) fn rewrite_authorization_url(faults: &[Fault], url: &str) -> String {
+    let Ok(mut parsed) = Url::parse(url) else { return url.to_owned() };
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| !(faults.contains(&Fault::OmitResource) && k == "resource"))
+        .filter(|(k, _)| !(faults.contains(&Fault::NoPkce) && k.starts_with("code_challenge")))
+        .map(|(k, v)| {
+            let plain = faults.contains(&Fault::PlainPkce) && k == "code_challenge_method";
+            (k.into_owned(), if plain { "plain".to_owned() } else { v.into_owned() })
+        })
+        .collect();
+    parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    parsed.to_string()
+}
+
+/// The callback parameters as a faulty client would pass them on.
+pub(super) fn rewrite_callback(
+    faults: &[Fault],
+    mut answer: BTreeMap<String, String>,
+    sent: &str,
+    expected_issuer: Option<&str>,
+) -> BTreeMap<String, String> {
+    if faults.contains(&Fault::IgnoreState)
+        && let Some(state) = Url::parse(sent).ok().and_then(|u| u.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()))
+    {
+        answer.insert("state".into(), state);
+    }
+    if faults.contains(&Fault::IgnoreIss)
+        && let Some(issuer) = expected_issuer
+    {
+        answer.insert("iss".into(), issuer.to_owned());
+    }
+    answer
+}
+
+/// The extra requests a careless client makes with its token after logging in.
+pub(super) async fn misuse_token(faults: &[Fault], token: &Option<String>, mcp_url: &str, issuer: Option<&str>) {
+    let Some(token) = token else { return };
+    let http = reqwest::Client::new();
+    if faults.contains(&Fault::TokenInQuery) {
+        let _ = http.get(format!("{mcp_url}?access_token={token}")).send().await;
+    }
+    if faults.contains(&Fault::TokenToAuthorizationServer)
+        && let Some(issuer) = issuer
+    {
+        let metadata = format!("{}/.well-known/oauth-authorization-server", issuer.trim_end_matches('/'));
+        let _ = http.get(metadata).bearer_auth(token).send().await;
+    }
+}
