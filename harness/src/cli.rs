@@ -32,6 +32,7 @@ Examples:
   mcp-auth-harness run --client codex --expected-failures known.toml   # CI: only new failures fail
   mcp-auth-harness install                              # install the pinned real clients now
   mcp-auth-harness mutants                              # which checks catch each mutant of the reference client
+  mcp-auth-harness stress --rounds 50                   # 50 catalog runs at once: flakes, leftovers, time
 
 Exit status: 0 all scenarios passed, 1 a check or expectation failed, 2 usage or scenario error.";
 
@@ -91,6 +92,21 @@ enum Command {
     Checks,
     /// Install the pinned real clients now (`npm ci` into the cache); `run` does it on first use.
     Install,
+    /// Run the catalog again and again, all rounds at once, and report any verdict that differs
+    /// from the first round's (a flake), any leftover sandbox, and the time taken.
+    Stress {
+        /// Catalog runs, all in flight together.
+        #[arg(long, default_value_t = 50)]
+        rounds: usize,
+        /// The client to run.
+        #[arg(long, default_value = "reference")]
+        client: String,
+        #[arg(long, default_value_os_t = catalog::default_dir())]
+        catalog: PathBuf,
+        /// Runs in flight at once across all rounds.
+        #[arg(long, default_value_t = 32)]
+        jobs: usize,
+    },
     /// Run the catalog against every mutant of the reference client (one real-world mistake
     /// each) and show which checks caught it.
     Mutants {
@@ -205,6 +221,42 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
             print!("{}", explain(&scenario).await?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Stress { rounds, client, catalog, jobs } => {
+            let scenarios = catalog::select(&catalog, &[]).map_err(|e| e.to_string())?;
+            let clients = client::by_name(&client)?;
+            let sandboxes_before = leftover_sandboxes();
+            let repeated: Vec<Scenario> = (0..rounds.max(1)).flat_map(|_| scenarios.iter().cloned()).collect();
+            let started = std::time::Instant::now();
+            let results = catalog::run_all(&repeated, &clients, &RunOptions::default(), jobs).await;
+            let elapsed = started.elapsed();
+            let mut first: std::collections::BTreeMap<(String, String), Verdict> = Default::default();
+            let (mut flakes, mut errors) = (0, 0);
+            for result in &results {
+                match result {
+                    Ok(run) => {
+                        let key = (run.scenario.clone(), run.client.clone());
+                        let verdict = run.verdict();
+                        if *first.entry(key.clone()).or_insert(verdict) != verdict {
+                            flakes += 1;
+                            println!("FLAKE {} {}: {:?} after {:?}", key.0, key.1, verdict, first[&key]);
+                        }
+                    }
+                    Err(e) => {
+                        errors += 1;
+                        println!("ERROR {e}");
+                    }
+                }
+            }
+            let leftover = leftover_sandboxes().difference(&sandboxes_before).count();
+            println!(
+                "{} runs ({rounds} rounds × {} scenarios × {} client) in {:.1} s: {flakes} flakes, {errors} errors, {leftover} sandboxes left",
+                results.len(),
+                scenarios.len(),
+                clients.len(),
+                elapsed.as_secs_f64()
+            );
+            Ok(if flakes + errors + leftover == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
         Command::Mutants { catalog } => {
             let scenarios = catalog::select(&catalog, &[]).map_err(|e| e.to_string())?;
             let mut uncaught = 0;
@@ -243,6 +295,16 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The harness's sandboxes currently in the temporary directory.
+fn leftover_sandboxes() -> std::collections::BTreeSet<PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("mcp-auth-harness-")))
+        .collect()
 }
 
 /// Progress while runs finish: a bar on a terminal; plain lines on stderr elsewhere (CI logs).

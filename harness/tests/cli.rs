@@ -197,3 +197,12 @@ fn the_real_home_is_never_written() {
     assert!(written.is_empty(), "the harness wrote into HOME: {written:?}");
     std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+#[test]
+fn a_short_stress_run_has_no_flakes_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out, err) = stdout(harness().args(["stress", "--rounds", "3"]).env("TMPDIR", tmp.path()));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("0 flakes, 0 errors, 0 sandboxes left"), "{out}");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
