@@ -65,7 +65,8 @@ impl Baseline {
             if run.verdict() != Verdict::Failed {
                 continue;
             }
-            let failed_checks: Vec<String> = run.failures().map(|c| format!("{}:{}", run.scenario, c.info.id)).collect();
+            let failed_checks: Vec<String> =
+                run.failures().map(|c| format!("{}:{}", run.scenario, c.info.id)).collect();
             let expectations_failed = run.steps.iter().flat_map(|s| &s.expectations).any(|e| !e.passed);
             if is_listed(&run.scenario) {
                 seen.insert((run.client.clone(), run.scenario.clone()));

@@ -274,7 +274,11 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
                 if shown.is_empty() {
                     uncaught += 1;
                 }
-                println!("{:<32} {}", fault.name(), if shown.is_empty() { "NOT CAUGHT".into() } else { shown.join(", ") });
+                println!(
+                    "{:<32} {}",
+                    fault.name(),
+                    if shown.is_empty() { "NOT CAUGHT".into() } else { shown.join(", ") }
+                );
             }
             Ok(if uncaught == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }

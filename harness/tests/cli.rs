@@ -119,7 +119,13 @@ fn json_output_is_machine_readable() {
 #[test]
 fn junit_output_has_a_case_per_scenario_and_explains_failures() {
     let (code, out, _) = stdout(harness().args([
-        "run", "happy-path", "pkce-not-advertised", "--client", "reference+proceed-without-pkce", "--format", "junit",
+        "run",
+        "happy-path",
+        "pkce-not-advertised",
+        "--client",
+        "reference+proceed-without-pkce",
+        "--format",
+        "junit",
     ]));
     assert_eq!(code, 1);
     assert!(out.starts_with("<?xml"), "{out}");
@@ -135,8 +141,14 @@ fn expected_failures_pass_the_run_and_stale_entries_fail_it() {
     let (code, _, err) = stdout(&mut cmd);
     // The check is listed, but the failed step expectations are not.
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("expected failure   reference+proceed-without-pkce: pkce-not-advertised:pkce-support-verified"), "{err}");
-    assert!(err.contains("UNEXPECTED failure reference+proceed-without-pkce: pkce-not-advertised (step expectations)"), "{err}");
+    assert!(
+        err.contains("expected failure   reference+proceed-without-pkce: pkce-not-advertised:pkce-support-verified"),
+        "{err}"
+    );
+    assert!(
+        err.contains("UNEXPECTED failure reference+proceed-without-pkce: pkce-not-advertised (step expectations)"),
+        "{err}"
+    );
 
     let mut cmd = harness();
     cmd.args(["run", "pkce-not-advertised", "--client", "reference"]);
@@ -151,8 +163,14 @@ fn expected_failures_pass_the_run_and_stale_entries_fail_it() {
 
 #[test]
 fn markdown_report_draws_the_exchange_and_marks_what_failed() {
-    let (code, out, _) =
-        stdout(harness().args(["run", "pkce-not-advertised", "--client", "reference+proceed-without-pkce", "--format", "markdown"]));
+    let (code, out, _) = stdout(harness().args([
+        "run",
+        "pkce-not-advertised",
+        "--client",
+        "reference+proceed-without-pkce",
+        "--format",
+        "markdown",
+    ]));
     assert_eq!(code, 1);
     assert!(out.contains("```mermaid\nsequenceDiagram"), "{out}");
     assert!(out.contains("B->>AS_main: GET /authorize"), "{out}");
@@ -191,7 +209,8 @@ fn the_real_home_is_never_written() {
     let home = tempfile::tempdir().unwrap();
     std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
     // Root ignores permission bits, so the proof is that the directory stays empty.
-    let (code, out, err) = stdout(harness().args(["run", "happy-path", "restart-keeps-login"]).env("HOME", home.path()));
+    let (code, out, err) =
+        stdout(harness().args(["run", "happy-path", "restart-keeps-login"]).env("HOME", home.path()));
     assert_eq!(code, 0, "{out}{err}");
     let written: Vec<_> = std::fs::read_dir(home.path()).unwrap().collect();
     assert!(written.is_empty(), "the harness wrote into HOME: {written:?}");

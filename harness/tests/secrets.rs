@@ -25,7 +25,11 @@ async fn no_issued_token_reaches_any_report_and_no_sandbox_is_left() {
             for secret in &server.issued_secrets {
                 checked += 1;
                 for output in &outputs {
-                    assert!(!output.contains(secret.as_str()), "{}: an issued token leaked into a report", run.scenario);
+                    assert!(
+                        !output.contains(secret.as_str()),
+                        "{}: an issued token leaked into a report",
+                        run.scenario
+                    );
                 }
             }
         }

@@ -156,11 +156,11 @@ fn without_noise(text: &str) -> String {
 fn reply_from(finished: &process::Finished) -> Reply {
     let mut finished = finished.clone();
     finished.stderr = without_noise(&finished.stderr);
-    let output = format!("{}{}", finished.stdout, finished.stderr);
-    match finished.error() {
-        None => Reply::success(output),
-        Some(error) => Reply { output, ..Reply::failure(error) },
-    }
+    let reply = match finished.error() {
+        None => Reply::default(),
+        Some(error) => Reply::failure(error),
+    };
+    Reply { output: finished.stdout.clone(), stderr: finished.stderr.clone(), exit_code: finished.code, ..reply }
 }
 
 /// Codex's status words (CLI snake_case, app-server camelCase) in the harness's vocabulary.
@@ -261,7 +261,7 @@ impl ClientAdapter for CodexClient {
         let stderr = without_noise(&session.stop(ctx).await);
         let answer = match answer {
             Ok(answer) => answer,
-            Err(error) => return Ok(Reply { output: stderr, ..Reply::failure(format!("app-server: {error}")) }),
+            Err(error) => return Ok(Reply { stderr, ..Reply::failure(format!("app-server: {error}")) }),
         };
         let server =
             answer["result"]["data"].as_array().into_iter().flatten().find(|s| s["name"] == entry.name.as_str());
@@ -275,13 +275,15 @@ impl ClientAdapter for CodexClient {
             .flatten()
             .map(|(name, tool)| ToolInfo { name: name.clone(), input_schema: tool["inputSchema"].clone() })
             .collect();
-        let output = format!("authStatus {auth}; {} tools\n{stderr}", tools.len());
+        let output = format!("authStatus {auth}; {} tools", tools.len());
         Ok(match (server["toolsError"].as_str(), tools.is_empty()) {
-            (Some(error), _) => Reply { output, ..Reply::failure(format!("toolsError: {error} (authStatus {auth})")) },
-            (None, true) => {
-                Reply { output, tools: Some(tools), ..Reply::failure(format!("no tools (authStatus {auth})")) }
+            (Some(error), _) => {
+                Reply { output, stderr, ..Reply::failure(format!("toolsError: {error} (authStatus {auth})")) }
             }
-            (None, false) => Reply { tools: Some(tools), ..Reply::success(output) },
+            (None, true) => {
+                Reply { output, stderr, tools: Some(tools), ..Reply::failure(format!("no tools (authStatus {auth})")) }
+            }
+            (None, false) => Reply { tools: Some(tools), stderr, ..Reply::success(output) },
         })
     }
 

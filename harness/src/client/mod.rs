@@ -102,8 +102,14 @@ impl StepContext {
 pub struct Reply {
     /// `None` for success, or the error the client reported.
     pub error: Option<String>,
-    /// What the client printed (its log lines for the built-in client).
+    /// What the client printed on stdout (its log lines for the built-in client).
     pub output: String,
+    /// What a client process printed on stderr (known harmless noise filtered).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub stderr: String,
+    /// A client process's exit code (`None` in-process, or when the harness killed it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
     /// For `list`: each entry's status, raw and normalized.
     pub statuses: Vec<EntryStatus>,
     /// For `import`: the tools the client fetched.

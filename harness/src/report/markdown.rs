@@ -16,7 +16,9 @@ use crate::runner::{ScenarioRun, Verdict};
 static EVIDENCE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^([\w-]+): #(\d+) ").expect("valid regex"));
 
 pub fn markdown(runs: &[ScenarioRun]) -> String {
-    let mut out = String::from("# mcp-auth-harness report\n\n| scenario | client | verdict | failed checks |\n|---|---|---|---|\n");
+    let mut out = String::from(
+        "# mcp-auth-harness report\n\n| scenario | client | verdict | failed checks |\n|---|---|---|---|\n",
+    );
     for run in runs {
         let failed: Vec<String> = run.failures().map(|c| format!("`{}`", c.info.id)).collect();
         let _ = writeln!(out, "| {} | {} | {} | {} |", run.scenario, run.client, verdict(run), failed.join(", "));
@@ -25,12 +27,24 @@ pub fn markdown(runs: &[ScenarioRun]) -> String {
         let _ = writeln!(out, "\n## {} {} — {}\n", mark(run), run.scenario, run.client);
         for check in run.failures() {
             if let Outcome::Fail { reason, .. } = &check.outcome {
-                let _ = writeln!(out, "- **`{}`** ({:?}) {} — *{}* — {reason}", check.info.id, check.info.severity, check.info.rule, check.info.spec);
+                let _ = writeln!(
+                    out,
+                    "- **`{}`** ({:?}) {} — *{}* — {reason}",
+                    check.info.id, check.info.severity, check.info.rule, check.info.spec
+                );
             }
         }
         for (index, step) in run.steps.iter().enumerate() {
             for e in step.expectations.iter().filter(|e| !e.passed) {
-                let _ = writeln!(out, "- step {} (`{}`): expected {} {}, got {}", index + 1, step.verb, e.field, e.expected, e.actual);
+                let _ = writeln!(
+                    out,
+                    "- step {} (`{}`): expected {} {}, got {}",
+                    index + 1,
+                    step.verb,
+                    e.field,
+                    e.expected,
+                    e.actual
+                );
             }
         }
         out.push_str("\n```mermaid\n");
@@ -87,7 +101,10 @@ fn diagram(run: &ScenarioRun) -> String {
     }
     let mut out = String::from("sequenceDiagram\n    participant C as Client\n    participant B as Browser\n");
     for key in run.servers.keys() {
-        let _ = writeln!(out, "    participant RS_{key} as MCP server {key}\n    participant AS_{key} as Authorization server {key}");
+        let _ = writeln!(
+            out,
+            "    participant RS_{key} as MCP server {key}\n    participant AS_{key} as Authorization server {key}"
+        );
     }
     for (index, step) in run.steps.iter().enumerate() {
         let _ = writeln!(out, "    Note over C,B: step {} {} {}", index + 1, step.verb, step.entry);

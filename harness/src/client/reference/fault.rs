@@ -83,7 +83,6 @@ impl FromStr for Fault {
     }
 }
 
-
 /// The authorization URL as a faulty client would build it.
 pub(super) fn rewrite_authorization_url(faults: &[Fault], url: &str) -> String {
     let Ok(mut parsed) = Url::parse(url) else { return url.to_owned() };
@@ -108,7 +107,8 @@ pub(super) fn rewrite_callback(
     expected_issuer: Option<&str>,
 ) -> BTreeMap<String, String> {
     if faults.contains(&Fault::IgnoreState)
-        && let Some(state) = Url::parse(sent).ok().and_then(|u| u.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()))
+        && let Some(state) =
+            Url::parse(sent).ok().and_then(|u| u.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()))
     {
         answer.insert("state".into(), state);
     }
