@@ -352,6 +352,8 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 10_000, ..Default::default() })]
+
         #[test]
         fn arbitrary_text_never_panics(text in ".{0,400}") {
             let _ = parse("f.toml", "f", &text);
