@@ -75,6 +75,9 @@ enum Command {
         /// do listed ones that now pass.
         #[arg(long)]
         expected_failures: Option<PathBuf>,
+        /// Also write `results.json`, `junit.xml` and `report.md` into this directory.
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
     /// List the catalog's scenarios with their summaries.
     List {
@@ -148,7 +151,7 @@ pub fn main() -> ExitCode {
 
 async fn execute(command: Command) -> Result<ExitCode, String> {
     match command {
-        Command::Run { scenarios, clients, catalog, jobs, keep, user_timeout, format, expected_failures } => {
+        Command::Run { scenarios, clients, catalog, jobs, keep, user_timeout, format, expected_failures, output } => {
             let baseline = expected_failures.as_deref().map(Baseline::load).transpose()?;
             let scenarios = catalog::select(&catalog, &scenarios).map_err(|e| e.to_string())?;
             let mut adapters: Vec<Arc<dyn ClientAdapter>> = Vec::new();
@@ -189,6 +192,9 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
                 }
                 Format::Junit => println!("{}", report::junit(&runs)),
                 Format::Markdown => print!("{}", report::markdown(&runs)),
+            }
+            if let Some(dir) = &output {
+                write_reports(dir, &runs)?;
             }
             let failed = match baseline {
                 None => runs.iter().any(|r| r.verdict() == Verdict::Failed),
@@ -299,6 +305,17 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Every report format into `dir`, for CI artifacts.
+fn write_reports(dir: &std::path::Path, runs: &[crate::runner::ScenarioRun]) -> Result<(), String> {
+    let write = |name: &str, text: String| {
+        std::fs::write(dir.join(name), text).map_err(|e| format!("{}: {e}", dir.join(name).display()))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    write("results.json", serde_json::to_string_pretty(runs).map_err(|e| e.to_string())?)?;
+    write("junit.xml", report::junit(runs))?;
+    write("report.md", report::markdown(runs))
 }
 
 /// The harness's sandboxes currently in the temporary directory.

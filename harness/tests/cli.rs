@@ -225,3 +225,14 @@ fn a_short_stress_run_has_no_flakes_and_leaves_nothing() {
     assert!(out.contains("0 flakes, 0 errors, 0 sandboxes left"), "{out}");
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn output_dir_gets_every_report_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = stdout(harness().args(["run", "happy-path", "--output"]).arg(dir.path()));
+    assert_eq!(code, 0, "{err}");
+    for file in ["results.json", "junit.xml", "report.md"] {
+        let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        assert!(text.contains("happy-path"), "{file}");
+    }
+}
