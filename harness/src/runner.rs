@@ -148,9 +148,17 @@ impl ScenarioRun {
         if self.steps.iter().all(|s| s.not_applicable.is_some()) {
             return Verdict::NotApplicable;
         }
-        let expectations_hold = self.steps.iter().flat_map(|s| &s.expectations).all(|e| e.passed);
+        let expectations_hold = self.failed_expectations().next().is_none();
         let checks_hold = self.checks.iter().all(|c| !c.failed());
         if expectations_hold && checks_hold { Verdict::Passed } else { Verdict::Failed }
+    }
+
+    /// Step expectations that did not hold, with the step's position (from 1) and record.
+    pub fn failed_expectations(&self) -> impl Iterator<Item = (usize, &StepRecord, &ExpectationResult)> {
+        self.steps
+            .iter()
+            .enumerate()
+            .flat_map(|(index, step)| step.expectations.iter().filter(|e| !e.passed).map(move |e| (index + 1, step, e)))
     }
 
     /// Failed checks.

@@ -24,7 +24,7 @@ pub fn markdown(runs: &[ScenarioRun]) -> String {
         let _ = writeln!(out, "| {} | {} | {} | {} |", run.scenario, run.client, verdict(run), failed.join(", "));
     }
     for run in runs {
-        let _ = writeln!(out, "\n## {} {} — {}\n", mark(run), run.scenario, run.client);
+        let _ = writeln!(out, "\n## {} {} — {}\n", super::mark(run.verdict()), run.scenario, run.client);
         for check in run.failures() {
             if let Outcome::Fail { reason, .. } = &check.outcome {
                 let _ = writeln!(
@@ -34,18 +34,12 @@ pub fn markdown(runs: &[ScenarioRun]) -> String {
                 );
             }
         }
-        for (index, step) in run.steps.iter().enumerate() {
-            for e in step.expectations.iter().filter(|e| !e.passed) {
-                let _ = writeln!(
-                    out,
-                    "- step {} (`{}`): expected {} {}, got {}",
-                    index + 1,
-                    step.verb,
-                    e.field,
-                    e.expected,
-                    e.actual
-                );
-            }
+        for (position, step, e) in run.failed_expectations() {
+            let _ = writeln!(
+                out,
+                "- step {position} (`{}`): expected {} {}, got {}",
+                step.verb, e.field, e.expected, e.actual
+            );
         }
         out.push_str("\n```mermaid\n");
         out.push_str(&diagram(run));
@@ -59,14 +53,6 @@ fn verdict(run: &ScenarioRun) -> &'static str {
         Verdict::Passed => "pass",
         Verdict::Failed => "**FAIL**",
         Verdict::NotApplicable => "n/a",
-    }
-}
-
-fn mark(run: &ScenarioRun) -> &'static str {
-    match run.verdict() {
-        Verdict::Passed => "✓",
-        Verdict::Failed => "✗",
-        Verdict::NotApplicable => "–",
     }
 }
 

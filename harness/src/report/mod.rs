@@ -20,11 +20,7 @@ const EVIDENCE_SHOWN: usize = 6;
 
 /// `✓ name  client  120 ms`, and for a failure what broke, the clause and the exchanges.
 pub fn scenario_block(run: &ScenarioRun) -> String {
-    let mark = match run.verdict() {
-        Verdict::Passed => "✓",
-        Verdict::Failed => "✗",
-        Verdict::NotApplicable => "–",
-    };
+    let mark = mark(run.verdict());
     let skipped = run.steps.iter().filter(|s| s.not_applicable.is_some()).count();
     let note =
         if skipped > 0 && run.verdict() == Verdict::Passed { format!("  ({skipped} step n/a)") } else { String::new() };
@@ -33,18 +29,13 @@ pub fn scenario_block(run: &ScenarioRun) -> String {
         if let Some(why) = &step.not_applicable {
             let _ = writeln!(out, "    – step {} ({}) n/a: {why}", index + 1, step.verb);
         }
-        for e in step.expectations.iter().filter(|e| !e.passed) {
-            let _ = writeln!(
-                out,
-                "    ✗ step {} ({}, line {}): expected {} {}, got {}",
-                index + 1,
-                step.verb,
-                step.line,
-                e.field,
-                e.expected,
-                e.actual
-            );
-        }
+    }
+    for (position, step, e) in run.failed_expectations() {
+        let _ = writeln!(
+            out,
+            "    ✗ step {position} ({}, line {}): expected {} {}, got {}",
+            step.verb, step.line, e.field, e.expected, e.actual
+        );
     }
     for check in run.failures() {
         let Outcome::Fail { reason, evidence } = &check.outcome else { continue };
@@ -59,6 +50,15 @@ pub fn scenario_block(run: &ScenarioRun) -> String {
         let _ = writeln!(out, "    sandbox kept at {}", kept.display());
     }
     out
+}
+
+/// The one-character verdict: ✓ passed, ✗ failed, – not applicable.
+fn mark(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Passed => "✓",
+        Verdict::Failed => "✗",
+        Verdict::NotApplicable => "–",
+    }
 }
 
 /// Counts per client, and a scenario × client matrix when more than one client ran.
