@@ -52,7 +52,38 @@ fn main() {
         options.user_timeout.as_secs_f64(),
         names.join(", ")
     );
+    catalog_size_scaling(&runtime, &scenarios, &client, &options);
     codex_overhead(&runtime, &scenarios, &options);
+}
+
+/// Wall time for generated catalogs of 10, 30 and 100 scenarios (the real catalog cycled, the
+/// scenario that waits out its login timeout left out), at `--jobs 8`.
+fn catalog_size_scaling(
+    runtime: &tokio::runtime::Runtime,
+    scenarios: &[scenario::Scenario],
+    client: &Arc<dyn ClientAdapter>,
+    options: &RunOptions,
+) {
+    let quick: Vec<&scenario::Scenario> = scenarios.iter().filter(|s| s.name != "login-abandoned").collect();
+    for size in [10, 30, 100] {
+        let generated: Vec<scenario::Scenario> = quick
+            .iter()
+            .cycle()
+            .take(size)
+            .enumerate()
+            .map(|(i, s)| scenario::Scenario { name: format!("{}-{i}", s.name), ..(*s).clone() })
+            .collect();
+        let mut walls = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            runtime.block_on(catalog::run_all(&generated, std::slice::from_ref(client), options, 8));
+            walls.push(t.elapsed());
+        }
+        println!(
+            "generated catalog of {size:>3} scenarios, --jobs 8: {:.0} ms wall (median of 5)",
+            median(walls).as_secs_f64() * 1e3
+        );
+    }
 }
 
 /// Harness overhead on Codex scenarios: wall time minus the time Codex processes were alive.
