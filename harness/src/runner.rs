@@ -185,7 +185,7 @@ pub async fn run(
     let mut sandbox = Sandbox::new().map_err(|source| RunError::Sandbox { scenario: scenario.name.clone(), source })?;
 
     let mut steps = Vec::new();
-    // Entry name → the MCP path its `add` step chose.
+    // Entry name → the URL its latest `add` step gave it.
     let mut entries = BTreeMap::new();
     for (index, step) in scenario.steps.iter().enumerate() {
         if step.verb == Verb::Add
