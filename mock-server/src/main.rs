@@ -1,5 +1,6 @@
 //! `mock-server`: run a mock OAuth-protected MCP server from the command line.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -63,15 +64,19 @@ async fn main() -> anyhow::Result<()> {
 async fn serve(profile: Profile, port: u16) -> anyhow::Result<()> {
     let server = MockServer::builder().profile(profile).port(port).try_start().await?;
     let mut exchanges = server.transcript().subscribe();
-    for uri in server.mcp_uris() {
-        println!("{uri}");
-    }
-    println!("{}", server.issuer());
+    let mut out = std::io::stdout().lock();
+    let mut lines: Vec<String> = server.mcp_uris();
+    lines.push(server.issuer());
     loop {
+        // Whoever reads our output may stop (`| head -1`): a closed stdout ends the server
+        // quietly rather than with a panic.
+        if lines.drain(..).try_for_each(|line| writeln!(out, "{line}").and_then(|()| out.flush())).is_err() {
+            break;
+        }
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             next = exchanges.recv() => match next {
-                Ok(exchange) => println!("{}", serde_json::to_string(&exchange)?),
+                Ok(exchange) => lines.push(serde_json::to_string(&exchange)?),
                 Err(RecvError::Lagged(n)) => eprintln!("({n} exchanges not shown)"),
                 Err(RecvError::Closed) => break,
             },
