@@ -75,7 +75,8 @@ enum Command {
         /// do listed ones that now pass.
         #[arg(long)]
         expected_failures: Option<PathBuf>,
-        /// Also write `results.json`, `junit.xml` and `report.md` into this directory.
+        /// Also write `results.json`, `junit.xml`, `report.md` and, per run,
+        /// `conformance/<scenario>@<client>/checks.json` into this directory.
         #[arg(long)]
         output: Option<PathBuf>,
     },
@@ -128,6 +129,8 @@ enum Format {
     Junit,
     /// Markdown with a mermaid sequence diagram per scenario, failing checks marked on it.
     Markdown,
+    /// The official conformance suite's `checks.json` shape, per scenario × client.
+    ConformanceJson,
 }
 
 /// Parses the command line, runs it, and maps the outcome to the exit status.
@@ -192,6 +195,13 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
                 }
                 Format::Junit => println!("{}", report::junit(&runs)),
                 Format::Markdown => print!("{}", report::markdown(&runs)),
+                Format::ConformanceJson => {
+                    let all: Vec<serde_json::Value> = runs
+                        .iter()
+                        .map(|r| serde_json::json!({"scenario": r.scenario, "client": r.client, "checks": report::conformance_checks(r)}))
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&all).map_err(|e| e.to_string())?);
+                }
             }
             if let Some(dir) = &output {
                 write_reports(dir, &runs)?;
@@ -315,7 +325,15 @@ fn write_reports(dir: &std::path::Path, runs: &[crate::runner::ScenarioRun]) -> 
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     write("results.json", serde_json::to_string_pretty(runs).map_err(|e| e.to_string())?)?;
     write("junit.xml", report::junit(runs))?;
-    write("report.md", report::markdown(runs))
+    write("report.md", report::markdown(runs))?;
+    // The official suite's layout: one directory per scenario run with its checks.json.
+    for run in runs {
+        let sub = dir.join("conformance").join(format!("{}@{}", run.scenario, run.client));
+        std::fs::create_dir_all(&sub).map_err(|e| format!("{}: {e}", sub.display()))?;
+        let checks = serde_json::to_string_pretty(&report::conformance_checks(run)).map_err(|e| e.to_string())?;
+        std::fs::write(sub.join("checks.json"), checks).map_err(|e| format!("{}: {e}", sub.display()))?;
+    }
+    Ok(())
 }
 
 /// The harness's sandboxes currently in the temporary directory.

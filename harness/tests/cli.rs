@@ -231,8 +231,25 @@ fn output_dir_gets_every_report_format() {
     let dir = tempfile::tempdir().unwrap();
     let (code, _, err) = stdout(harness().args(["run", "happy-path", "--output"]).arg(dir.path()));
     assert_eq!(code, 0, "{err}");
-    for file in ["results.json", "junit.xml", "report.md"] {
+    for (file, needle) in [
+        ("results.json", "happy-path"),
+        ("junit.xml", "happy-path"),
+        ("report.md", "happy-path"),
+        ("conformance/happy-path@reference/checks.json", "\"pkce-s256\""),
+    ] {
         let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
-        assert!(text.contains("happy-path"), "{file}");
+        assert!(text.contains(needle), "{file}");
     }
+}
+
+#[test]
+fn conformance_json_uses_the_official_check_shape() {
+    let (code, out, _) = stdout(harness().args(["run", "happy-path", "--format", "conformance-json"]));
+    assert_eq!(code, 0);
+    let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let checks = runs[0]["checks"].as_array().unwrap();
+    let pkce = checks.iter().find(|c| c["id"] == "pkce-s256").unwrap();
+    assert_eq!(pkce["status"], "SUCCESS");
+    assert!(pkce["specReferences"][0]["id"].as_str().unwrap().starts_with("RFC7636"));
+    assert!(checks.iter().any(|c| c["status"] == "SKIPPED"));
 }

@@ -154,6 +154,41 @@ pub fn junit(runs: &[ScenarioRun]) -> String {
     report.to_string().expect("JUnit reports of plain strings serialize")
 }
 
+/// The official conformance suite's `checks.json` shape (`ConformanceCheck`), one list per run,
+/// so results can be read by the same tooling: SUCCESS, FAILURE, or SKIPPED for checks a run gave
+/// nothing to judge.
+pub fn conformance_checks(run: &ScenarioRun) -> Value {
+    let timestamp = chrono::Utc::now().to_rfc3339();
+    let checks: Vec<Value> = run
+        .checks
+        .iter()
+        .map(|check| {
+            let references: Vec<Value> = check.info.spec.split(';').map(|r| json!({ "id": r.trim() })).collect();
+            let mut entry = json!({
+                "id": check.info.id,
+                "name": check.info.id,
+                "description": check.info.rule,
+                "timestamp": timestamp,
+                "specReferences": references,
+            });
+            match &check.outcome {
+                Outcome::Pass { evidence } => {
+                    entry["status"] = json!("SUCCESS");
+                    entry["details"] = json!({ "evidence": evidence });
+                }
+                Outcome::Fail { reason, evidence } => {
+                    entry["status"] = json!("FAILURE");
+                    entry["errorMessage"] = json!(reason);
+                    entry["details"] = json!({ "evidence": evidence });
+                }
+                Outcome::NotApplicable => entry["status"] = json!("SKIPPED"),
+            }
+            entry
+        })
+        .collect();
+    json!(checks)
+}
+
 /// The run as a snapshot: what the client ended up with and the exchange it performed, with
 /// everything that differs between runs (ports, client ids, request ids) replaced.
 pub fn snapshot(run: &ScenarioRun) -> Value {
