@@ -240,7 +240,7 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
         Command::Stress { rounds, client, catalog, jobs } => {
             let scenarios = catalog::select(&catalog, &[]).map_err(|e| e.to_string())?;
             let clients = client::by_name(&client)?;
-            let sandboxes_before = leftover_sandboxes();
+            let sandboxes_before = client::Sandbox::existing();
             let repeated: Vec<Scenario> = (0..rounds.max(1)).flat_map(|_| scenarios.iter().cloned()).collect();
             let started = std::time::Instant::now();
             let results = catalog::run_all(&repeated, &clients, &RunOptions::default(), jobs).await;
@@ -263,7 +263,7 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
                     }
                 }
             }
-            let leftover = leftover_sandboxes().difference(&sandboxes_before).count();
+            let leftover = client::Sandbox::existing().difference(&sandboxes_before).count();
             println!(
                 "{} runs ({rounds} rounds × {} scenarios × {} client) in {:.1} s: {flakes} flakes, {errors} errors, {leftover} sandboxes left",
                 results.len(),
@@ -334,16 +334,6 @@ fn write_reports(dir: &std::path::Path, runs: &[crate::runner::ScenarioRun]) -> 
         std::fs::write(sub.join("checks.json"), checks).map_err(|e| format!("{}: {e}", sub.display()))?;
     }
     Ok(())
-}
-
-/// The harness's sandboxes currently in the temporary directory.
-fn leftover_sandboxes() -> std::collections::BTreeSet<PathBuf> {
-    std::fs::read_dir(std::env::temp_dir())
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("mcp-auth-harness-")))
-        .collect()
 }
 
 /// Progress while runs finish: a bar on a terminal; plain lines on stderr elsewhere (CI logs).

@@ -29,3 +29,4 @@ pub mod client;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod www_authenticate;

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use mcp_auth_harness::client::{ClientAdapter, ReferenceClient};
+use mcp_auth_harness::client::{ClientAdapter, ReferenceClient, Sandbox};
 use mcp_auth_harness::{catalog, report, scenario};
 
 #[tokio::test]
 async fn no_issued_token_reaches_any_report_and_no_sandbox_is_left() {
-    let before = sandboxes();
+    let before = Sandbox::existing();
     let scenarios = scenario::load_dir(&catalog::default_dir()).unwrap();
     let client: Arc<dyn ClientAdapter> = Arc::new(ReferenceClient::new());
     let runs = catalog::run_all(&scenarios, &[client], &Default::default(), 16).await;
@@ -35,14 +35,6 @@ async fn no_issued_token_reaches_any_report_and_no_sandbox_is_left() {
         }
     }
     assert!(checked > 50, "the catalog issued tokens to look for ({checked})");
-    let left: Vec<_> = sandboxes().difference(&before).cloned().collect();
+    let left: Vec<_> = Sandbox::existing().difference(&before).cloned().collect();
     assert!(left.is_empty(), "sandboxes left behind: {left:?}");
-}
-
-fn sandboxes() -> std::collections::BTreeSet<std::path::PathBuf> {
-    std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("mcp-auth-harness-")))
-        .collect()
 }

@@ -9,6 +9,7 @@ use mock_server::{Endpoint, Exchange};
 use super::{Check, CheckInfo, Outcome, Severity, all_exchanges, code_redemptions, fail, line, pass};
 use crate::runner::ScenarioRun;
 use crate::scenario::{BrowserAction, Verb};
+use crate::www_authenticate;
 
 pub fn checks() -> Vec<Check> {
     vec![
@@ -230,14 +231,8 @@ fn step_up(run: &ScenarioRun) -> Outcome {
         let Some(first) = refusals.first() else { continue };
         judged = true;
         evidence.push(line(key, first));
-        let challenged = first
-            .response_headers
-            .get("www-authenticate")
-            .and_then(|c| {
-                let start = c.find("scope=\"")? + 7;
-                Some(scopes(Some(&c[start..start + c[start..].find('"')?])))
-            })
-            .unwrap_or_default();
+        let challenged =
+            scopes(first.response_headers.get("www-authenticate").and_then(|c| www_authenticate::param(c, "scope")));
         let reauthorized = server.exchanges.iter().find(|e| e.seq > first.seq && e.endpoint == Endpoint::Authorize);
         let Some(reauthorized) = reauthorized else {
             return fail(format!("{key}: no re-authorization after 403 insufficient_scope"), evidence);

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -30,6 +31,8 @@ const NOISE: &[&str] = &["could not create PATH aliases", "could not update PATH
 #[derive(Debug, Clone)]
 pub struct CodexClient {
     version: String,
+    /// Where the native binary is, looked up once: every step asks.
+    binary: Arc<OnceLock<Result<PathBuf, String>>>,
 }
 
 impl CodexClient {
@@ -37,7 +40,7 @@ impl CodexClient {
     pub fn new(version: &str) -> Result<Self, String> {
         let pinned = npm::pinned_versions("codex");
         if pinned.iter().any(|v| v == version) {
-            Ok(Self { version: version.to_owned() })
+            Ok(Self::pinned_version(version.to_owned()))
         } else {
             Err(format!("codex {version} is not pinned (pinned: {})", pinned.join(", ")))
         }
@@ -45,15 +48,23 @@ impl CodexClient {
 
     /// Every pinned version.
     pub fn pinned() -> Vec<Self> {
-        npm::pinned_versions("codex").into_iter().map(|version| Self { version }).collect()
+        npm::pinned_versions("codex").into_iter().map(Self::pinned_version).collect()
+    }
+
+    fn pinned_version(version: String) -> Self {
+        Self { version, binary: Arc::default() }
     }
 
     /// The native binary, installing the pinned clients first if needed.
     pub fn binary(&self) -> Result<PathBuf, String> {
-        let modules = npm::node_modules()?;
-        find_native_binary(modules, &format!("{}-linux-x64", self.version)).ok_or_else(|| {
-            format!("no native codex {} binary for this platform under {}", self.version, modules.display())
-        })
+        self.binary
+            .get_or_init(|| {
+                let modules = npm::node_modules()?;
+                find_native_binary(modules, &format!("{}-linux-x64", self.version)).ok_or_else(|| {
+                    format!("no native codex {} binary for this platform under {}", self.version, modules.display())
+                })
+            })
+            .clone()
     }
 
     fn codex_home(home: &Path) -> PathBuf {

@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+/// What every sandbox directory's name starts with.
+const PREFIX: &str = "mcp-auth-harness-";
+
 /// A temporary directory holding the client's `home/`. Removed on drop unless kept.
 #[derive(Debug)]
 pub struct Sandbox {
@@ -13,10 +16,20 @@ pub struct Sandbox {
 impl Sandbox {
     /// Creates `<tmp>/mcp-auth-harness-XXXX/home`.
     pub fn new() -> std::io::Result<Self> {
-        let dir = tempfile::Builder::new().prefix("mcp-auth-harness-").tempdir()?;
+        let dir = tempfile::Builder::new().prefix(PREFIX).tempdir()?;
         let home = dir.path().join("home");
         std::fs::create_dir(&home)?;
         Ok(Self { dir: Some(dir), kept: None, home })
+    }
+
+    /// Every sandbox currently in the temporary directory (kept or leaked ones), for leak checks.
+    pub fn existing() -> std::collections::BTreeSet<PathBuf> {
+        std::fs::read_dir(std::env::temp_dir())
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(PREFIX)))
+            .collect()
     }
 
     /// The client's HOME.

@@ -31,6 +31,7 @@ use super::{
     StepContext, Support, ToolInfo,
 };
 use crate::scenario::{Status, Verb};
+use crate::www_authenticate;
 
 mod fault;
 
@@ -157,8 +158,9 @@ impl ClientAdapter for ReferenceClient {
                     });
                 }
                 Err(error) => {
-                    let needed = challenge.as_deref().and_then(|c| challenge_param(c, "scope"));
-                    let insufficient = challenge.as_deref().is_some_and(|c| c.contains("insufficient_scope"));
+                    let needed = challenge.as_deref().and_then(|c| www_authenticate::param(c, "scope"));
+                    let insufficient = challenge.as_deref().and_then(|c| www_authenticate::param(c, "error"))
+                        == Some("insufficient_scope");
                     match needed.filter(|_| insufficient && attempt < STEP_UP_LIMIT) {
                         Some(needed) => {
                             // SEP-2350: ask for what we hold plus what the challenge names.
@@ -418,13 +420,6 @@ fn http() -> reqwest::Client {
         .timeout(Duration::from_secs(10))
         .build()
         .expect("a plain HTTP client always builds")
-}
-
-/// `name="value"` from a `WWW-Authenticate` header.
-fn challenge_param(challenge: &str, name: &str) -> Option<String> {
-    let start = challenge.find(&format!("{name}=\""))? + name.len() + 2;
-    let end = challenge[start..].find('"')? + start;
-    Some(challenge[start..end].to_owned())
 }
 
 fn client_id_kind(entry: &ServerEntry) -> &'static str {
