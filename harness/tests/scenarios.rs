@@ -57,6 +57,19 @@ fn main() {
 }
 
 fn check(scenario: &scenario::Scenario, client: Arc<dyn ClientAdapter>, must_pass: bool) -> Result<(), Failed> {
+    if must_pass {
+        return attempt(scenario, client, true);
+    }
+    // A real client is a process with its own races (Codex 0.125.0 now and then loses one of two
+    // credentials written at once); one such run is not a verdict on the client. Its snapshot
+    // gets a second run, and the first run's difference stays on the test's output for review.
+    attempt(scenario, client.clone(), false).or_else(|first| {
+        eprintln!("{}::{}: the first run differed, running it again: {first:?}", client.name(), scenario.name);
+        attempt(scenario, client, false)
+    })
+}
+
+fn attempt(scenario: &scenario::Scenario, client: Arc<dyn ClientAdapter>, must_pass: bool) -> Result<(), Failed> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let run = runtime.block_on(runner::run(scenario, client, &RunOptions::default()))?;
     let snapshot = report::snapshot(&run);
