@@ -30,6 +30,9 @@ Examples:
   mcp-auth-harness checks                               # every check with its spec clause
   mcp-auth-harness run --client codex                   # every pinned Codex version (installed on first use)
   mcp-auth-harness run --client codex --expected-failures known.toml   # CI: only new failures fail
+  mcp-auth-harness run --client all                     # scenario × client matrix: reference, Codex, mcp-remote, Gemini CLI, TS SDK
+  mcp-auth-harness run --client ./my-client.toml        # your client, described by a manifest (see README)
+  mcp-auth-harness clients ./my-client.toml             # check a manifest without running anything
   mcp-auth-harness install                              # install the pinned real clients now
   mcp-auth-harness mutants                              # which checks catch each mutant of the reference client
   mcp-auth-harness stress --rounds 50                   # 50 catalog runs at once: flakes, leftovers, time
@@ -53,7 +56,8 @@ enum Command {
         /// Scenario names (from the catalog) or paths to scenario files; none runs the catalog.
         scenarios: Vec<String>,
         /// A client to test; repeat for a matrix: `reference`, `reference+FAULT` (a mutant),
-        /// `codex@VERSION`, or `codex` (every pinned version).
+        /// `codex@VERSION`, `codex` (every pinned version), `mcp-remote`, `gemini-cli`,
+        /// `typescript-sdk`, a manifest file (`*.toml`), or `all`.
         #[arg(long = "client", default_value = "reference")]
         clients: Vec<String>,
         /// The catalog directory.
@@ -94,6 +98,12 @@ enum Command {
     },
     /// List every check with its rule and spec clause.
     Checks,
+    /// List the clients the harness can drive and whether each can run here; with manifest
+    /// files, check them (file:line:column errors) and show what each verb does.
+    Clients {
+        /// Client manifest files (TOML) to check.
+        manifests: Vec<PathBuf>,
+    },
     /// Install the pinned real clients now (`npm ci` into the cache); `run` does it on first use.
     Install,
     /// Run the catalog again and again, all rounds at once, and report any verdict that differs
@@ -301,7 +311,33 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
         Command::Install => {
             for codex in client::CodexClient::pinned() {
                 let binary = codex.binary()?;
-                println!("{:<16} {}", codex.name(), binary.display());
+                println!("{:<24} {}", codex.name(), binary.display());
+            }
+            for manifest in client::ManifestClient::built_in() {
+                manifest.availability()?;
+                println!("{:<24} {}", manifest.name(), manifest.manifest().source.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Clients { manifests } if manifests.is_empty() => {
+            println!("{:<24} yes    in-process rmcp client, the positive control", "reference");
+            for codex in client::CodexClient::pinned() {
+                let ready = codex.binary().map_or_else(|why| format!("no: {why}"), |_| "yes".into());
+                println!("{:<24} {ready:<5}  `codex mcp …` and `codex app-server`", codex.name());
+            }
+            for manifest in client::ManifestClient::built_in() {
+                let ready = manifest.availability().map_or_else(|why| format!("no: {why}"), |()| "yes".into());
+                println!("{:<24} {ready:<5}  {}", manifest.name(), manifest.manifest().summary);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Clients { manifests } => {
+            for path in manifests {
+                let manifest = client::Manifest::load(&path).map_err(|e| e.to_string())?;
+                println!("{} ({}): {}", manifest.name, path.display(), manifest.summary);
+                for verb in crate::scenario::Verb::ALL.into_iter().filter(|v| *v != crate::scenario::Verb::Expire) {
+                    println!("  {:<8} {}", verb.name(), manifest.describe(verb));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

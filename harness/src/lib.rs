@@ -29,4 +29,5 @@ pub mod client;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod toml_span;
 pub mod www_authenticate;

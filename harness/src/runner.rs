@@ -187,6 +187,8 @@ pub async fn run(
     let mut steps = Vec::new();
     // Entry name → the URL its latest `add` step gave it.
     let mut entries = BTreeMap::new();
+    // Entries whose `add` the client could not perform: their later steps cannot be either.
+    let mut never_added = std::collections::BTreeMap::new();
     for (index, step) in scenario.steps.iter().enumerate() {
         if step.verb == Verb::Add
             && let Some(server) = mocks.get(&step.server)
@@ -195,8 +197,20 @@ pub async fn run(
         }
         let first_seq = mocks.iter().map(|(k, m)| (k.clone(), m.transcript().next_seq())).collect();
         let ctx = StepContext::new(sandbox.home().to_owned(), step.browser, options.user_timeout)
-            .with_options(step.client_options.clone());
-        let performed = perform(client.as_ref(), &ctx, step, &mocks, &entries).await;
+            .with_options(step.client_options.clone())
+            .for_scenario(&scenario.name);
+        let performed = match never_added.get(&step.entry) {
+            Some(why) if step.verb != Verb::Add && step.verb.names_entry() => {
+                Err(AdapterError::NotApplicable(format!("`{}` was never added: {why}", step.entry)))
+            }
+            _ => perform(client.as_ref(), &ctx, step, &mocks, &entries).await,
+        };
+        if step.verb == Verb::Add {
+            match &performed {
+                Err(AdapterError::NotApplicable(why)) => never_added.insert(step.entry.clone(), why.clone()),
+                _ => never_added.remove(&step.entry),
+            };
+        }
         let (reply, not_applicable) = match performed {
             Ok(reply) => (reply, None),
             Err(AdapterError::NotApplicable(why)) => (Reply::default(), Some(why)),

@@ -1,16 +1,17 @@
 //! Every catalog scenario against the reference client, each its own test
-//! (`scenario::<name>`), and against every pinned Codex version (`codex@<version>::<name>`), each
-//! snapshot asserted against `snapshots/<name>@<client>.snap`.
+//! (`scenario::<name>`), and against every pinned real client (`codex@<version>::<name>`,
+//! `mcp-remote@0.15.1::<name>`, …: Codex and the built-in manifest clients), each snapshot
+//! asserted against `snapshots/<name>@<client>.snap`.
 //!
 //! The reference client must pass every scenario. A real client's verdicts are whatever the spec
 //! says of its behaviour; its snapshot (with the checks it fails) is what is asserted, so a
-//! change in its behaviour or in a verdict shows up as a reviewed diff. Where the pinned Codex
-//! binaries cannot be installed here, those tests are reported ignored, with the reason printed.
+//! change in its behaviour or in a verdict shows up as a reviewed diff. Where the pinned real
+//! clients cannot be installed here, those tests are reported ignored, with the reason printed.
 
 use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use mcp_auth_harness::client::{ClientAdapter, CodexClient, ReferenceClient};
+use mcp_auth_harness::client::{ClientAdapter, CodexClient, ManifestClient, ReferenceClient};
 use mcp_auth_harness::runner::{RunOptions, Verdict};
 use mcp_auth_harness::{catalog, report, runner, scenario};
 
@@ -39,16 +40,18 @@ fn main() {
             scenario.name
         );
     }
-    for codex in CodexClient::pinned() {
-        let unavailable = codex.binary().err();
-        if let Some(why) = &unavailable {
-            eprintln!("{} tests ignored: {why}", codex.name());
+    let codex = CodexClient::pinned().into_iter().map(|c| (c.binary().map(|_| ()), Arc::new(c) as Arc<dyn ClientAdapter>));
+    let manifests =
+        ManifestClient::built_in().into_iter().map(|c| (c.availability(), Arc::new(c) as Arc<dyn ClientAdapter>));
+    for (available, client) in codex.chain(manifests) {
+        if let Err(why) = &available {
+            eprintln!("{} tests ignored: {why}", client.name());
         }
         for scenario in &scenarios {
-            let (scenario, client) = (scenario.clone(), codex.clone());
-            let skip = unavailable.is_some() || scenario.timing_sensitive;
-            let trial = Trial::test(format!("{}::{}", codex.name(), scenario.name), move || {
-                check(&scenario, Arc::new(client), false)
+            let (scenario, client) = (scenario.clone(), client.clone());
+            let skip = available.is_err() || scenario.timing_sensitive;
+            let trial = Trial::test(format!("{}::{}", client.name(), scenario.name), move || {
+                check(&scenario, client, false)
             });
             trials.push(trial.with_ignored_flag(skip));
         }

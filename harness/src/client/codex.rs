@@ -88,7 +88,7 @@ impl CodexClient {
         ]);
         env.extend(shim.env());
         // Codex hands the URL to $BROWSER (and prints it too): the shim is enough.
-        let invocation = Invocation { program: binary, args, env, timeout: COMMAND_TIMEOUT, scrape_urls: false };
+        let invocation = Invocation::new(binary, args, env, COMMAND_TIMEOUT);
         Ok((invocation, shim))
     }
 

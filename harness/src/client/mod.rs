@@ -1,6 +1,7 @@
 //! Clients under test: the adapter trait every client implements, and the built-in ones.
 
 mod codex;
+mod manifest;
 mod npm;
 mod process;
 mod reference;
@@ -17,6 +18,7 @@ use crate::browser::{Browser, Visit};
 use crate::scenario::{BrowserAction, Status, Verb};
 
 pub use codex::CodexClient;
+pub use manifest::{Manifest, ManifestClient, ManifestError, PLACEHOLDERS};
 pub use reference::{Fault, ReferenceClient};
 pub use sandbox::Sandbox;
 
@@ -34,6 +36,8 @@ pub struct ServerEntry {
 /// What a step may use while the client runs: its home, the browser, a time limit.
 pub struct StepContext {
     pub home: PathBuf,
+    /// The scenario's name (a client built for the official suite is told it).
+    pub scenario: String,
     pub action: BrowserAction,
     /// The step's client-specific settings.
     pub options: std::collections::BTreeMap<String, String>,
@@ -49,6 +53,7 @@ impl StepContext {
     pub fn new(home: PathBuf, action: BrowserAction, user_timeout: Duration) -> Self {
         Self {
             home,
+            scenario: String::new(),
             action,
             user_timeout,
             options: Default::default(),
@@ -56,6 +61,12 @@ impl StepContext {
             visits: Arc::default(),
             process_time: Mutex::default(),
         }
+    }
+
+    /// For the named scenario.
+    pub fn for_scenario(mut self, name: &str) -> Self {
+        self.scenario = name.to_owned();
+        self
     }
 
     /// With client-specific settings.
@@ -141,6 +152,7 @@ pub struct EntryStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ToolInfo {
     pub name: String,
+    /// `null` when the client does not report schemas (a manifest that reads names only).
     pub input_schema: serde_json::Value,
 }
 
@@ -229,14 +241,29 @@ pub trait ClientAdapter: Send + Sync {
     async fn state(&self, home: &std::path::Path) -> ClientState;
 }
 
-/// A client by the name the CLI takes: `reference`, `reference+FAULT` (a mutant),
-/// `codex@VERSION`, or `codex` for every pinned Codex version.
+/// A client by the name the CLI takes: `reference`, `reference+FAULT` (a mutant), `codex@VERSION`
+/// or `codex` (every pinned version), a built-in manifest client by name (`mcp-remote`,
+/// `gemini-cli`, `typescript-sdk`, optionally `@VERSION`), a manifest file (`*.toml`), or `all`.
 pub fn by_name(name: &str) -> Result<Vec<Arc<dyn ClientAdapter>>, String> {
+    let manifests = || ManifestClient::built_in().into_iter().map(|c| Arc::new(c) as Arc<dyn ClientAdapter>);
+    let codex = || CodexClient::pinned().into_iter().map(|c| Arc::new(c) as Arc<dyn ClientAdapter>);
+    if name == "all" {
+        return Ok(std::iter::once(Arc::new(ReferenceClient::new()) as Arc<dyn ClientAdapter>)
+            .chain(codex())
+            .chain(manifests())
+            .collect());
+    }
     if name == "codex" {
-        return Ok(CodexClient::pinned().into_iter().map(|c| Arc::new(c) as Arc<dyn ClientAdapter>).collect());
+        return Ok(codex().collect());
     }
     if let Some(version) = name.strip_prefix("codex@") {
         return Ok(vec![Arc::new(CodexClient::new(version)?)]);
+    }
+    if name.ends_with(".toml") {
+        return Ok(vec![Arc::new(ManifestClient::load(std::path::Path::new(name)).map_err(|e| e.to_string())?)]);
+    }
+    if let Some(client) = manifests().find(|c| c.name() == name || c.name().split('@').next() == Some(name)) {
+        return Ok(vec![client]);
     }
     let mut parts = name.split('+');
     match parts.next() {
@@ -244,19 +271,28 @@ pub fn by_name(name: &str) -> Result<Vec<Arc<dyn ClientAdapter>>, String> {
             let faults = parts.map(str::parse).collect::<Result<Vec<Fault>, _>>()?;
             Ok(vec![Arc::new(ReferenceClient::with_faults(faults))])
         }
-        _ => Err(format!(
-            "unknown client `{name}` (known: reference, reference+FAULT, codex, codex@VERSION; faults: {})",
-            Fault::names()
-        )),
+        _ => {
+            let built_in: Vec<String> = manifests().map(|c| c.name()).collect();
+            Err(format!(
+                "unknown client `{name}` (known: reference, reference+FAULT, codex, codex@VERSION, {}, a manifest file *.toml, all; faults: {})",
+                built_in.join(", "),
+                Fault::names()
+            ))
+        }
     }
 }
 
-/// Whether two tool lists hold the same tools, in any order (clients keep them in maps).
+/// Whether two tool lists hold the same tools, in any order (clients keep them in maps). A
+/// schema a client did not report (`null`: a manifest that reads names only) is not compared.
 pub fn same_tools(a: &[ToolInfo], b: &[ToolInfo]) -> bool {
     let sorted = |tools: &[ToolInfo]| {
         let mut tools = tools.to_vec();
         tools.sort_by(|x, y| x.name.cmp(&y.name));
         tools
     };
-    sorted(a) == sorted(b)
+    let (a, b) = (sorted(a), sorted(b));
+    a.len() == b.len()
+        && a.iter().zip(&b).all(|(x, y)| {
+            x.name == y.name && (x.input_schema.is_null() || y.input_schema.is_null() || x.input_schema == y.input_schema)
+        })
 }

@@ -21,23 +21,32 @@ pub struct Finished {
     pub stderr: String,
     /// Why the harness killed it, if it did.
     pub killed: Option<String>,
+    /// The harness stopped it because its output said the verb was over (`stop_when`).
+    pub stopped: bool,
+    /// What the client printed that means the verb failed (its `fail_when`), whatever its exit.
+    pub failed: Option<String>,
 }
 
 impl Finished {
     pub fn succeeded(&self) -> bool {
-        self.code == Some(0)
+        self.failed.is_none() && (self.stopped || self.code == Some(0))
     }
 
     /// The client's error as a user would read it: the kill reason, or the last lines of stderr.
     pub fn error(&self) -> Option<String> {
-        if let Some(reason) = &self.killed {
+        if let Some(reason) = self.killed.as_ref().or(self.failed.as_ref()) {
             return Some(reason.clone());
         }
         if self.succeeded() {
             return None;
         }
-        let tail: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).rev().take(3).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        let tail = match last_error_line(&self.stderr) {
+            Some(line) => vec![line],
+            None => {
+                let said: Vec<&str> = said_lines(&self.stderr).collect();
+                said[said.len().saturating_sub(3)..].to_vec()
+            }
+        };
         Some(format!("exit {}: {}", self.code.map_or("?".into(), |c| c.to_string()), tail.join(" | ")))
     }
 }
@@ -50,6 +59,50 @@ pub struct Invocation {
     pub timeout: Duration,
     /// Also visit authorization URLs the client prints on stdout or stderr.
     pub scrape_urls: bool,
+    /// What the client gets on stdin.
+    pub input: Input,
+    /// Output after which the verb is over although the process goes on (a client that stays up
+    /// after logging in); the harness then stops it, and the run counts as an exit 0.
+    pub stop_when: Option<regex::Regex>,
+    /// Output that means the verb failed although the process goes on (or exits 0); the harness
+    /// then stops it.
+    pub fail_when: Option<regex::Regex>,
+    /// Where the process starts (the home, unless a client needs another place).
+    pub current_dir: Option<PathBuf>,
+}
+
+impl Invocation {
+    pub fn new(program: PathBuf, args: Vec<String>, env: BTreeMap<String, String>, timeout: Duration) -> Self {
+        Self { program, args, env, timeout, scrape_urls: false,
+            input: Input::default(),
+            stop_when: None,
+            fail_when: None,
+            current_dir: None,
+        }
+    }
+}
+
+/// A client's standard input.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    /// Lines typed in order, each once the output since the previous one matches its prompt.
+    pub answers: Vec<Answer>,
+    /// Keep stdin open until the process ends: some clients take end-of-file as "quit".
+    pub hold: bool,
+}
+
+impl Input {
+    fn piped(&self) -> bool {
+        self.hold || !self.answers.is_empty()
+    }
+}
+
+/// One answer to a prompt.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Sent once the output matches this (at once when `None`).
+    pub after: Option<regex::Regex>,
+    pub send: String,
 }
 
 /// The browser shim: an executable that appends its first argument to a file, installed as
@@ -101,6 +154,9 @@ impl BrowserShim {
 /// Starts `invocation` in its own process group.
 fn spawn(invocation: &Invocation, stdin: bool) -> std::io::Result<Child> {
     let mut command = Command::new(&invocation.program);
+    if let Some(dir) = &invocation.current_dir {
+        command.current_dir(dir);
+    }
     command
         .args(&invocation.args)
         .env_clear()
@@ -137,33 +193,58 @@ impl Drop for ProcessGroup {
     }
 }
 
-/// Runs to completion (or the time limit), visiting every URL the shim receives meanwhile. When
-/// a visit ends without reaching the client (the user abandoned or the page failed), the client
-/// is given the step's user timeout to notice, then killed.
+/// Runs to completion, to its `stop_when` sign or to the time limit, answering prompts and
+/// visiting every URL the shim receives (or, when scraping, the client prints) meanwhile. When a
+/// visit ends without reaching the client (the user abandoned or the page failed), the client is
+/// given the step's user timeout to notice, then killed.
 pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim) -> std::io::Result<Finished> {
     let started = std::time::Instant::now();
-    let mut child = spawn(invocation, false)?;
+    let mut child = spawn(invocation, invocation.input.piped())?;
     let group = ProcessGroup::of(&child);
-    // Output is read line by line so authorization URLs a client prints can be visited while it
-    // waits for them.
-    let (lines, mut printed) = tokio::sync::mpsc::unbounded_channel();
-    let out = tokio::spawn(collect_lines(child.stdout.take().expect("piped"), lines.clone()));
-    let err = tokio::spawn(collect_lines(child.stderr.take().expect("piped"), lines));
+    let mut stdin = child.stdin.take();
+    let mut answers = invocation.input.answers.iter();
+    let mut next_answer = answers.next();
+    // Output is read as it comes, not by lines: prompts end without a newline, and authorization
+    // URLs must be visited while the client waits for them.
+    let (chunks, mut printed) = tokio::sync::mpsc::unbounded_channel();
+    let out = tokio::spawn(collect(child.stdout.take().expect("piped"), chunks.clone()));
+    let err = tokio::spawn(collect(child.stderr.take().expect("piped"), chunks));
+    let mut output = String::new();
+    // Where the next prompt is looked for, and where the next URL scan starts.
+    let (mut prompt_from, mut scanned) = (0, 0);
     let mut seen = shim.count();
     let mut visited = std::collections::HashSet::new();
     let mut deadline = tokio::time::Instant::now() + invocation.timeout;
     let mut why = format!("did not finish within {} s", invocation.timeout.as_secs());
-    let mut killed = None;
+    let (mut killed, mut stopped, mut failed) = (None, false, None);
     let code = loop {
-        let mut urls = Vec::new();
         tokio::select! {
             status = child.wait() => break status.ok().and_then(|s| s.code()),
-            Some(line) = printed.recv() => {
-                if invocation.scrape_urls {
-                    urls.extend(authorization_url(&line));
-                }
-            }
+            Some(chunk) = printed.recv() => output.push_str(&chunk),
             _ = tokio::time::sleep(Duration::from_millis(25)) => {}
+        }
+        while let Some(answer) = next_answer {
+            let found = match &answer.after {
+                None => Some(prompt_from),
+                Some(prompt) => prompt.find(&output[prompt_from..]).map(|m| prompt_from + m.end()),
+            };
+            let Some(end) = found else { break };
+            prompt_from = end;
+            if let Some(pipe) = stdin.as_mut() {
+                let _ = pipe.write_all(answer.send.as_bytes()).await;
+                let _ = pipe.flush().await;
+            }
+            next_answer = answers.next();
+        }
+        if next_answer.is_none() && !invocation.input.hold {
+            stdin = None;
+        }
+        let mut urls = Vec::new();
+        if invocation.scrape_urls {
+            // Whole lines only: a URL may arrive in pieces.
+            let complete = output[scanned..].rfind('\n').map_or(scanned, |nl| scanned + nl + 1);
+            urls.extend(output[scanned..complete].lines().filter_map(authorization_url));
+            scanned = complete;
         }
         urls.extend(shim.read_from(seen));
         seen = shim.count();
@@ -181,31 +262,62 @@ pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim)
                 );
             }
         }
+        if invocation.stop_when.as_ref().is_some_and(|sign| sign.is_match(&output)) {
+            stopped = true;
+            break None;
+        }
+        if let Some(reason) = failure(invocation, &output) {
+            failed = Some(reason);
+            break None;
+        }
         if tokio::time::Instant::now() >= deadline {
             killed = Some(format!("timed out: the client {why}; the harness killed it"));
             break None;
         }
     };
+    drop(stdin);
     drop(group);
     let _ = child.wait().await;
     ctx.add_process_time(started.elapsed());
-    Ok(Finished { code, stdout: out.await.unwrap_or_default(), stderr: err.await.unwrap_or_default(), killed })
+    let (stdout, stderr) = (out.await.unwrap_or_default(), err.await.unwrap_or_default());
+    if failed.is_none() && killed.is_none() {
+        failed = failure(invocation, &format!("{stdout}\n{stderr}"));
+    }
+    Ok(Finished { code, stdout, stderr, killed, stopped, failed })
 }
 
-/// Reads a stream to its end, forwarding each line as it arrives and returning the whole text.
-async fn collect_lines(
-    stream: impl tokio::io::AsyncRead + Unpin,
-    lines: tokio::sync::mpsc::UnboundedSender<String>,
+/// The client's error when its output matches `fail_when`: the last error line it printed
+/// before (what a user reads), else the matched text.
+fn failure(invocation: &Invocation, output: &str) -> Option<String> {
+    let found = invocation.fail_when.as_ref()?.find(output)?;
+    Some(last_error_line(&output[..found.start()]).unwrap_or(found.as_str()).trim().to_owned())
+}
+
+/// Lines a client printed for its user: not blank, not a stack frame (`    at f (file:1:2)` says
+/// where, not what).
+fn said_lines(text: &str) -> impl DoubleEndedIterator<Item = &str> {
+    text.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with("at "))
+}
+
+/// The last line that reports an error: what a user reads as the client's reason.
+pub fn last_error_line(text: &str) -> Option<&str> {
+    said_lines(text).rev().find(|l| l.to_lowercase().contains("error")).map(str::trim)
+}
+
+/// Reads a stream to its end, forwarding what arrives and returning the whole text.
+async fn collect(
+    mut stream: impl tokio::io::AsyncRead + Unpin,
+    chunks: tokio::sync::mpsc::UnboundedSender<String>,
 ) -> String {
-    let mut reader = BufReader::new(stream);
-    let mut text = String::new();
-    let mut line = String::new();
-    while reader.read_line(&mut line).await.is_ok_and(|n| n > 0) {
-        let _ = lines.send(line.clone());
-        text.push_str(&line);
-        line.clear();
+    let mut bytes = Vec::new();
+    let mut buffer = [0u8; 8192];
+    while let Ok(n) = stream.read(&mut buffer).await
+        && n > 0
+    {
+        bytes.extend_from_slice(&buffer[..n]);
+        let _ = chunks.send(String::from_utf8_lossy(&buffer[..n]).into_owned());
     }
-    text
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// An authorization request URL in a line a client printed (`…?response_type=code&…`).
@@ -282,13 +394,12 @@ mod tests {
     use crate::scenario::BrowserAction;
 
     fn invocation(script: &str, timeout: Duration) -> Invocation {
-        Invocation {
-            program: "/bin/sh".into(),
-            args: vec!["-c".into(), script.into()],
-            env: BTreeMap::from([("PATH".into(), "/usr/bin:/bin".into())]),
+        Invocation::new(
+            "/bin/sh".into(),
+            vec!["-c".into(), script.into()],
+            BTreeMap::from([("PATH".into(), "/usr/bin:/bin".into())]),
             timeout,
-            scrape_urls: false,
-        }
+        )
     }
 
     #[tokio::test]

@@ -265,7 +265,10 @@ static CLIENT_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(client|consent)-[A-Za-z0-9_-]{32}").expect("valid regex"));
 static CALLBACK_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"/callback/[A-Za-z0-9_-]{12}").expect("valid regex"));
-static LOOPBACK_PORT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"127\.0\.0\.1:\d+").expect("valid regex"));
+static LOOPBACK_PORT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(127\.0\.0\.1|localhost):\d+").expect("valid regex"));
+/// A process id some clients put before each log line (`[12345] Connecting…`).
+static PROCESS_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(^|\s)\[\d+\] ").expect("valid regex"));
 
 /// Replaces volatile values in every string of `value`.
 fn redact(run: &ScenarioRun, value: Value) -> Value {
@@ -286,7 +289,8 @@ fn redact(run: &ScenarioRun, value: Value) -> Value {
         }
         let s = CLIENT_ID.replace_all(&s, "[$1-id]");
         let s = CALLBACK_ID.replace_all(&s, "/callback/[id]");
-        LOOPBACK_PORT.replace_all(&s, "127.0.0.1:[port]").into_owned()
+        let s = PROCESS_ID.replace_all(&s, "$1[pid] ");
+        LOOPBACK_PORT.replace_all(&s, "$1:[port]").into_owned()
     })
 }
 

@@ -82,6 +82,11 @@ pub enum Verb {
 }
 
 impl Verb {
+    /// Whether the verb acts on one server entry (and so needs it added first).
+    pub fn names_entry(self) -> bool {
+        !matches!(self, Self::List | Self::Restart | Self::Expire)
+    }
+
     pub const ALL: [Verb; 9] = [
         Self::Add,
         Self::Login,

