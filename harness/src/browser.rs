@@ -48,6 +48,8 @@ impl Default for Browser {
 }
 
 /// Redirects followed before the browser gives up (real browsers stop near 20).
+/// Tries (100 ms apart) at a callback whose listener is not up yet.
+const CALLBACK_RETRIES: usize = 20;
 const MAX_HOPS: usize = 20;
 
 impl Browser {
@@ -68,6 +70,13 @@ impl Browser {
         Visit { action, hops, end }
     }
 
+    async fn send(&self, request: &Request) -> reqwest::Result<reqwest::Response> {
+        match request {
+            Request::Get(url) => self.http.get(url.clone()).send().await,
+            Request::Post(url, form) => self.http.post(url.clone()).form(form).send().await,
+        }
+    }
+
     async fn walk(&self, start: &str, action: BrowserAction, hops: &mut Vec<Hop>) -> VisitEnd {
         let mut next = match Url::parse(start) {
             Ok(url) => Request::Get(url),
@@ -75,13 +84,23 @@ impl Browser {
         };
         for _ in 0..MAX_HOPS {
             let (method, url) = (next.method(), next.url().clone());
-            let answer = match &next {
-                Request::Get(url) => self.http.get(url.clone()).send().await,
-                Request::Post(url, form) => self.http.post(url.clone()).form(form).send().await,
-            };
+            let mut answer = self.send(&next).await;
+            // A client may print its URL a moment before its callback listener is up (the TS SDK
+            // example does); a person is never that fast, so the callback gets a few retries.
+            for _ in 0..CALLBACK_RETRIES {
+                match &answer {
+                    Err(e) if e.is_connect() && is_authorization_response(&url) => {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        answer = self.send(&next).await;
+                    }
+                    _ => break,
+                }
+            }
             let response = match answer {
                 Ok(response) => response,
-                Err(e) => return VisitEnd::Failed { reason: format!("{method} {}: {e}", hidden(&url)) },
+                Err(e) => {
+                    return VisitEnd::Failed { reason: format!("{method} {}: {}", hidden(&url), e.without_url()) };
+                }
             };
             let status = response.status();
             hops.push(Hop { method: method.to_owned(), url: hidden(&url), status: status.as_u16() });

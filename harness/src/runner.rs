@@ -195,7 +195,8 @@ pub async fn run(
         {
             entries.insert(step.entry.clone(), entry_url(server, step));
         }
-        let first_seq = mocks.iter().map(|(k, m)| (k.clone(), m.transcript().next_seq())).collect();
+        let first_seq: BTreeMap<String, u64> =
+            mocks.iter().map(|(k, m)| (k.clone(), m.transcript().next_seq())).collect();
         let ctx = StepContext::new(sandbox.home().to_owned(), step.browser, options.user_timeout)
             .with_options(step.client_options.clone())
             .for_scenario(&scenario.name);
@@ -224,6 +225,10 @@ pub async fn run(
             }
         };
         let end_seq = mocks.iter().map(|(k, m)| (k.clone(), m.transcript().next_seq())).collect();
+        let mut reply = reply;
+        if reply.tools_seen_at_server && reply.tools.is_none() {
+            reply.tools = mocks.get(&step.server).and_then(|mock| tools_listed(mock, first_seq[&step.server]));
+        }
         let state = client.state(sandbox.home()).await;
         let expectations = match &not_applicable {
             Some(_) => Vec::new(),
@@ -333,6 +338,16 @@ async fn perform(
             Ok(Reply::success(format!("{:?} of {} no longer valid", step.expire, step.server)))
         }
     }
+}
+
+/// The server's tools, if it listed them (a `tools/list` answered 200) since `from`.
+fn tools_listed(mock: &MockServer, from: u64) -> Option<Vec<ToolInfo>> {
+    let listed = mock.transcript().since(from).iter().any(|e| {
+        e.endpoint == mock_server::transcript::Endpoint::Mcp
+            && e.status == 200
+            && e.request_body["method"] == "tools/list"
+    });
+    listed.then(|| served_tools(mock))
 }
 
 fn served_tools(mock: &MockServer) -> Vec<ToolInfo> {

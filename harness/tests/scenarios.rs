@@ -40,7 +40,8 @@ fn main() {
             scenario.name
         );
     }
-    let codex = CodexClient::pinned().into_iter().map(|c| (c.binary().map(|_| ()), Arc::new(c) as Arc<dyn ClientAdapter>));
+    let codex =
+        CodexClient::pinned().into_iter().map(|c| (c.binary().map(|_| ()), Arc::new(c) as Arc<dyn ClientAdapter>));
     let manifests =
         ManifestClient::built_in().into_iter().map(|c| (c.availability(), Arc::new(c) as Arc<dyn ClientAdapter>));
     for (available, client) in codex.chain(manifests) {
@@ -50,9 +51,8 @@ fn main() {
         for scenario in &scenarios {
             let (scenario, client) = (scenario.clone(), client.clone());
             let skip = available.is_err() || scenario.timing_sensitive;
-            let trial = Trial::test(format!("{}::{}", client.name(), scenario.name), move || {
-                check(&scenario, client, false)
-            });
+            let trial =
+                Trial::test(format!("{}::{}", client.name(), scenario.name), move || check(&scenario, client, false));
             trials.push(trial.with_ignored_flag(skip));
         }
     }

@@ -127,6 +127,10 @@ pub struct Reply {
     pub tools: Option<Vec<ToolInfo>>,
     /// For `call`: the text the tool returned.
     pub content: Option<String>,
+    /// For `import`: the client prints no tools, so they are what the server listed to it
+    /// during the step (the runner fills `tools` from the transcript).
+    #[serde(skip)]
+    pub tools_seen_at_server: bool,
 }
 
 impl Reply {
@@ -243,7 +247,8 @@ pub trait ClientAdapter: Send + Sync {
 
 /// A client by the name the CLI takes: `reference`, `reference+FAULT` (a mutant), `codex@VERSION`
 /// or `codex` (every pinned version), a built-in manifest client by name (`mcp-remote`,
-/// `gemini-cli`, `typescript-sdk`, optionally `@VERSION`), a manifest file (`*.toml`), or `all`.
+/// `gemini-cli`, `typescript-sdk`, optionally `@VERSION`), a manifest file (`*.toml`),
+/// `conformance:COMMAND` (a client following the official suite's contract), or `all`.
 pub fn by_name(name: &str) -> Result<Vec<Arc<dyn ClientAdapter>>, String> {
     let manifests = || ManifestClient::built_in().into_iter().map(|c| Arc::new(c) as Arc<dyn ClientAdapter>);
     let codex = || CodexClient::pinned().into_iter().map(|c| Arc::new(c) as Arc<dyn ClientAdapter>);
@@ -258,6 +263,11 @@ pub fn by_name(name: &str) -> Result<Vec<Arc<dyn ClientAdapter>>, String> {
     }
     if let Some(version) = name.strip_prefix("codex@") {
         return Ok(vec![Arc::new(CodexClient::new(version)?)]);
+    }
+    if let Some(command) = name.strip_prefix("conformance:") {
+        return Ok(vec![Arc::new(ManifestClient::new(
+            manifest::contract::manifest(command).map_err(|e| e.to_string())?,
+        ))]);
     }
     if name.ends_with(".toml") {
         return Ok(vec![Arc::new(ManifestClient::load(std::path::Path::new(name)).map_err(|e| e.to_string())?)]);
@@ -274,7 +284,7 @@ pub fn by_name(name: &str) -> Result<Vec<Arc<dyn ClientAdapter>>, String> {
         _ => {
             let built_in: Vec<String> = manifests().map(|c| c.name()).collect();
             Err(format!(
-                "unknown client `{name}` (known: reference, reference+FAULT, codex, codex@VERSION, {}, a manifest file *.toml, all; faults: {})",
+                "unknown client `{name}` (known: reference, reference+FAULT, codex, codex@VERSION, {}, a manifest file *.toml, conformance:COMMAND, all; faults: {})",
                 built_in.join(", "),
                 Fault::names()
             ))
@@ -293,6 +303,7 @@ pub fn same_tools(a: &[ToolInfo], b: &[ToolInfo]) -> bool {
     let (a, b) = (sorted(a), sorted(b));
     a.len() == b.len()
         && a.iter().zip(&b).all(|(x, y)| {
-            x.name == y.name && (x.input_schema.is_null() || y.input_schema.is_null() || x.input_schema == y.input_schema)
+            x.name == y.name
+                && (x.input_schema.is_null() || y.input_schema.is_null() || x.input_schema == y.input_schema)
         })
 }

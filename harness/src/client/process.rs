@@ -40,14 +40,11 @@ impl Finished {
         if self.succeeded() {
             return None;
         }
-        let tail = match last_error_line(&self.stderr) {
-            Some(line) => vec![line],
-            None => {
-                let said: Vec<&str> = said_lines(&self.stderr).collect();
-                said[said.len().saturating_sub(3)..].to_vec()
-            }
-        };
-        Some(format!("exit {}: {}", self.code.map_or("?".into(), |c| c.to_string()), tail.join(" | ")))
+        let said = error_message(&self.stderr).unwrap_or_else(|| {
+            let said: Vec<&str> = said_lines(&self.stderr).collect();
+            said[said.len().saturating_sub(3)..].join(" | ")
+        });
+        Some(format!("exit {}: {said}", self.code.map_or("?".into(), |c| c.to_string())))
     }
 }
 
@@ -73,7 +70,12 @@ pub struct Invocation {
 
 impl Invocation {
     pub fn new(program: PathBuf, args: Vec<String>, env: BTreeMap<String, String>, timeout: Duration) -> Self {
-        Self { program, args, env, timeout, scrape_urls: false,
+        Self {
+            program,
+            args,
+            env,
+            timeout,
+            scrape_urls: false,
             input: Input::default(),
             stop_when: None,
             fail_when: None,
@@ -103,6 +105,8 @@ pub struct Answer {
     /// Sent once the output matches this (at once when `None`).
     pub after: Option<regex::Regex>,
     pub send: String,
+    /// Answer every later occurrence of the prompt too (one per server, say).
+    pub repeat: bool,
 }
 
 /// The browser shim: an executable that appends its first argument to a file, installed as
@@ -234,7 +238,9 @@ pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim)
                 let _ = pipe.write_all(answer.send.as_bytes()).await;
                 let _ = pipe.flush().await;
             }
-            next_answer = answers.next();
+            if !answer.repeat {
+                next_answer = answers.next();
+            }
         }
         if next_answer.is_none() && !invocation.input.hold {
             stdin = None;
@@ -281,7 +287,11 @@ pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim)
     ctx.add_process_time(started.elapsed());
     let (stdout, stderr) = (out.await.unwrap_or_default(), err.await.unwrap_or_default());
     if failed.is_none() && killed.is_none() {
-        failed = failure(invocation, &format!("{stdout}\n{stderr}"));
+        // The rest of the output, in the order it came.
+        while let Ok(chunk) = printed.try_recv() {
+            output.push_str(&chunk);
+        }
+        failed = failure(invocation, &output);
     }
     Ok(Finished { code, stdout, stderr, killed, stopped, failed })
 }
@@ -290,7 +300,7 @@ pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim)
 /// before (what a user reads), else the matched text.
 fn failure(invocation: &Invocation, output: &str) -> Option<String> {
     let found = invocation.fail_when.as_ref()?.find(output)?;
-    Some(last_error_line(&output[..found.start()]).unwrap_or(found.as_str()).trim().to_owned())
+    Some(error_message(&output[..found.start()]).unwrap_or_else(|| found.as_str().trim().to_owned()))
 }
 
 /// Lines a client printed for its user: not blank, not a stack frame (`    at f (file:1:2)` says
@@ -299,9 +309,12 @@ fn said_lines(text: &str) -> impl DoubleEndedIterator<Item = &str> {
     text.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with("at "))
 }
 
-/// The last line that reports an error: what a user reads as the client's reason.
-pub fn last_error_line(text: &str) -> Option<&str> {
-    said_lines(text).rev().find(|l| l.to_lowercase().contains("error")).map(str::trim)
+/// What a user reads as the client's reason: its last line that reports an error, with the two
+/// lines after it (`Caused by: …`).
+pub fn error_message(text: &str) -> Option<String> {
+    let said: Vec<&str> = said_lines(text).map(str::trim).collect();
+    let last = said.iter().rposition(|l| l.to_lowercase().contains("error"))?;
+    Some(said[last..said.len().min(last + 3)].join(" | "))
 }
 
 /// Reads a stream to its end, forwarding what arrives and returning the whole text.
@@ -461,5 +474,40 @@ mod tests {
         let finished = run(&inv, &ctx, &shim).await.unwrap();
         assert_eq!(finished.code, Some(0));
         assert_eq!(ctx.visits().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn prompts_are_answered_in_order_and_a_stop_sign_ends_the_run_as_a_success() {
+        let root = tempfile::tempdir().unwrap();
+        let shim = BrowserShim::install(root.path()).unwrap();
+        let ctx = StepContext::new(root.path().into(), BrowserAction::Approve, Duration::from_secs(1));
+        // Prompts without a newline, as a REPL prints them; then the process stays up.
+        let script = "printf 'go on? '; read a; printf 'mcp> '; read b; echo \"got $a $b\"; echo READY; sleep 30";
+        let mut inv = invocation(script, Duration::from_secs(10));
+        inv.input = Input {
+            answers: vec![
+                Answer { after: Some(regex::Regex::new(r"go on\? ").unwrap()), send: "yes\n".into(), repeat: false },
+                Answer { after: Some(regex::Regex::new("mcp> ").unwrap()), send: "list\n".into(), repeat: true },
+            ],
+            hold: true,
+        };
+        inv.stop_when = Some(regex::Regex::new("READY").unwrap());
+        let finished = run(&inv, &ctx, &shim).await.unwrap();
+        assert!(finished.stopped && finished.succeeded(), "{finished:?}");
+        assert!(finished.stdout.contains("got yes list"), "{}", finished.stdout);
+    }
+
+    #[tokio::test]
+    async fn a_failure_sign_fails_the_run_with_the_last_error_line_before_it() {
+        let root = tempfile::tempdir().unwrap();
+        let shim = BrowserShim::install(root.path()).unwrap();
+        let ctx = StepContext::new(root.path().into(), BrowserAction::Approve, Duration::from_secs(1));
+        // stdout and stderr are two pipes: only what came earlier in time is "before".
+        let script = "echo 'Error: access_denied' >&2; echo '    at f (x.js:1:2)' >&2; sleep 0.3; echo GAVE UP; exit 0";
+        let mut inv = invocation(script, Duration::from_secs(10));
+        inv.fail_when = Some(regex::Regex::new("GAVE UP").unwrap());
+        let finished = run(&inv, &ctx, &shim).await.unwrap();
+        assert!(!finished.succeeded());
+        assert_eq!(finished.error().as_deref(), Some("Error: access_denied"));
     }
 }

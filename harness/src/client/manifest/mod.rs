@@ -3,6 +3,7 @@
 //! and where to read statuses, tools and stored state. Any process client is driven this way,
 //! with no Rust; the harness ships manifests for the npm clients it pins (`harness/clients/`).
 
+pub mod contract;
 mod read;
 mod spec;
 
@@ -81,6 +82,7 @@ impl ManifestClient {
             ("home", ctx.home.display().to_string()),
             ("callback_port", self.callback_port(&ctx.home).to_string()),
             ("scenario", ctx.scenario.clone()),
+            ("conformance_scenario", contract::official_name(&ctx.scenario).to_owned()),
         ]);
         if let Ok(modules) = npm::node_modules() {
             values.insert("npm", modules.display().to_string());
@@ -93,6 +95,12 @@ impl ManifestClient {
             let digest = md5::Md5::digest(entry.url.as_bytes());
             values.insert("url_md5", digest.iter().map(|b| format!("{b:02x}")).collect());
             let (id, secret) = entry.preregistered.clone().unwrap_or_default();
+            let mut context = serde_json::json!({ "name": contract::official_name(&ctx.scenario) });
+            if !id.is_empty() {
+                context["client_id"] = id.clone().into();
+                context["client_secret"] = secret.clone().into();
+            }
+            values.insert("conformance_context", context.to_string());
             values.insert("client_id", id);
             values.insert("client_secret", secret.unwrap_or_default());
         }
@@ -157,12 +165,12 @@ impl ManifestClient {
                 .map(|a| Answer {
                     after: a.after.as_deref().map(|p| regex::Regex::new(p).expect("checked at load")),
                     send: expand(&a.send),
+                    repeat: a.repeat,
                 })
                 .collect(),
             hold: spec.hold_stdin,
         };
-        invocation.stop_when =
-            spec.stop_when_output.as_deref().map(|p| regex::Regex::new(p).expect("checked at load"));
+        invocation.stop_when = spec.stop_when_output.as_deref().map(|p| regex::Regex::new(p).expect("checked at load"));
         let required = spec.require_file.as_ref().map(|file| {
             let path = PathBuf::from(expand(&file.path));
             let before = std::fs::read_to_string(&path).ok();
@@ -177,7 +185,8 @@ impl ManifestClient {
         let finished = process::run(&invocation, ctx, &shim)
             .await
             .map_err(|e| AdapterError::Failed(format!("cannot run {}: {e}", invocation.program.display())))?;
-        let required = required.as_ref().map(|(path, contains, before)| (path.as_path(), contains.as_str(), before.clone()));
+        let required =
+            required.as_ref().map(|(path, contains, before)| (path.as_path(), contains.as_str(), before.clone()));
         let reply = read::reply(spec, &finished, required);
         if reply.error.is_none() {
             self.edit_files(spec, &values)?;
@@ -191,7 +200,11 @@ impl ManifestClient {
 
     /// The verb's file edits and deletions, after its command (a client's own `add` may rewrite
     /// the file an edit completes).
-    fn edit_files(&self, spec: &spec::VerbSpec, values: &BTreeMap<&'static str, String>) -> Result<usize, AdapterError> {
+    fn edit_files(
+        &self,
+        spec: &spec::VerbSpec,
+        values: &BTreeMap<&'static str, String>,
+    ) -> Result<usize, AdapterError> {
         let expand = |text: &str| spec::expand(text, values);
         for edit in &spec.edit {
             read::edit_json(&expand(&edit.file), &expand(&edit.pointer), edit.value.as_ref(), values)

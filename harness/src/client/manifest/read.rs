@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::spec::{Capture, CredentialsSpec, RegistrySpec, StateSpec, StatusesSpec, Stream, ToolsSpec, VerbSpec};
-use crate::client::process::{Finished, last_error_line};
+use crate::client::process::{Finished, error_message};
 use crate::client::{ClientState, CredentialSummary, EntryStatus, RegistryEntry, Reply, ToolInfo};
 use crate::scenario::Status;
 
@@ -30,7 +30,7 @@ pub fn reply(spec: &VerbSpec, finished: &Finished, required: Option<(&Path, &str
             let output = both(finished);
             let stop = spec.stop_when_output.as_deref().map(|p| regex::Regex::new(p).expect("checked at load"));
             let until = stop.and_then(|p| p.find(&output)).map_or(output.len(), |m| m.start());
-            let said = last_error_line(&output[..until]).map(|l| format!(" (it printed `{l}`)")).unwrap_or_default();
+            let said = error_message(&output[..until]).map(|l| format!(" (it printed `{l}`)")).unwrap_or_default();
             let file = spec.require_file.as_ref().map_or(String::new(), |f| f.path.clone());
             reply.error = Some(format!("the client stored nothing for `{contains}` in {file}{said}"));
         }
@@ -39,8 +39,11 @@ pub fn reply(spec: &VerbSpec, finished: &Finished, required: Option<(&Path, &str
         reply.statuses = read_statuses(statuses, finished);
     }
     if let Some(tools) = &spec.tools {
+        if matches!(tools.from, Stream::Server) {
+            reply.tools_seen_at_server = true;
+        }
         reply.tools = read_tools(tools, finished);
-        if reply.error.is_none() && reply.tools.as_ref().is_none_or(Vec::is_empty) {
+        if reply.error.is_none() && !reply.tools_seen_at_server && reply.tools.as_ref().is_none_or(Vec::is_empty) {
             reply.error = Some("the client printed no tools".into());
         }
     }
@@ -55,6 +58,7 @@ fn text(from: Stream, finished: &Finished) -> std::borrow::Cow<'_, str> {
         Stream::Stdout => finished.stdout.as_str().into(),
         Stream::Stderr => finished.stderr.as_str().into(),
         Stream::Both => both(finished).into(),
+        Stream::Server => "".into(),
     }
 }
 
@@ -85,7 +89,7 @@ fn read_tools(spec: &ToolsSpec, finished: &Finished) -> Option<Vec<ToolInfo>> {
             .collect();
         return (!names.is_empty()).then_some(names);
     }
-    let marker = spec.json_after.as_deref().expect("one of pattern or json_after (checked at load)");
+    let marker = spec.json_after.as_deref()?;
     let after = &text[text.find(marker)? + marker.len()..];
     let value = serde_json::Deserializer::from_str(after).into_iter::<Value>().next()?.ok()?;
     let tools = value.pointer(&spec.pointer)?.as_array()?;
@@ -260,7 +264,14 @@ mod tests {
     use super::*;
 
     fn finished(stdout: &str, stderr: &str) -> Finished {
-        Finished { code: Some(0), stdout: stdout.into(), stderr: stderr.into(), killed: None, stopped: false, failed: None }
+        Finished {
+            code: Some(0),
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+            killed: None,
+            stopped: false,
+            failed: None,
+        }
     }
 
     #[test]
@@ -295,7 +306,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a/settings.json");
         let values = BTreeMap::from([("url", "http://x/mcp".to_owned())]);
-        let value: toml::Value = toml::from_str::<toml::Table>("v = { url = \"{url}\", oauth = true }").unwrap()["v"].clone();
+        let value: toml::Value =
+            toml::from_str::<toml::Table>("v = { url = \"{url}\", oauth = true }").unwrap()["v"].clone();
         edit_json(file.to_str().unwrap(), "/mcpServers/main", Some(&value), &values).unwrap();
         let written = read_json(&file).unwrap();
         assert_eq!(written["mcpServers"]["main"]["url"], "http://x/mcp");

@@ -27,6 +27,11 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("scenario", "the scenario's name"),
     ("client_id", "a pre-registered client_id, when the server has one (else empty)"),
     ("client_secret", "a pre-registered client secret, when there is one (else empty)"),
+    (
+        "conformance_scenario",
+        "the official conformance suite's name for the scenario (auth/metadata-default when none)",
+    ),
+    ("conformance_context", "the official suite's MCP_CONFORMANCE_CONTEXT: {name, client_id, client_secret} as JSON"),
 ];
 
 /// A manifest that cannot be used, and exactly where and why.
@@ -169,6 +174,9 @@ pub struct AnswerSpec {
     /// A regex the output must match first (from where the previous answer's prompt ended).
     pub after: Option<String>,
     pub send: String,
+    /// Answer every later occurrence of the prompt too.
+    #[serde(default)]
+    pub repeat: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -187,6 +195,9 @@ pub enum Stream {
     Stderr,
     /// Stdout then stderr.
     Both,
+    /// For `tools` only: what the server listed to the client during the step (for a client
+    /// that prints nothing in a set form).
+    Server,
 }
 
 /// Statuses from output: a regex with named groups `name` and `status`, matched repeatedly, and
@@ -372,10 +383,19 @@ fn check_verb(spec: &VerbSpec) -> Result<(), (String, String)> {
             }
         }
     }
-    if let Some(tools) = &spec.tools
-        && tools.json_after.is_some() == tools.pattern.is_some()
-    {
-        return Err(("tools".into(), "give exactly one of `json_after` or `pattern`".into()));
+    if let Some(tools) = &spec.tools {
+        let readers = usize::from(tools.json_after.is_some()) + usize::from(tools.pattern.is_some());
+        let from_server = matches!(tools.from, Stream::Server);
+        if readers != usize::from(!from_server) {
+            return Err((
+                "tools".into(),
+                "give exactly one of `json_after` or `pattern`, or neither with `from = \"server\"`".into(),
+            ));
+        }
+    }
+    let output_readers = [spec.statuses.as_ref().map(|s| s.from), spec.content.as_ref().map(|c| c.from)];
+    if output_readers.into_iter().flatten().any(|from| matches!(from, Stream::Server)) {
+        return Err(("from".into(), "only `tools` can come `from = \"server\"`".into()));
     }
     Ok(())
 }
@@ -393,10 +413,9 @@ fn check_placeholders(text: &str) -> Result<(), String> {
 
 /// `{word}` with a lowercase word; other braces (JSON in an answer, say) are text.
 fn placeholder_names(text: &str) -> impl Iterator<Item = &str> {
-    text.split('{')
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
-        .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
+    text.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name)).filter(|name| {
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+    })
 }
 
 /// Replaces every `{placeholder}` with its value.
@@ -455,7 +474,8 @@ mod tests {
 
     #[test]
     fn a_status_pattern_needs_its_groups() {
-        let text = format!("{HEAD}[verbs.list]\nrun = [\"c\"]\nstatuses = {{ pattern = \"(?P<name>x)\", words = {{}} }}\n");
+        let text =
+            format!("{HEAD}[verbs.list]\nrun = [\"c\"]\nstatuses = {{ pattern = \"(?P<name>x)\", words = {{}} }}\n");
         let (_, field, message) = error(&text);
         assert_eq!(field, "verbs.list.statuses.pattern");
         assert!(message.contains("status"), "{message}");

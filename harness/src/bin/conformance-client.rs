@@ -1,0 +1,77 @@
+//! The reference client behind `@modelcontextprotocol/conformance`'s client contract: the server
+//! URL is the last argument, the scenario is in `MCP_CONFORMANCE_SCENARIO`, pre-registered
+//! credentials in `MCP_CONFORMANCE_CONTEXT`. It logs in (playing its own browser: it follows the
+//! authorization server's redirects and approves a consent page), lists the tools and calls the
+//! first one, then exits 0, or 1 with the reason on stderr.
+//!
+//! It lets the official suite judge the harness's positive control
+//! (`conformance client --command "conformance-client" --suite auth`), and the harness run its
+//! own scenarios through the contract (`--client conformance:conformance-client`).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use mcp_auth_harness::client::{ClientAdapter, ReferenceClient, ServerEntry, StepContext};
+use mcp_auth_harness::scenario::BrowserAction;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(said) => {
+            println!("{said}");
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("conformance-client: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<String, String> {
+    let url = std::env::args().skip(1).last().ok_or("usage: conformance-client [ARGS…] SERVER_URL")?;
+    let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
+    let context: serde_json::Value = std::env::var("MCP_CONFORMANCE_CONTEXT")
+        .ok()
+        .map(|text| serde_json::from_str(&text).map_err(|e| format!("MCP_CONFORMANCE_CONTEXT is not JSON: {e}")))
+        .transpose()?
+        .unwrap_or_default();
+    let preregistered =
+        context["client_id"].as_str().map(|id| (id.to_owned(), context["client_secret"].as_str().map(str::to_owned)));
+    let home = tempfile::tempdir().map_err(|e| format!("no temporary home: {e}"))?;
+    let ctx = StepContext::new(home.path().to_owned(), BrowserAction::Approve, Duration::from_secs(10));
+    let client = ReferenceClient::new();
+    let entry = ServerEntry { name: "server".into(), url, preregistered };
+    let fail = |verb: &str, error: Option<String>| error.map(|e| format!("{verb}: {e}"));
+
+    let added = client.add(&ctx, &entry).await.map_err(|e| e.to_string())?;
+    fail("add", added.error).map_or(Ok(()), Err)?;
+    // Only the auth scenarios protect the server; the others are plain MCP.
+    if scenario.starts_with("auth/") || scenario.is_empty() {
+        let login = client.login(&ctx, &entry).await.map_err(|e| e.to_string())?;
+        fail("login", login.error).map_or(Ok(()), Err)?;
+    }
+    let imported = client.import(&ctx, &entry).await.map_err(|e| e.to_string())?;
+    fail("tools/list", imported.error).map_or(Ok(()), Err)?;
+    let tools = imported.tools.unwrap_or_default();
+    let Some(first) = tools.first() else { return Ok("connected; the server has no tools".into()) };
+    let arguments = arguments_for(&first.input_schema);
+    let called = client.call(&ctx, &entry, &first.name, &arguments).await.map_err(|e| e.to_string())?;
+    fail(&format!("tools/call {}", first.name), called.error).map_or(Ok(()), Err)?;
+    Ok(format!("listed {} tool(s), called {}: {}", tools.len(), first.name, called.content.unwrap_or_default()))
+}
+
+/// Plain values for a tool's required arguments, by their schema types.
+fn arguments_for(schema: &serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    let required = schema["required"].as_array().into_iter().flatten().filter_map(|n| n.as_str());
+    required
+        .map(|name| {
+            let value = match schema["properties"][name]["type"].as_str() {
+                Some("number" | "integer") => serde_json::json!(1),
+                Some("boolean") => serde_json::json!(true),
+                _ => serde_json::json!("conformance"),
+            };
+            (name.to_owned(), value)
+        })
+        .collect()
+}

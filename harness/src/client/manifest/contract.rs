@@ -1,0 +1,93 @@
+//! `@modelcontextprotocol/conformance`'s client contract as a manifest: a client written for the
+//! official suite (server URL as its last argument, `MCP_CONFORMANCE_SCENARIO`,
+//! `MCP_CONFORMANCE_CONTEXT`, `MCP_CONFORMANCE_PROTOCOL_VERSION`) runs under this harness's
+//! scenarios unchanged. Such a client does everything in one run — log in, list tools, call one —
+//! and prints nothing in a set form, so its tools are what the server listed to it.
+
+use super::spec::{self, Manifest, ManifestError};
+
+/// This catalog's scenarios and the official suite's that test the same thing. A scenario not
+/// listed tells the client `auth/metadata-default`: the plain authorization code flow.
+pub const SCENARIO_NAMES: &[(&str, &str)] = &[
+    ("happy-path", "auth/metadata-default"),
+    ("oidc-only", "auth/metadata-var1"),
+    ("founding-path-issuer", "auth/metadata-var2"),
+    ("prm-header-only", "auth/metadata-var3"),
+    ("cimd-advertised", "auth/basic-cimd"),
+    ("scope-from-challenge", "auth/scope-from-www-authenticate"),
+    ("scope-omitted-when-undefined", "auth/scope-omitted-when-undefined"),
+    ("step-up", "auth/scope-step-up"),
+    ("step-up-denied", "auth/scope-retry-limit"),
+    ("preregistered", "auth/pre-registration"),
+    ("backcompat-2025-03-26", "auth/2025-03-26-oauth-metadata-backcompat"),
+    ("backcompat-no-metadata", "auth/2025-03-26-oauth-endpoint-fallback"),
+    ("resource-mismatch", "auth/resource-mismatch"),
+    ("iss-wrong", "auth/iss-wrong-issuer"),
+    ("iss-omitted", "auth/iss-supported-missing"),
+    ("issuer-mismatch", "auth/metadata-issuer-mismatch"),
+];
+
+/// The official suite's name for one of this catalog's scenarios.
+pub fn official_name(scenario: &str) -> &'static str {
+    SCENARIO_NAMES.iter().find(|(ours, _)| *ours == scenario).map_or("auth/metadata-default", |(_, theirs)| theirs)
+}
+
+/// A manifest that runs `command` (split by the shell, as the official runner does) with the
+/// contract's environment.
+pub fn manifest(command: &str) -> Result<Manifest, ManifestError> {
+    let quoted = |text: &str| toml::Value::String(text.to_owned()).to_string();
+    // The URL goes in as `$0` of `sh -c`, so nothing in it is taken for shell syntax.
+    let run = format!(r#"["/bin/sh", "-c", {}, "{{url}}"]"#, quoted(&format!("{command} \"$0\"")));
+    let text = format!(
+        r#"name = {name}
+summary = "a client following @modelcontextprotocol/conformance's contract"
+
+[env]
+MCP_CONFORMANCE_SCENARIO = "{{conformance_scenario}}"
+MCP_CONFORMANCE_CONTEXT = "{{conformance_context}}"
+MCP_CONFORMANCE_PROTOCOL_VERSION = "2025-11-25"
+
+[verbs.add]
+nothing = "a contract client keeps no registry: every run is given the URL"
+
+[verbs.login]
+run = {run}
+
+[verbs.list]
+unsupported = "the contract has no status command"
+
+[verbs.import]
+run = {run}
+tools = {{ from = "server" }}
+
+[verbs.call]
+unsupported = "a contract client calls the tool of its own choosing"
+
+[verbs.logout]
+unsupported = "the contract has no logout"
+
+[verbs.remove]
+nothing = "a contract client keeps no registry"
+"#,
+        name = quoted(&format!("conformance:{command}")),
+    );
+    spec::parse("(the conformance contract)", &text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_command_makes_a_valid_manifest() {
+        for command in ["node client.js", "my client --flag=\"x\"", "a'b"] {
+            manifest(command).unwrap_or_else(|e| panic!("{command}: {e}"));
+        }
+    }
+
+    #[test]
+    fn unmapped_scenarios_get_the_plain_flow() {
+        assert_eq!(official_name("step-up"), "auth/scope-step-up");
+        assert_eq!(official_name("restart-keeps-login"), "auth/metadata-default");
+    }
+}
