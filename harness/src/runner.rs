@@ -251,7 +251,7 @@ pub async fn run(
         });
     }
 
-    let servers = mocks
+    let servers: BTreeMap<String, ServerRecord> = mocks
         .iter()
         .map(|(key, mock)| {
             let record = ServerRecord {
@@ -266,6 +266,12 @@ pub async fn run(
             (key.clone(), record)
         })
         .collect();
+    // What a client prints is kept for the reports; a secret it printed is not.
+    let secrets: Vec<&str> =
+        servers.values().flat_map(|s: &ServerRecord| &s.issued_secrets).map(String::as_str).collect();
+    for step in &mut steps {
+        step.reply.redact(&secrets);
+    }
     let kept = options.keep.then(|| sandbox.keep());
     let mut run = ScenarioRun {
         scenario: scenario.name.clone(),

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use mcp_auth_harness::client::{ClientAdapter, ReferenceClient, Sandbox};
+use mcp_auth_harness::client::{ClientAdapter, ManifestClient, ReferenceClient, Sandbox};
 use mcp_auth_harness::{catalog, report, scenario};
 
 #[tokio::test]
@@ -37,4 +37,26 @@ async fn no_issued_token_reaches_any_report_and_no_sandbox_is_left() {
     assert!(checked > 50, "the catalog issued tokens to look for ({checked})");
     let left: Vec<_> = Sandbox::existing().difference(&before).cloned().collect();
     assert!(left.is_empty(), "sandboxes left behind: {left:?}");
+}
+
+#[tokio::test]
+async fn secrets_a_real_client_prints_are_redacted() {
+    // The TypeScript SDK's example client prints the authorization code it receives.
+    let Some(client) = ManifestClient::built_in().into_iter().find(|c| c.name().starts_with("typescript-sdk")) else {
+        panic!("the typescript-sdk manifest is built in");
+    };
+    if let Err(why) = client.availability() {
+        eprintln!("skipped: the pinned typescript-sdk client cannot run here: {why}");
+        return;
+    }
+    let scenario = scenario::load_file(&catalog::default_dir().join("happy-path.toml")).unwrap();
+    let client: Arc<dyn ClientAdapter> = Arc::new(client);
+    let run = mcp_auth_harness::runner::run(&scenario, client, &Default::default()).await.unwrap();
+    let json = serde_json::to_string(&run).unwrap();
+    let secrets: Vec<&String> = run.servers.values().flat_map(|s| &s.issued_secrets).collect();
+    assert!(!secrets.is_empty());
+    for secret in secrets {
+        assert!(!json.contains(secret.as_str()), "an issued secret leaked into the results");
+    }
+    assert!(json.contains("[secret]"), "the client printed its code, and it was redacted");
 }

@@ -141,6 +141,19 @@ impl Reply {
     pub fn failure(error: impl Into<String>) -> Self {
         Self { error: Some(error.into()), ..Self::default() }
     }
+
+    /// Replaces each of `secrets` in what the client printed with `[secret]`.
+    pub fn redact(&mut self, secrets: &[&str]) {
+        let texts =
+            [&mut self.output, &mut self.stderr].into_iter().chain(self.error.as_mut()).chain(self.content.as_mut());
+        for text in texts {
+            for secret in secrets {
+                if text.contains(secret) {
+                    *text = text.replace(secret, "[secret]");
+                }
+            }
+        }
+    }
 }
 
 /// An entry's auth status as the client reported it.

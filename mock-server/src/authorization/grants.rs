@@ -162,7 +162,8 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
-/// A token the mock issued, with its raw value, for tests that need to use it directly.
+/// A secret the mock issued (authorization code, access or refresh token), with its raw value,
+/// for tests that need to use it directly and for scrubbing it from what clients print.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IssuedToken {
     pub kind: &'static str,
@@ -240,6 +241,7 @@ impl Grants {
     /// Turns an approved request into a single-use code.
     pub fn issue_code(&mut self, request: AuthorizationRequest) -> String {
         let code = random_token("code");
+        self.record_issued("code", &code, &request.client_id);
         let family = self.new_family();
         self.codes.insert(code.clone(), CodeGrant { request, issued: Instant::now(), redeemed: false, family });
         code
