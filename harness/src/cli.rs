@@ -33,6 +33,7 @@ Examples:
   mcp-auth-harness run --client all                     # scenario × client matrix: reference, Codex, mcp-remote, Gemini CLI, TS SDK
   mcp-auth-harness run --client ./my-client.toml        # your client, described by a manifest (see README)
   mcp-auth-harness clients ./my-client.toml             # check a manifest without running anything
+  mcp-auth-harness official                             # the official conformance suite vs ours, side by side
   mcp-auth-harness install                              # install the pinned real clients now
   mcp-auth-harness mutants                              # which checks catch each mutant of the reference client
   mcp-auth-harness stress --rounds 50                   # 50 catalog runs at once: flakes, leftovers, time
@@ -103,6 +104,13 @@ enum Command {
     Clients {
         /// Client manifest files (TOML) to check.
         manifests: Vec<PathBuf>,
+    },
+    /// Run the official suite (`@modelcontextprotocol/conformance`, pinned) on its overlapping
+    /// client auth scenarios against the reference client, and this catalog's counterparts, side
+    /// by side: verdicts, checks and wall time.
+    Official {
+        #[arg(long, default_value_os_t = catalog::default_dir())]
+        catalog: PathBuf,
     },
     /// Install the pinned real clients now (`npm ci` into the cache); `run` does it on first use.
     Install,
@@ -340,6 +348,13 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Official { catalog } => {
+            let scenarios = crate::scenario::load_dir(&catalog).map_err(|e| e.to_string())?;
+            let comparisons = crate::official_suite::compare(&scenarios).await?;
+            print!("{}", crate::official_suite::table(&comparisons));
+            let agree = comparisons.iter().all(|c| c.theirs.ok() == (c.our_verdict == Verdict::Passed));
+            Ok(if agree { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Checks => {
             for check in check::all() {

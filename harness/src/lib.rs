@@ -26,6 +26,7 @@ pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod client;
+pub mod official_suite;
 pub mod report;
 pub mod runner;
 pub mod scenario;

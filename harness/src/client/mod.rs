@@ -2,7 +2,7 @@
 
 mod codex;
 mod manifest;
-mod npm;
+pub(crate) mod npm;
 mod process;
 mod reference;
 mod sandbox;
@@ -18,6 +18,7 @@ use crate::browser::{Browser, Visit};
 use crate::scenario::{BrowserAction, Status, Verb};
 
 pub use codex::CodexClient;
+pub use manifest::contract::SCENARIO_NAMES as CONTRACT_SCENARIO_NAMES;
 pub use manifest::{Manifest, ManifestClient, ManifestError, PLACEHOLDERS};
 pub use reference::{Fault, ReferenceClient};
 pub use sandbox::Sandbox;
