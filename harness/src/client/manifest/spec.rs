@@ -502,4 +502,26 @@ mod tests {
         let manifest = parse("m.toml", &format!("{HEAD}version = \"1.2\"\n")).unwrap();
         assert_eq!(manifest.name, "c@1.2");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 10_000, ..Default::default() })]
+
+        #[test]
+        fn arbitrary_text_never_panics(text in ".{0,400}") {
+            let _ = parse("m.toml", &text);
+        }
+
+        #[test]
+        fn arbitrary_verb_fields_never_panic(
+            verb in "(add|login|list|import|call|logout|remove|[a-z]{1,6})",
+            key in "[a-z_]{1,16}",
+            value in "[ -~]{0,24}",
+        ) {
+            let value = value.replace(['"', '\\'], "");
+            let text = format!("{HEAD}[verbs.{verb}]\nrun = [\"c\", \"{value}\"]\n{key} = \"{value}\"\n");
+            if let Err(ManifestError::Invalid { line, .. }) = parse("m.toml", &text) {
+                proptest::prop_assert!(line >= 1 && line <= text.lines().count() + 1);
+            }
+        }
+    }
 }
