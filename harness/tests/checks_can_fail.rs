@@ -262,6 +262,7 @@ async fn each_fault_trips_its_own_check() {
         (Fault::TokenInQuery, "happy-path", "token-in-header-only"),
         (Fault::TokenToAuthorizationServer, "happy-path", "token-audience"),
         (Fault::StatusReadsOtherKey, "happy-path", "status-tells-truth"),
+        (Fault::UnboundedStepUp, "step-up-never-granted", "step-up"),
     ];
     for (fault, scenario, id) in table {
         mutant(scenario, id, fault).await;

@@ -147,6 +147,9 @@ pub struct AuthorizationServerKnobs {
     pub consent: Consent,
     /// Reject authorization and token requests that carry no RFC 8707 `resource`.
     pub require_resource: bool,
+    /// Scopes a client may ask for but is never granted: the grant is narrower than the request
+    /// (OAuth 2.1 §3.2.3 lets the AS do that), so a step-up for them can never succeed.
+    pub withheld_scopes: Vec<String>,
 }
 
 impl Default for AuthorizationServerKnobs {
@@ -170,6 +173,7 @@ impl Default for AuthorizationServerKnobs {
             scopes_supported: vec!["mcp:read".into(), "mcp:write".into()],
             consent: Consent::Page,
             require_resource: false,
+            withheld_scopes: Vec::new(),
         }
     }
 }

@@ -174,7 +174,9 @@ impl AuthorizationServer {
     }
 
     fn approve(&self, request: AuthorizationRequest) -> Response {
-        let code = self.grants().issue_code(request.clone());
+        let mut granted = request.clone();
+        granted.scopes.retain(|s| !self.knobs.withheld_scopes.contains(s));
+        let code = self.grants().issue_code(granted);
         self.redirect(&request, &[("code", code.as_str())])
     }
 

@@ -18,7 +18,7 @@ pub const SCENARIO_NAMES: &[(&str, &str)] = &[
     ("scope-from-challenge", "auth/scope-from-www-authenticate"),
     ("scope-omitted-when-undefined", "auth/scope-omitted-when-undefined"),
     ("step-up", "auth/scope-step-up"),
-    ("step-up-denied", "auth/scope-retry-limit"),
+    ("step-up-never-granted", "auth/scope-retry-limit"),
     ("preregistered", "auth/pre-registration"),
     ("backcompat-2025-03-26", "auth/2025-03-26-oauth-metadata-backcompat"),
     ("backcompat-no-metadata", "auth/2025-03-26-oauth-endpoint-fallback"),
@@ -33,6 +33,14 @@ pub fn official_name(scenario: &str) -> &'static str {
 /// A manifest that runs `command` (split by the shell, as the official runner does) with the
 /// contract's environment.
 pub fn manifest(command: &str) -> Result<Manifest, ManifestError> {
+    // The client runs in its temporary home: a program given relative to here is made absolute.
+    let (program, rest) = command.split_once(' ').unwrap_or((command, ""));
+    let program = match std::fs::canonicalize(program) {
+        Ok(path) if program.contains('/') => path.display().to_string(),
+        _ => program.to_owned(),
+    };
+    let command = format!("{program} {rest}");
+    let command = command.trim_end();
     let quoted = |text: &str| toml::Value::String(text.to_owned()).to_string();
     // The URL goes in as `$0` of `sh -c`, so nothing in it is taken for shell syntax.
     let run = format!(r#"["/bin/sh", "-c", {}, "{{url}}"]"#, quoted(&format!("{command} \"$0\"")));

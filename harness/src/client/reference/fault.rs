@@ -39,10 +39,13 @@ pub enum Fault {
     TokenToAuthorizationServer,
     /// The status check looks for credentials under another key than login stored them.
     StatusReadsOtherKey,
+    /// Re-authorizes after every insufficient_scope refusal, with no retry limit (in practice
+    /// ten) — the loop the spec's retry limit is there to prevent.
+    UnboundedStepUp,
 }
 
 impl Fault {
-    const ALL: [(Fault, &'static str); 13] = [
+    const ALL: [(Fault, &'static str); 14] = [
         (Fault::StatusProbesOriginOnly, "status-probes-origin-only"),
         (Fault::StatusTrustsFile, "status-trusts-file"),
         (Fault::ProceedWithoutPkce, "proceed-without-pkce"),
@@ -56,6 +59,7 @@ impl Fault {
         (Fault::TokenInQuery, "token-in-query"),
         (Fault::TokenToAuthorizationServer, "token-to-authorization-server"),
         (Fault::StatusReadsOtherKey, "status-reads-other-key"),
+        (Fault::UnboundedStepUp, "unbounded-step-up"),
     ];
 
     pub fn name(self) -> &'static str {

@@ -137,7 +137,8 @@ impl ClientAdapter for ReferenceClient {
         arguments: &serde_json::Map<String, Value>,
     ) -> Result<Reply, AdapterError> {
         let mut output = String::new();
-        for attempt in 0..=STEP_UP_LIMIT {
+        let limit = if self.has(Fault::UnboundedStepUp) { 10 } else { STEP_UP_LIMIT };
+        for attempt in 0..=limit {
             let client = match self.connect(&ctx.home, entry).await {
                 Ok(client) => client,
                 Err(error) => return Ok(Reply { output, ..Reply::failure(error.to_string()) }),
@@ -161,7 +162,7 @@ impl ClientAdapter for ReferenceClient {
                     let needed = challenge.as_deref().and_then(|c| www_authenticate::param(c, "scope"));
                     let insufficient = challenge.as_deref().and_then(|c| www_authenticate::param(c, "error"))
                         == Some("insufficient_scope");
-                    match needed.filter(|_| insufficient && attempt < STEP_UP_LIMIT) {
+                    match needed.filter(|_| insufficient && attempt < limit) {
                         Some(needed) => {
                             // SEP-2350: ask for what we hold plus what the challenge names.
                             let mut scopes = granted_scopes(&ctx.home, &entry.url);
