@@ -39,13 +39,16 @@ pub enum Fault {
     TokenToAuthorizationServer,
     /// The status check looks for credentials under another key than login stored them.
     StatusReadsOtherKey,
+    /// Never uses its refresh token: when the access token stops working it sends the user back
+    /// to the browser instead.
+    NeverRefresh,
     /// Re-authorizes after every insufficient_scope refusal, with no retry limit (in practice
     /// ten) — the loop the spec's retry limit is there to prevent.
     UnboundedStepUp,
 }
 
 impl Fault {
-    const ALL: [(Fault, &'static str); 14] = [
+    const ALL: [(Fault, &'static str); 15] = [
         (Fault::StatusProbesOriginOnly, "status-probes-origin-only"),
         (Fault::StatusTrustsFile, "status-trusts-file"),
         (Fault::ProceedWithoutPkce, "proceed-without-pkce"),
@@ -60,6 +63,7 @@ impl Fault {
         (Fault::TokenToAuthorizationServer, "token-to-authorization-server"),
         (Fault::StatusReadsOtherKey, "status-reads-other-key"),
         (Fault::UnboundedStepUp, "unbounded-step-up"),
+        (Fault::NeverRefresh, "never-refresh"),
     ];
 
     pub fn name(self) -> &'static str {

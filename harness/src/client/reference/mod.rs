@@ -108,7 +108,17 @@ impl ClientAdapter for ReferenceClient {
     }
 
     async fn import(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
-        let client = match self.connect(&ctx.home, entry).await {
+        let connected = match self.connect(&ctx.home, entry).await {
+            // The fault's way out of a token that stopped working: the browser again.
+            Err(ConnectError::Rejected(_)) if self.has(Fault::NeverRefresh) => {
+                match self.authorize(ctx, entry, None).await {
+                    Ok(()) => self.connect(&ctx.home, entry).await,
+                    Err(error) => return Ok(Reply::failure(error)),
+                }
+            }
+            connected => connected,
+        };
+        let client = match connected {
             Ok(client) => client,
             Err(error) => return Ok(Reply::failure(error.to_string())),
         };
@@ -331,7 +341,8 @@ impl ReferenceClient {
         home: &Path,
         entry: &ServerEntry,
     ) -> Result<RunningService<RoleClient, ClientConfig>, ConnectError> {
-        let store = FileCredentialStore::new(home, entry);
+        let mut store = FileCredentialStore::new(home, entry);
+        store.hide_refresh_token = self.has(Fault::NeverRefresh);
         if store.read().await.is_none() {
             return Err(ConnectError::NotLoggedIn);
         }
@@ -552,6 +563,8 @@ struct FileCredentialStore {
     server_url: String,
     kind: &'static str,
     lock: Arc<Mutex<()>>,
+    /// Hand rmcp the credentials without their refresh token (the `never-refresh` fault).
+    hide_refresh_token: bool,
 }
 
 impl FileCredentialStore {
@@ -561,6 +574,7 @@ impl FileCredentialStore {
             server_url: entry.url.clone(),
             kind: client_id_kind(entry),
             lock: Arc::default(),
+            hide_refresh_token: false,
         }
     }
 
@@ -573,7 +587,13 @@ impl FileCredentialStore {
 #[async_trait]
 impl CredentialStore for FileCredentialStore {
     async fn load(&self) -> Result<Option<StoredCredentials>, AuthError> {
-        Ok(self.read().await)
+        let mut stored = self.read().await;
+        if self.hide_refresh_token
+            && let Some(tokens) = stored.as_mut().and_then(|s| s.token_response.as_mut())
+        {
+            tokens.set_refresh_token(None);
+        }
+        Ok(stored)
     }
 
     async fn save(&self, stored: StoredCredentials) -> Result<(), AuthError> {
