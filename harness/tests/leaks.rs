@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use mcp_auth_harness::client::{
-    AdapterError, ClientAdapter, ClientState, Manifest, ManifestClient, Reply, Sandbox, ServerEntry, StepContext,
-    Support,
+    AdapterError, ClientAdapter, ClientState, Manifest, ManifestClient, Reply, ServerEntry, StepContext, Support,
 };
 use mcp_auth_harness::scenario::{self, Verb};
 use mcp_auth_harness::{catalog, runner};
@@ -45,8 +44,9 @@ fn alive(pid: i32) -> bool {
     !stat.is_empty() && !stat.contains(") Z")
 }
 
-/// An adapter whose login panics (a harness bug a vendor's adapter could have).
-struct Panicking;
+/// An adapter that panics at its second step (a harness bug a vendor's adapter could have); it
+/// notes the home it was given.
+struct Panicking(std::sync::Mutex<Option<std::path::PathBuf>>);
 
 #[async_trait]
 impl ClientAdapter for Panicking {
@@ -56,14 +56,15 @@ impl ClientAdapter for Panicking {
     fn support(&self, _: Verb) -> Support {
         Support::Yes
     }
-    async fn add(&self, _: &StepContext, _: &ServerEntry) -> Result<Reply, AdapterError> {
+    async fn add(&self, ctx: &StepContext, _: &ServerEntry) -> Result<Reply, AdapterError> {
+        *self.0.lock().unwrap() = Some(ctx.home.clone());
         Ok(Reply::success("added"))
     }
     async fn login(&self, _: &StepContext, _: &ServerEntry) -> Result<Reply, AdapterError> {
-        panic!("the adapter broke mid-login")
+        unreachable!()
     }
     async fn list(&self, _: &StepContext) -> Result<Reply, AdapterError> {
-        unreachable!()
+        panic!("the adapter broke mid-run")
     }
     async fn import(&self, _: &StepContext, _: &ServerEntry) -> Result<Reply, AdapterError> {
         unreachable!()
@@ -94,7 +95,7 @@ impl ClientAdapter for Panicking {
 #[tokio::test(flavor = "multi_thread")]
 async fn hanging_clients_and_panicking_adapters_leave_nothing_behind() {
     let happy = scenario::load_file(&catalog::default_dir().join("happy-path.toml")).unwrap();
-    let (ports, sandboxes) = (listening_ports(), Sandbox::existing());
+    let ports = listening_ports();
     {
         let mock = mock_server::MockServer::start().await;
         let port = url::Url::parse(&mock.uri()).unwrap().port().unwrap();
@@ -106,7 +107,8 @@ async fn hanging_clients_and_panicking_adapters_leave_nothing_behind() {
     let pids = tempfile::tempdir().unwrap();
     let manifest = format!(
         "name = \"hangs\"\nsummary = \"s\"\n[verbs.add]\nnothing = \"no registry\"\n[verbs.login]\n\
-         run = [\"/bin/sh\", \"-c\", \"sleep 60 & echo $! > {}/helper; wait\"]\ntimeout_secs = 1\n",
+         run = [\"/bin/sh\", \"-c\", \"echo $HOME > {0}/home; sleep 60 & echo $! > {0}/helper; wait\"]\n\
+         timeout_secs = 1\n",
         pids.path().display()
     );
     let file = pids.path().join("hangs.toml");
@@ -118,16 +120,19 @@ async fn hanging_clients_and_panicking_adapters_leave_nothing_behind() {
     let helper: i32 = std::fs::read_to_string(pids.path().join("helper")).unwrap().trim().parse().unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(!alive(helper), "the hung client's helper process outlived the run");
+    let home = std::fs::read_to_string(pids.path().join("home")).unwrap();
+    assert!(!std::path::Path::new(home.trim()).exists(), "the hung client's home outlived the run");
 
     // An adapter that panics mid-run: the panic reaches the caller, and the run's mock servers
     // and sandbox are dropped on the way.
-    let panicking: Arc<dyn ClientAdapter> = Arc::new(Panicking);
-    let joined = tokio::spawn(async move { runner::run(&happy, panicking, &Default::default()).await }).await;
+    let panicking = Arc::new(Panicking(Default::default()));
+    let adapter: Arc<dyn ClientAdapter> = panicking.clone();
+    let joined = tokio::spawn(async move { runner::run(&happy, adapter, &Default::default()).await }).await;
     assert!(joined.is_err_and(|e| e.is_panic()), "the panic is not hidden");
+    let home = panicking.0.lock().unwrap().clone().expect("the run reached the adapter");
+    assert!(!home.exists(), "the panicked run's home outlived it");
 
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let left_ports: Vec<u16> = listening_ports().difference(&ports).copied().collect();
     assert!(left_ports.is_empty(), "loopback ports still listening: {left_ports:?}");
-    let left: Vec<_> = Sandbox::existing().difference(&sandboxes).cloned().collect();
-    assert!(left.is_empty(), "sandboxes left behind: {left:?}");
 }
