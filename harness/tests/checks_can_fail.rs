@@ -264,6 +264,7 @@ async fn each_fault_trips_its_own_check() {
         (Fault::StatusReadsOtherKey, "happy-path", "status-tells-truth"),
         (Fault::UnboundedStepUp, "step-up-never-granted", "step-up"),
         (Fault::NeverRefresh, "expiry-refresh", "refresh-before-relogin"),
+        (Fault::KeepRotatedOutRefreshToken, "refresh-rotation", "refresh-token-rotation"),
     ];
     for (fault, scenario, id) in table {
         mutant(scenario, id, fault).await;

@@ -35,6 +35,15 @@ pub fn checks() -> Vec<Check> {
             },
             evaluate: refresh_before_relogin,
         },
+        Check {
+            info: CheckInfo {
+                id: "refresh-token-rotation",
+                rule: "When a refresh returns a new refresh token, the client stores it and never presents the old one again.",
+                spec: "OAuth-2.1 §4.3.1; OAuth-2.1 §7.1 (credential storage)",
+                severity: Severity::Must,
+            },
+            evaluate: refresh_token_rotation,
+        },
     ]
 }
 
@@ -97,4 +106,28 @@ fn refresh_before_relogin(run: &ScenarioRun) -> Outcome {
         }
     }
     if judged { pass(evidence) } else { Outcome::NotApplicable }
+}
+
+fn refresh_token_rotation(run: &ScenarioRun) -> Outcome {
+    let mut rotated_out: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let mut evidence = Vec::new();
+    for (key, exchange) in all_exchanges(run) {
+        if exchange.endpoint != Endpoint::Token || exchange.body_param("grant_type") != Some("refresh_token") {
+            continue;
+        }
+        // Tokens are the mock's stable labels (`[refresh_token:2]`), never raw values.
+        let Some(presented) = exchange.body_param("refresh_token") else { continue };
+        if let Some(rotation) = rotated_out.get(presented) {
+            return fail(
+                format!("{key}: the client presented {presented} again after it was rotated out"),
+                vec![rotation.clone(), line(key, exchange)],
+            );
+        }
+        let renewed = exchange.response_body["refresh_token"].as_str().filter(|new| *new != presented);
+        if exchange.status == 200 && renewed.is_some() {
+            rotated_out.insert(presented.to_owned(), line(key, exchange));
+            evidence.push(line(key, exchange));
+        }
+    }
+    if evidence.is_empty() { Outcome::NotApplicable } else { pass(evidence) }
 }

@@ -42,13 +42,15 @@ pub enum Fault {
     /// Never uses its refresh token: when the access token stops working it sends the user back
     /// to the browser instead.
     NeverRefresh,
+    /// Refreshes, but keeps the refresh token it had: a rotated one is never stored.
+    KeepRotatedOutRefreshToken,
     /// Re-authorizes after every insufficient_scope refusal, with no retry limit (in practice
     /// ten) — the loop the spec's retry limit is there to prevent.
     UnboundedStepUp,
 }
 
 impl Fault {
-    const ALL: [(Fault, &'static str); 15] = [
+    const ALL: [(Fault, &'static str); 16] = [
         (Fault::StatusProbesOriginOnly, "status-probes-origin-only"),
         (Fault::StatusTrustsFile, "status-trusts-file"),
         (Fault::ProceedWithoutPkce, "proceed-without-pkce"),
@@ -64,6 +66,7 @@ impl Fault {
         (Fault::StatusReadsOtherKey, "status-reads-other-key"),
         (Fault::UnboundedStepUp, "unbounded-step-up"),
         (Fault::NeverRefresh, "never-refresh"),
+        (Fault::KeepRotatedOutRefreshToken, "keep-rotated-out-refresh-token"),
     ];
 
     pub fn name(self) -> &'static str {

@@ -343,6 +343,7 @@ impl ReferenceClient {
     ) -> Result<RunningService<RoleClient, ClientConfig>, ConnectError> {
         let mut store = FileCredentialStore::new(home, entry);
         store.hide_refresh_token = self.has(Fault::NeverRefresh);
+        store.keep_refresh_token = self.has(Fault::KeepRotatedOutRefreshToken);
         if store.read().await.is_none() {
             return Err(ConnectError::NotLoggedIn);
         }
@@ -565,6 +566,8 @@ struct FileCredentialStore {
     lock: Arc<Mutex<()>>,
     /// Hand rmcp the credentials without their refresh token (the `never-refresh` fault).
     hide_refresh_token: bool,
+    /// On saving refreshed credentials, keep the refresh token stored before (a fault).
+    keep_refresh_token: bool,
 }
 
 impl FileCredentialStore {
@@ -575,6 +578,7 @@ impl FileCredentialStore {
             kind: client_id_kind(entry),
             lock: Arc::default(),
             hide_refresh_token: false,
+            keep_refresh_token: false,
         }
     }
 
@@ -596,8 +600,20 @@ impl CredentialStore for FileCredentialStore {
         Ok(stored)
     }
 
-    async fn save(&self, stored: StoredCredentials) -> Result<(), AuthError> {
+    async fn save(&self, mut stored: StoredCredentials) -> Result<(), AuthError> {
         let _guard = self.lock.lock().await;
+        if self.keep_refresh_token
+            && let Some(old) = std::fs::read(&self.path)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+                .map(|file| file["stored"]["token_response"]["refresh_token"].clone())
+                .filter(Value::is_string)
+        {
+            // Through JSON, as the credential summary reads it: no dependence on oauth2's types.
+            let mut value = serde_json::to_value(&stored).map_err(|e| AuthError::InternalError(e.to_string()))?;
+            value["token_response"]["refresh_token"] = old;
+            stored = serde_json::from_value(value).map_err(|e| AuthError::InternalError(e.to_string()))?;
+        }
         // A refresh keeps the kind recorded at login.
         let kind = CredentialFile::read(&self.path).map_or(self.kind.to_owned(), |f| f.client_id_kind);
         write_json(&self.path, &CredentialFile { server_url: self.server_url.clone(), client_id_kind: kind, stored })
