@@ -159,6 +159,18 @@ fn expected_failures_pass_the_run_and_stale_entries_fail_it() {
     let (code, _, err) = stdout(&mut cmd);
     assert_eq!(code, 1, "a listed failure that passes is stale: {err}");
     assert!(err.contains("STALE baseline     reference: pkce-not-advertised"), "{err}");
+
+    // An unstable scenario is held against the run neither failing nor passing.
+    for client in ["reference", "reference+proceed-without-pkce"] {
+        let mut cmd = harness();
+        cmd.args(["run", "pkce-not-advertised", "--client", client]);
+        let baseline = format!("[clients.\"{client}\"]\nunstable = [\"pkce-not-advertised\"]\n");
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), baseline).unwrap();
+        cmd.arg("--expected-failures").arg(file.path());
+        let (code, _, err) = stdout(&mut cmd);
+        assert_eq!(code, 0, "{client}: {err}");
+    }
 }
 
 #[test]
