@@ -3,6 +3,15 @@
 
 use std::ops::Range;
 
+/// Deserializes `text`; a failure comes back as its span, the field it is about and the message.
+pub fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, (Range<usize>, String, String)> {
+    toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        let field = field_at(text, &span, e.message());
+        (span, field, e.message().trim().to_owned())
+    })
+}
+
 /// 1-based line and column of `offset` in `text`.
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];

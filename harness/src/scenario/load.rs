@@ -8,7 +8,7 @@ use mock_server::Preset;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::toml_span::{field_at, line_column};
+use crate::toml_span::{self, line_column};
 
 use super::{BrowserAction, Expect, ExpireMode, Scenario, ServerSpec, Step, Verb};
 
@@ -74,11 +74,7 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
         let (line, column) = line_column(text, span.start);
         ScenarioError::Invalid { file: file.to_owned(), line, column, field: field.to_owned(), message }
     };
-    let raw: RawScenario = toml::from_str(text).map_err(|e| {
-        let span = e.span().unwrap_or(0..0);
-        let field = field_at(text, &span, e.message());
-        at(span, &field, e.message().trim().to_owned())
-    })?;
+    let raw: RawScenario = toml_span::from_str(text).map_err(|(span, field, message)| at(span, &field, message))?;
 
     let servers_span = raw.servers.span();
     let raw_servers = raw.servers.into_inner();

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::scenario::{Status, Verb};
-use crate::toml_span::{field_at, line_column};
+use crate::toml_span::{self, line_column};
 
 /// The placeholders a manifest string may use.
 pub const PLACEHOLDERS: &[(&str, &str)] = &[
@@ -295,11 +295,7 @@ pub fn parse(file: &str, text: &str) -> Result<Manifest, ManifestError> {
         let (line, column) = line_column(text, span.start);
         ManifestError::Invalid { file: file.to_owned(), line, column, field: field.to_owned(), message }
     };
-    let raw: RawManifest = toml::from_str(text).map_err(|e| {
-        let span = e.span().unwrap_or(0..0);
-        let field = field_at(text, &span, e.message());
-        at(span, &field, e.message().trim().to_owned())
-    })?;
+    let raw: RawManifest = toml_span::from_str(text).map_err(|(span, field, message)| at(span, &field, message))?;
     for (key, value) in &raw.env {
         check_placeholders(value.get_ref()).map_err(|m| at(value.span(), &format!("env.{key}"), m))?;
     }
