@@ -294,7 +294,7 @@ async fn execute(command: Command) -> Result<ExitCode, String> {
         Command::Mutants { catalog } => {
             let scenarios = catalog::select(&catalog, &[]).map_err(|e| e.to_string())?;
             let mut uncaught = 0;
-            println!("{:<32} {}", "mutant", "caught by (check: scenarios)");
+            println!("{:<32} caught by (check: scenarios)", "mutant");
             for fault in client::Fault::all() {
                 let mutant: Arc<dyn ClientAdapter> = Arc::new(client::ReferenceClient::with_faults(vec![fault]));
                 let runs = catalog::run_all(&scenarios, &[mutant], &RunOptions::default(), 16).await;

@@ -22,7 +22,7 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
 
 /// The field an error is about: named in the message (`unknown field `x``, `missing field `x``)
 /// or else the key the span points at.
-pub fn field_at(text: &str, span: &Range<usize>, message: &str) -> String {
+fn field_at(text: &str, span: &Range<usize>, message: &str) -> String {
     for marker in ["unknown field `", "missing field `", "duplicate key `"] {
         if let Some(rest) = message.split(marker).nth(1)
             && let Some(name) = rest.split('`').next()
