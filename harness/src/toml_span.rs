@@ -3,6 +3,23 @@
 
 use std::ops::Range;
 
+/// A TOML file (a scenario, a client manifest) that cannot be used, and exactly where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    #[error("{file}: cannot read: {reason}")]
+    Unreadable { file: String, reason: String },
+    #[error("{file}:{line}:{column}: field `{field}`: {message}")]
+    Invalid { file: String, line: usize, column: usize, field: String, message: String },
+}
+
+impl FileError {
+    /// An error about `field`, at `span` of `text` (the contents of `file`).
+    pub fn at(file: &str, text: &str, span: Range<usize>, field: &str, message: String) -> Self {
+        let (line, column) = line_column(text, span.start);
+        Self::Invalid { file: file.to_owned(), line, column, field: field.to_owned(), message }
+    }
+}
+
 /// Deserializes `text`; a failure comes back as its span, the field it is about and the message.
 pub fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, (Range<usize>, String, String)> {
     toml::from_str(text).map_err(|e| {

@@ -13,13 +13,7 @@ use crate::toml_span::{self, line_column};
 use super::{BrowserAction, Expect, ExpireMode, Scenario, ServerSpec, Step, Verb};
 
 /// A scenario file that cannot be used, and exactly where and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ScenarioError {
-    #[error("{file}: cannot read: {reason}")]
-    Unreadable { file: String, reason: String },
-    #[error("{file}:{line}:{column}: field `{field}`: {message}")]
-    Invalid { file: String, line: usize, column: usize, field: String, message: String },
-}
+pub type ScenarioError = toml_span::FileError;
 
 /// The file as written: everything optional that has a default, unknown fields rejected.
 #[derive(Deserialize)]
@@ -70,10 +64,7 @@ struct RawStep {
 
 /// Parses scenario text; `file` names it in errors and `stem` is the default name.
 pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioError> {
-    let at = |span: Range<usize>, field: &str, message: String| {
-        let (line, column) = line_column(text, span.start);
-        ScenarioError::Invalid { file: file.to_owned(), line, column, field: field.to_owned(), message }
-    };
+    let at = |span: Range<usize>, field: &str, message: String| ScenarioError::at(file, text, span, field, message);
     let raw: RawScenario = toml_span::from_str(text).map_err(|(span, field, message)| at(span, &field, message))?;
 
     let servers_span = raw.servers.span();

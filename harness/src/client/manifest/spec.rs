@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::scenario::{Status, Verb};
-use crate::toml_span::{self, line_column};
+use crate::toml_span;
 
 /// The placeholders a manifest string may use.
 pub const PLACEHOLDERS: &[(&str, &str)] = &[
@@ -35,13 +35,7 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
 ];
 
 /// A manifest that cannot be used, and exactly where and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ManifestError {
-    #[error("{file}: cannot read: {reason}")]
-    Unreadable { file: String, reason: String },
-    #[error("{file}:{line}:{column}: field `{field}`: {message}")]
-    Invalid { file: String, line: usize, column: usize, field: String, message: String },
-}
+pub type ManifestError = toml_span::FileError;
 
 /// A client as its manifest describes it.
 #[derive(Debug, Clone)]
@@ -291,10 +285,7 @@ impl Manifest {
 
 /// Parses manifest text; `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<Manifest, ManifestError> {
-    let at = |span: Range<usize>, field: &str, message: String| {
-        let (line, column) = line_column(text, span.start);
-        ManifestError::Invalid { file: file.to_owned(), line, column, field: field.to_owned(), message }
-    };
+    let at = |span: Range<usize>, field: &str, message: String| ManifestError::at(file, text, span, field, message);
     let raw: RawManifest = toml_span::from_str(text).map_err(|(span, field, message)| at(span, &field, message))?;
     for (key, value) in &raw.env {
         check_placeholders(value.get_ref()).map_err(|m| at(value.span(), &format!("env.{key}"), m))?;
