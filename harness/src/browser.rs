@@ -84,6 +84,11 @@ impl Browser {
         };
         for _ in 0..MAX_HOPS {
             let (method, url) = (next.method(), next.url().clone());
+            // Every server of a run is on loopback; a hop elsewhere would carry a code (or a
+            // consent) off this machine, so the user stops there.
+            if !is_loopback(&url) {
+                return VisitEnd::Failed { reason: format!("not following {}: it leaves this machine", hidden(&url)) };
+            }
             let mut answer = self.send(&next).await;
             // A client may print its URL a moment before its callback listener is up (the TS SDK
             // example does); a person is never that fast, so the callback gets a few retries.
@@ -160,6 +165,15 @@ impl Request {
         match self {
             Self::Get(url) | Self::Post(url, _) => url,
         }
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -288,5 +302,19 @@ mod tests {
         let visit = Browser::new().visit(&format!("{}/authorize", server.uri()), BrowserAction::Abandon).await;
         assert_eq!(visit.end, VisitEnd::Abandoned);
         assert_eq!(visit.hops.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_redirect_off_this_machine_is_not_followed() {
+        let server = authorization_server("http://client.example/cb").await;
+        let visit = Browser::new().visit(&format!("{}/authorize", server.uri()), BrowserAction::Approve).await;
+        assert_eq!(
+            visit.end,
+            VisitEnd::Failed {
+                reason: "not following http://client.example/cb?code=[code]&state=[state]: it leaves this machine"
+                    .into()
+            }
+        );
+        assert_eq!(visit.hops.len(), 2, "the consent page and the form, nothing after");
     }
 }

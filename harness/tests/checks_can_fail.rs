@@ -265,6 +265,11 @@ async fn each_fault_trips_its_own_check() {
         (Fault::UnboundedStepUp, "step-up-never-granted", "step-up"),
         (Fault::NeverRefresh, "expiry-refresh", "refresh-before-relogin"),
         (Fault::KeepRotatedOutRefreshToken, "refresh-rotation", "refresh-token-rotation"),
+        (Fault::IgnoreResourceMetadata, "prm-header-only", "prm-discovery"),
+        (Fault::WrongAsMetadataOrder, "founding-path-issuer", "as-metadata-discovery"),
+        (Fault::SkipOidcFallback, "oidc-only", "as-metadata-discovery"),
+        (Fault::SkipIssuerValidation, "issuer-mismatch", "issuer-validated"),
+        (Fault::AcceptNonLoopbackRedirect, "redirect-not-loopback", "loopback-redirect"),
     ];
     for (fault, scenario, id) in table {
         mutant(scenario, id, fault).await;

@@ -150,6 +150,10 @@ pub struct AuthorizationServerKnobs {
     /// Scopes a client may ask for but is never granted: the grant is narrower than the request
     /// (OAuth 2.1 §3.2.3 lets the AS do that), so a step-up for them can never succeed.
     pub withheld_scopes: Vec<String>,
+    /// Registers this redirect URI instead of the ones a dynamic registration asks for, and says
+    /// so in the response (RFC 7591 §3.2.1 lets an AS replace requested values): a client must
+    /// not send its user off with a redirect URI it does not listen on.
+    pub registered_redirect_uri: Option<String>,
 }
 
 impl Default for AuthorizationServerKnobs {
@@ -174,6 +178,7 @@ impl Default for AuthorizationServerKnobs {
             consent: Consent::Page,
             require_resource: false,
             withheld_scopes: Vec::new(),
+            registered_redirect_uri: None,
         }
     }
 }

@@ -86,3 +86,23 @@ async fn url_client_id_whose_document_names_another_client_is_refused() {
     assert_eq!(response.status(), 400);
     assert!(response.headers().get("location").is_none());
 }
+
+#[tokio::test]
+async fn a_replaced_redirect_uri_is_registered_and_said() {
+    let mut profile = mock_server::Profile::default();
+    profile.authorization_server.registered_redirect_uri = Some("http://client.example/callback".into());
+    let server = MockServer::builder().profile(profile).start().await;
+    let response = http()
+        .post(format!("{}/register", server.issuer()))
+        .json(&json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}))
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["redirect_uris"], json!(["http://client.example/callback"]));
+    // The URI the client asked for is not registered: authorizing with it is refused in place.
+    let query = authorize_query(&server, body["client_id"].as_str().unwrap(), "mcp:read");
+    let response = http().get(format!("{}/authorize", server.issuer())).query(&query).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
+}

@@ -61,7 +61,7 @@ pub fn checks() -> Vec<Check> {
         Check {
             info: CheckInfo {
                 id: "loopback-redirect",
-                rule: "The redirect URI is an http loopback URI.",
+                rule: "The redirect URIs the client registers and authorizes with are http loopback URIs.",
                 spec: "RFC8252 §7.3; MCP-AUTH-2025-11-25 §Communication Security",
                 severity: Severity::Must,
             },
@@ -254,22 +254,34 @@ fn step_up(run: &ScenarioRun) -> Outcome {
 }
 
 fn loopback_redirect(run: &ScenarioRun) -> Outcome {
-    let authorizations = authorizations(run);
-    if authorizations.is_empty() {
+    // The URIs a client registers (RFC 7591) and the one it authorizes with.
+    let used: Vec<(&str, &Exchange, &str)> = all_exchanges(run)
+        .flat_map(|(key, e)| {
+            let uris: Vec<&str> = match e.endpoint {
+                Endpoint::Authorize => e.query_param("redirect_uri").into_iter().collect(),
+                Endpoint::Registration => e.request_body["redirect_uris"]
+                    .as_array()
+                    .map(|uris| uris.iter().filter_map(|u| u.as_str()).collect())
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            uris.into_iter().map(move |uri| (key, e, uri))
+        })
+        .collect();
+    if used.is_empty() {
         return Outcome::NotApplicable;
     }
-    for (key, auth) in &authorizations {
-        let redirect = auth.query_param("redirect_uri").unwrap_or_default();
+    for (key, exchange, redirect) in &used {
         let loopback = url::Url::parse(redirect)
             .is_ok_and(|u| u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost")));
         if !loopback {
             return fail(
                 format!("{key}: redirect_uri `{redirect}` is not an http loopback URI"),
-                vec![line(key, auth)],
+                vec![line(key, exchange)],
             );
         }
     }
-    pass(authorizations.iter().map(|(k, e)| line(k, e)).collect())
+    pass(used.iter().map(|(k, e, _)| line(k, e)).collect())
 }
 
 /// Steps whose browser acted as `action`, with the run's token exchanges after them.

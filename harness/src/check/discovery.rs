@@ -188,6 +188,11 @@ fn as_metadata_discovery(run: &ScenarioRun) -> Outcome {
                 break;
             }
         }
+        if !probes.iter().any(|p| p.status == 200)
+            && let Some(untried) = order.iter().find(|path| !probes.iter().any(|p| p.path == **path))
+        {
+            return fail(format!("{key}: gave up on issuer {} without trying {untried}", server.issuer), evidence);
+        }
     }
     if judged { pass(evidence) } else { Outcome::NotApplicable }
 }

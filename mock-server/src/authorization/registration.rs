@@ -42,7 +42,10 @@ impl AuthorizationServer {
     fn register(&self, body: &[u8]) -> Result<serde_json::Value, OAuthError> {
         let metadata: ClientMetadata = serde_json::from_slice(body)
             .map_err(|e| OAuthError::invalid_client_metadata(format!("body is not client metadata JSON: {e}")))?;
-        let redirect_uris = checked_redirect_uris(metadata.redirect_uris)?;
+        let mut redirect_uris = checked_redirect_uris(metadata.redirect_uris)?;
+        if let Some(replacement) = &self.knobs.registered_redirect_uri {
+            redirect_uris = vec![replacement.clone()];
+        }
         // RFC 7591 §2: the default is client_secret_basic.
         let method_name = metadata.token_endpoint_auth_method.as_deref().unwrap_or("client_secret_basic");
         let auth_method =

@@ -1,7 +1,8 @@
 //! Faults: each makes the reference client commit one real-world mistake, so the checks can be
 //! shown catching it (`mcp-auth-harness mutants`). Most act at the edges the adapter controls —
 //! the authorization URL it hands to the browser, the callback it hands to rmcp, extra requests
-//! a careless client makes — because rmcp itself does these things right.
+//! a careless client makes, the HTTP rmcp's discovery goes through (`oauth_http`) — because rmcp
+//! itself does these things right.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -47,10 +48,23 @@ pub enum Fault {
     /// Re-authorizes after every insufficient_scope refusal, with no retry limit (in practice
     /// ten) — the loop the spec's retry limit is there to prevent.
     UnboundedStepUp,
+    /// Ignores `resource_metadata` in a `WWW-Authenticate` challenge: only the well-known
+    /// locations are tried for protected resource metadata.
+    IgnoreResourceMetadata,
+    /// Tries a path issuer's metadata URLs in the wrong order (OpenID Connect path-appended
+    /// first, RFC 8414 path-inserted last).
+    WrongAsMetadataOrder,
+    /// Never tries OpenID Connect discovery: RFC 8414 locations only.
+    SkipOidcFallback,
+    /// Uses authorization server metadata whatever issuer it names.
+    SkipIssuerValidation,
+    /// Sends the user off with whatever redirect URI the registration response names, even one
+    /// that is not its own loopback listener.
+    AcceptNonLoopbackRedirect,
 }
 
 impl Fault {
-    const ALL: [(Fault, &'static str); 16] = [
+    const ALL: [(Fault, &'static str); 21] = [
         (Fault::StatusProbesOriginOnly, "status-probes-origin-only"),
         (Fault::StatusTrustsFile, "status-trusts-file"),
         (Fault::ProceedWithoutPkce, "proceed-without-pkce"),
@@ -67,6 +81,11 @@ impl Fault {
         (Fault::UnboundedStepUp, "unbounded-step-up"),
         (Fault::NeverRefresh, "never-refresh"),
         (Fault::KeepRotatedOutRefreshToken, "keep-rotated-out-refresh-token"),
+        (Fault::IgnoreResourceMetadata, "ignore-resource-metadata"),
+        (Fault::WrongAsMetadataOrder, "wrong-as-metadata-order"),
+        (Fault::SkipOidcFallback, "skip-oidc-fallback"),
+        (Fault::SkipIssuerValidation, "skip-issuer-validation"),
+        (Fault::AcceptNonLoopbackRedirect, "accept-non-loopback-redirect"),
     ];
 
     pub fn name(self) -> &'static str {
@@ -96,16 +115,27 @@ impl FromStr for Fault {
 
 /// The authorization URL as a faulty client would build it.
 pub(super) fn rewrite_authorization_url(faults: &[Fault], url: &str) -> String {
+    rewrite_query(url, |k, v| {
+        if (faults.contains(&Fault::OmitResource) && k == "resource")
+            || (faults.contains(&Fault::NoPkce) && k.starts_with("code_challenge"))
+        {
+            return None;
+        }
+        let plain = faults.contains(&Fault::PlainPkce) && k == "code_challenge_method";
+        Some((k, if plain { "plain".to_owned() } else { v }))
+    })
+}
+
+/// The authorization URL with `redirect_uri` replaced.
+pub(super) fn with_redirect_uri(url: &str, redirect_uri: &str) -> String {
+    rewrite_query(url, |k, v| Some((k.clone(), if k == "redirect_uri" { redirect_uri.to_owned() } else { v })))
+}
+
+/// `url` with each query pair mapped by `map` (`None` drops it).
+fn rewrite_query(url: &str, mut map: impl FnMut(String, String) -> Option<(String, String)>) -> String {
     let Ok(mut parsed) = Url::parse(url) else { return url.to_owned() };
-    let pairs: Vec<(String, String)> = parsed
-        .query_pairs()
-        .filter(|(k, _)| !(faults.contains(&Fault::OmitResource) && k == "resource"))
-        .filter(|(k, _)| !(faults.contains(&Fault::NoPkce) && k.starts_with("code_challenge")))
-        .map(|(k, v)| {
-            let plain = faults.contains(&Fault::PlainPkce) && k == "code_challenge_method";
-            (k.into_owned(), if plain { "plain".to_owned() } else { v.into_owned() })
-        })
-        .collect();
+    let pairs: Vec<(String, String)> =
+        parsed.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).filter_map(|(k, v)| map(k, v)).collect();
     parsed.query_pairs_mut().clear().extend_pairs(pairs);
     parsed.to_string()
 }

@@ -34,8 +34,10 @@ use crate::scenario::{Status, Verb};
 use crate::www_authenticate;
 
 mod fault;
+mod oauth_http;
 
 pub use fault::Fault;
+use oauth_http::OAuthHttp;
 
 /// The reference client, optionally with faults.
 #[derive(Debug, Default, Clone)]
@@ -54,6 +56,12 @@ impl ReferenceClient {
 
     fn has(&self, fault: Fault) -> bool {
         self.faults.contains(&fault)
+    }
+
+    /// An rmcp authorization manager for `url` whose OAuth requests go through [`OAuthHttp`].
+    async fn manager(&self, url: &str) -> Result<(AuthorizationManager, Arc<OAuthHttp>), AuthError> {
+        let http = OAuthHttp::new(&self.faults)?;
+        Ok((AuthorizationManager::new_with_oauth_http_client(url, http.clone()).await?, http))
     }
 }
 
@@ -250,10 +258,13 @@ impl ReferenceClient {
         entry: &ServerEntry,
         scopes: Option<Vec<String>>,
     ) -> Result<(), String> {
-        let challenge = probe(&entry.url).await?.challenge;
+        let mut challenge = probe(&entry.url).await?.challenge;
+        if self.has(Fault::IgnoreResourceMetadata) {
+            challenge = challenge.map(|c| www_authenticate::without_param(&c, "resource_metadata"));
+        }
         let store = FileCredentialStore::new(&ctx.home, entry);
         let previous = store.read().await;
-        let mut manager = AuthorizationManager::new(entry.url.as_str()).await.map_err(describe)?;
+        let (mut manager, http) = self.manager(&entry.url).await.map_err(describe)?;
         manager.set_credential_store(store);
         let resolution = manager.resolve_metadata_from_challenge(challenge.as_deref()).await.map_err(describe)?;
         // rmcp proceeds with S256 when metadata omits code_challenge_methods_supported; the
@@ -289,7 +300,23 @@ impl ReferenceClient {
             request = request.with_preregistered_client(previous.client_id);
         }
         let session = AuthorizationSession::new(manager, request).await.map_err(|(_, e)| describe(e))?;
-        let url = fault::rewrite_authorization_url(&self.faults, session.get_authorization_url());
+        let mut url = fault::rewrite_authorization_url(&self.faults, session.get_authorization_url());
+        // rmcp authorizes with the redirect URI it asked to register whatever the registration
+        // answered; RFC 7591 §3.2.1 lets the AS replace it, and then the code would go elsewhere.
+        if let Some(registered) = http.registered_redirect_uris()
+            && !registered.contains(&callback.redirect_uri())
+        {
+            match (self.has(Fault::AcceptNonLoopbackRedirect), registered.first()) {
+                (true, Some(theirs)) => url = fault::with_redirect_uri(&url, theirs),
+                _ => {
+                    return Err(format!(
+                        "refusing to authorize: the authorization server registered redirect URIs {registered:?} \
+                         instead of this client's {}",
+                        callback.redirect_uri()
+                    ));
+                }
+            }
+        }
         let mut state = OAuthState::Session(session);
         let (_visit, answer) = tokio::join!(ctx.open_browser(&url), callback.answer(ctx.user_timeout));
         let answer = fault::rewrite_callback(&self.faults, answer?, &url, issuer.as_deref());
@@ -347,8 +374,7 @@ impl ReferenceClient {
         if store.read().await.is_none() {
             return Err(ConnectError::NotLoggedIn);
         }
-        let mut manager =
-            AuthorizationManager::new(entry.url.as_str()).await.map_err(|e| ConnectError::Other(describe(e)))?;
+        let (mut manager, _) = self.manager(&entry.url).await.map_err(|e| ConnectError::Other(describe(e)))?;
         manager.set_credential_store(store);
         match manager.initialize_from_store().await {
             Ok(true) => {}

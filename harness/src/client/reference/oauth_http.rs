@@ -1,0 +1,148 @@
+//! The reference client's OAuth HTTP. rmcp makes every discovery, registration and token request
+//! through an [`OAuthHttpClient`]; the adapter gives it rmcp's default client wrapped in this
+//! one, which keeps what rmcp reads and then drops — the redirect URIs a registration response
+//! says were registered — and is where the discovery faults act: rmcp's discovery does those
+//! things right and has no switch to do them wrong.
+
+use std::sync::{Arc, Mutex};
+
+use rmcp::transport::auth::{
+    AuthError, OAuthHttpClient, OAuthHttpClientError, OAuthHttpClientFuture, OAuthHttpRequest,
+    default_oauth_http_client,
+};
+use url::Url;
+
+use super::Fault;
+use crate::www_authenticate;
+
+type Response = http::Response<Vec<u8>>;
+
+const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
+const OIDC_METADATA: &str = "/.well-known/openid-configuration";
+
+pub(super) struct OAuthHttp {
+    inner: Box<dyn OAuthHttpClient>,
+    /// For the requests a faulty client makes that rmcp would not.
+    extra: reqwest::Client,
+    faults: Vec<Fault>,
+    registered_redirect_uris: Mutex<Option<Vec<String>>>,
+}
+
+impl OAuthHttp {
+    pub fn new(faults: &[Fault]) -> Result<Arc<Self>, AuthError> {
+        Ok(Arc::new(Self {
+            inner: Box::new(default_oauth_http_client()?),
+            extra: reqwest::Client::new(),
+            faults: faults.to_vec(),
+            registered_redirect_uris: Mutex::default(),
+        }))
+    }
+
+    /// The redirect URIs the last dynamic registration answered with.
+    pub fn registered_redirect_uris(&self) -> Option<Vec<String>> {
+        self.registered_redirect_uris.lock().expect("never poisoned").clone()
+    }
+
+    fn has(&self, fault: Fault) -> bool {
+        self.faults.contains(&fault)
+    }
+
+    async fn get(&self, url: &Url) -> Result<Response, OAuthHttpClientError> {
+        let response = self.extra.get(url.clone()).send().await?;
+        let mut answer = http::Response::builder().status(response.status());
+        for (name, value) in response.headers() {
+            answer = answer.header(name, value);
+        }
+        Ok(answer.body(response.bytes().await?.to_vec())?)
+    }
+
+    async fn send(&self, request: OAuthHttpRequest) -> Result<Response, OAuthHttpClientError> {
+        let url = Url::parse(&request.request.uri().to_string())?;
+        if self.has(Fault::SkipOidcFallback) && url.path().contains(OIDC_METADATA) {
+            return Ok(http::Response::builder().status(404).body(Vec::new())?);
+        }
+        if self.has(Fault::WrongAsMetadataOrder)
+            && let Some(issuer_path) = url.path().strip_prefix(&format!("{OAUTH_METADATA}/"))
+        {
+            // The spec's later URLs first: path-appended OpenID Connect, then path-inserted.
+            for path in [format!("/{issuer_path}{OIDC_METADATA}"), format!("{OIDC_METADATA}/{issuer_path}")] {
+                let mut earlier = url.clone();
+                earlier.set_path(&path);
+                let response = self.get(&earlier).await?;
+                if response.status() == 200 {
+                    return Ok(response);
+                }
+            }
+        }
+        let registration = registration_request(&request);
+        let mut response = self.inner.execute(request).await?;
+        if registration && response.status().is_success() {
+            let uris = serde_json::from_slice::<serde_json::Value>(response.body())
+                .ok()
+                .and_then(|body| serde_json::from_value(body["redirect_uris"].clone()).ok());
+            *self.registered_redirect_uris.lock().expect("never poisoned") = uris;
+        }
+        if self.has(Fault::IgnoreResourceMetadata) {
+            let headers = response.headers_mut();
+            let challenges: Vec<String> = headers
+                .get_all(http::header::WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|v| Some(www_authenticate::without_param(v.to_str().ok()?, "resource_metadata")))
+                .collect();
+            headers.remove(http::header::WWW_AUTHENTICATE);
+            for challenge in challenges {
+                headers.append(http::header::WWW_AUTHENTICATE, challenge.parse()?);
+            }
+        }
+        if self.has(Fault::SkipIssuerValidation)
+            && response.status() == 200
+            && let Some(issuer) = issuer_looked_up(&url)
+            && let Ok(mut metadata) = serde_json::from_slice::<serde_json::Value>(response.body())
+        {
+            // rmcp compares `issuer` with the issuer it looked up; a client that never compares
+            // behaves as if they always matched.
+            metadata["issuer"] = issuer.into();
+            *response.body_mut() = serde_json::to_vec(&metadata)?;
+        }
+        Ok(response)
+    }
+}
+
+impl OAuthHttpClient for OAuthHttp {
+    fn execute(&self, request: OAuthHttpRequest) -> OAuthHttpClientFuture<'_> {
+        Box::pin(self.send(request))
+    }
+}
+
+/// A dynamic registration (RFC 7591 §3.1): a JSON POST listing redirect URIs.
+fn registration_request(request: &OAuthHttpRequest) -> bool {
+    request.request.method() == http::Method::POST
+        && serde_json::from_slice::<serde_json::Value>(request.request.body())
+            .is_ok_and(|body| body.get("redirect_uris").is_some())
+}
+
+/// The issuer whose authorization server metadata `url` asks for (RFC 8414 §3.1, and the OpenID
+/// Connect forms the MCP spec adds), or `None` if it is no metadata URL.
+fn issuer_looked_up(url: &Url) -> Option<String> {
+    let path = url.path();
+    let issuer_path = [OAUTH_METADATA, OIDC_METADATA]
+        .iter()
+        .find_map(|prefix| path.strip_prefix(prefix).filter(|rest| rest.is_empty() || rest.starts_with('/')))
+        .or_else(|| path.strip_suffix(OIDC_METADATA))?;
+    Some(format!("{}{issuer_path}", url.origin().ascii_serialization()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_of_each_metadata_url() {
+        let issuer = |u: &str| issuer_looked_up(&Url::parse(u).unwrap());
+        assert_eq!(issuer("http://a:1/.well-known/oauth-authorization-server").as_deref(), Some("http://a:1"));
+        assert_eq!(issuer("http://a:1/.well-known/oauth-authorization-server/t1").as_deref(), Some("http://a:1/t1"));
+        assert_eq!(issuer("http://a:1/.well-known/openid-configuration/t1").as_deref(), Some("http://a:1/t1"));
+        assert_eq!(issuer("http://a:1/t1/.well-known/openid-configuration").as_deref(), Some("http://a:1/t1"));
+        assert_eq!(issuer("http://a:1/.well-known/oauth-protected-resource"), None);
+    }
+}
