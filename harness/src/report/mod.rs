@@ -255,10 +255,13 @@ pub fn snapshot(run: &ScenarioRun) -> Value {
 }
 
 /// An MCP request that carried a token and was accepted: session traffic after authorization.
+/// Authenticated MCP traffic that went through, and the stream a client opens or closes with a
+/// working token (a GET or DELETE racing the session's end may find it gone: 404).
 fn is_session_traffic(exchange: &mock_server::Exchange) -> bool {
+    let teardown = matches!(exchange.method.as_str(), "GET" | "DELETE") && !matches!(exchange.status, 401 | 403);
     exchange.endpoint == mock_server::Endpoint::Mcp
         && exchange.request_headers.contains_key("authorization")
-        && exchange.status < 400
+        && (exchange.status < 400 || teardown)
 }
 
 static CLIENT_ID: LazyLock<Regex> =
