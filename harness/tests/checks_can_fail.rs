@@ -270,6 +270,8 @@ async fn each_fault_trips_its_own_check() {
         (Fault::SkipOidcFallback, "oidc-only", "as-metadata-discovery"),
         (Fault::SkipIssuerValidation, "issuer-mismatch", "issuer-validated"),
         (Fault::AcceptNonLoopbackRedirect, "redirect-not-loopback", "loopback-redirect"),
+        (Fault::ClaimLoginOnDenial, "consent-denied", "denial-handled"),
+        (Fault::FirstPageOfToolsOnly, "tools-paginated", "tools-imported"),
     ];
     for (fault, scenario, id) in table {
         mutant(scenario, id, fault).await;

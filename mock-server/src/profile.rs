@@ -45,6 +45,9 @@ pub struct ResourceKnobs {
     /// Also serve each path with a trailing slash, as the same resource (tokens for either
     /// spelling are accepted).
     pub trailing_slash: bool,
+    /// Tools per `tools/list` page; `0` serves them all in one. Smaller pages make a client
+    /// follow `nextCursor` (MCP 2025-11-25 §Pagination) to see every tool.
+    pub tools_page_size: usize,
 }
 
 impl Default for ResourceKnobs {
@@ -56,6 +59,7 @@ impl Default for ResourceKnobs {
             write_scope: "mcp:write".into(),
             challenge_scope: None,
             trailing_slash: false,
+            tools_page_size: 0,
         }
     }
 }

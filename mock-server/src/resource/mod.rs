@@ -74,9 +74,10 @@ impl ProtectedResource {
     /// same listener already serves (root and custom locations are shared).
     pub fn router(self: &Arc<Self>, shutdown: CancellationToken, metadata_taken: &mut Vec<String>) -> Router {
         let tools: Arc<[ToolKind]> = self.knobs.tools.clone().into();
+        let page_size = self.knobs.tools_page_size;
         let config = StreamableHttpServerConfig::default().with_cancellation_token(shutdown).with_sse_keep_alive(None);
         let mcp = StreamableHttpService::new(
-            move || Ok(ToolServer::new(tools.clone())),
+            move || Ok(ToolServer::new(tools.clone(), page_size)),
             Arc::new(LocalSessionManager::default()),
             config,
         );

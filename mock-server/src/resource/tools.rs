@@ -59,11 +59,13 @@ impl ToolKind {
 #[derive(Clone)]
 pub struct ToolServer {
     tools: Arc<[ToolKind]>,
+    /// Tools per `tools/list` page (`0`: one page).
+    page_size: usize,
 }
 
 impl ToolServer {
-    pub fn new(tools: Arc<[ToolKind]>) -> Self {
-        Self { tools }
+    pub fn new(tools: Arc<[ToolKind]>, page_size: usize) -> Self {
+        Self { tools, page_size }
     }
 }
 
@@ -75,10 +77,28 @@ impl ServerHandler for ToolServer {
 
     async fn list_tools(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(self.tools.iter().map(|t| t.describe()).collect()))
+        let all = || self.tools.iter().map(|t| t.describe());
+        if self.page_size == 0 {
+            return Ok(ListToolsResult::with_all_items(all().collect()));
+        }
+        // The cursor is the index of the page's first tool: opaque to the client, as it must be.
+        let start = match request.and_then(|r| r.cursor) {
+            None => 0,
+            Some(cursor) => cursor
+                .parse::<usize>()
+                .ok()
+                .filter(|i| *i < self.tools.len())
+                .ok_or_else(|| ErrorData::invalid_params(format!("invalid cursor `{cursor}`"), None))?,
+        };
+        let end = (start + self.page_size).min(self.tools.len());
+        let mut page = ListToolsResult::with_all_items(all().skip(start).take(end - start).collect());
+        if end < self.tools.len() {
+            page.next_cursor = Some(end.to_string());
+        }
+        Ok(page)
     }
 
     async fn call_tool(

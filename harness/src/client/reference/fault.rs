@@ -61,10 +61,14 @@ pub enum Fault {
     /// Sends the user off with whatever redirect URI the registration response names, even one
     /// that is not its own loopback listener.
     AcceptNonLoopbackRedirect,
+    /// Says the login is done once the browser comes back, even with `error=access_denied`.
+    ClaimLoginOnDenial,
+    /// Imports the first `tools/list` page and ignores `nextCursor`.
+    FirstPageOfToolsOnly,
 }
 
 impl Fault {
-    const ALL: [(Fault, &'static str); 21] = [
+    const ALL: [(Fault, &'static str); 23] = [
         (Fault::StatusProbesOriginOnly, "status-probes-origin-only"),
         (Fault::StatusTrustsFile, "status-trusts-file"),
         (Fault::ProceedWithoutPkce, "proceed-without-pkce"),
@@ -86,6 +90,8 @@ impl Fault {
         (Fault::SkipOidcFallback, "skip-oidc-fallback"),
         (Fault::SkipIssuerValidation, "skip-issuer-validation"),
         (Fault::AcceptNonLoopbackRedirect, "accept-non-loopback-redirect"),
+        (Fault::ClaimLoginOnDenial, "claim-login-on-denial"),
+        (Fault::FirstPageOfToolsOnly, "first-page-of-tools-only"),
     ];
 
     pub fn name(self) -> &'static str {

@@ -130,7 +130,10 @@ impl ClientAdapter for ReferenceClient {
             Ok(client) => client,
             Err(error) => return Ok(Reply::failure(error.to_string())),
         };
-        let listed = client.list_all_tools().await;
+        let listed = match self.has(Fault::FirstPageOfToolsOnly) {
+            true => client.list_tools(None).await.map(|page| page.tools),
+            false => client.list_all_tools().await,
+        };
         let _ = client.cancel().await;
         let tools: Vec<ToolInfo> = match listed {
             Ok(tools) => tools
@@ -321,6 +324,9 @@ impl ReferenceClient {
         let (_visit, answer) = tokio::join!(ctx.open_browser(&url), callback.answer(ctx.user_timeout));
         let answer = fault::rewrite_callback(&self.faults, answer?, &url, issuer.as_deref());
         if let Some(error) = answer.get("error") {
+            if self.has(Fault::ClaimLoginOnDenial) {
+                return Ok(());
+            }
             return Err(format!("authorization failed: {error}"));
         }
         let code = answer.get("code").ok_or("the callback carried no code")?;
