@@ -279,19 +279,20 @@ async fn each_fault_trips_its_own_check() {
 }
 
 /// Mutation score: the catalog catches every fault the reference client can be given, with a
-/// named check (not only a step expectation).
+/// named check (not only a step expectation); and every check catches at least one fault.
 #[tokio::test]
-async fn every_fault_is_caught_by_a_named_check() {
+async fn every_fault_is_caught_by_a_named_check_and_every_check_catches_one() {
     let scenarios = scenario::load_dir(&catalog::default_dir()).unwrap();
+    let mut tripped = std::collections::BTreeSet::new();
     for fault in Fault::all() {
         let client: Arc<dyn mcp_auth_harness::client::ClientAdapter> =
             Arc::new(ReferenceClient::with_faults(vec![fault]));
         let runs = catalog::run_all(&scenarios, &[client], &Default::default(), 16).await;
-        let caught: Vec<String> = runs
-            .iter()
-            .map(|r| r.as_ref().unwrap())
-            .flat_map(|r| r.failures().map(move |c| format!("{}:{}", r.scenario, c.info.id)))
-            .collect();
+        let caught: Vec<&str> =
+            runs.iter().map(|r| r.as_ref().unwrap()).flat_map(|r| r.failures().map(|c| c.info.id)).collect();
         assert!(!caught.is_empty(), "fault {} went unnoticed by every check", fault.name());
+        tripped.extend(caught);
     }
+    let never: Vec<&str> = check::all().iter().map(|c| c.info.id).filter(|id| !tripped.contains(id)).collect();
+    assert!(never.is_empty(), "no mutant trips {never:?}");
 }
