@@ -433,6 +433,26 @@ impl Progress {
     }
 }
 
+/// The knobs whose values in `profile` differ from `preset`, as dotted paths and TOML-ish values.
+fn overridden_knobs(preset: &mock_server::Profile, profile: &mock_server::Profile) -> Vec<(String, String)> {
+    fn walk(path: &str, preset: &serde_json::Value, profile: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match (preset, profile) {
+            (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+                for (key, value) in b {
+                    let path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                    walk(&path, a.get(key).unwrap_or(&serde_json::Value::Null), value, out);
+                }
+            }
+            (a, b) if a != b => out.push((path.to_owned(), b.to_string())),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    let as_json = |p: &mock_server::Profile| serde_json::to_value(p).unwrap_or_default();
+    walk("", &as_json(preset), &as_json(profile), &mut out);
+    out
+}
+
 async fn explain(scenario: &Scenario) -> Result<String, String> {
     let mut out = String::new();
     let _ = writeln!(out, "{} — {}\n  file: {}", scenario.name, scenario.summary, scenario.source);
@@ -483,6 +503,9 @@ async fn explain(scenario: &Scenario) -> Result<String, String> {
             p.tokens.refresh,
             mock.served_tools().iter().map(|t| t.name.to_string()).collect::<Vec<_>>().join(", ")
         );
+        for (knob, value) in overridden_knobs(&spec.preset.profile(), p) {
+            let _ = writeln!(out, "    set by the scenario: {knob} = {value}");
+        }
     }
     let _ = writeln!(out, "\nsteps:");
     for (index, step) in scenario.steps.iter().enumerate() {
