@@ -101,6 +101,13 @@ fn explain_shows_layout_steps_and_checks() {
 }
 
 #[test]
+fn explain_shows_the_knobs_a_scenario_sets() {
+    let (code, out, _) = stdout(harness().args(["explain", "tools-paginated"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("set by the scenario: resource.tools_page_size = 1"), "{out}");
+}
+
+#[test]
 fn list_names_every_catalog_scenario() {
     let (code, out, _) = stdout(harness().arg("list"));
     assert_eq!(code, 0);
