@@ -107,6 +107,15 @@ fn explain_shows_the_knobs_a_scenario_sets() {
     assert!(out.contains("set by the scenario: resource.tools_page_size = 1"), "{out}");
 }
 
+/// The README's first command is `cargo run -p mcp-auth-harness -- run`; with two binaries in the
+/// package, cargo refuses to pick one unless `default-run` names it.
+#[test]
+fn cargo_run_picks_the_harness_binary() {
+    let manifest: toml::Table =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap().parse().unwrap();
+    assert_eq!(manifest["package"]["default-run"].as_str(), Some("mcp-auth-harness"));
+}
+
 #[test]
 fn list_names_every_catalog_scenario() {
     let (code, out, _) = stdout(harness().arg("list"));
