@@ -92,13 +92,7 @@ async fn a_replaced_redirect_uri_is_registered_and_said() {
     let mut profile = mock_server::Profile::default();
     profile.authorization_server.registered_redirect_uri = Some("http://client.example/callback".into());
     let server = MockServer::builder().profile(profile).start().await;
-    let response = http()
-        .post(format!("{}/register", server.issuer()))
-        .json(&json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}))
-        .send()
-        .await
-        .unwrap();
-    let body: serde_json::Value = response.json().await.unwrap();
+    let body = registration(&server).await;
     assert_eq!(body["redirect_uris"], json!(["http://client.example/callback"]));
     // The URI the client asked for is not registered: authorizing with it is refused in place.
     let query = authorize_query(&server, body["client_id"].as_str().unwrap(), "mcp:read");

@@ -24,8 +24,13 @@ pub fn challenge(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
 }
 
-/// Dynamic registration of a public client with [`REDIRECT`].
+/// Dynamic registration of a public client with [`REDIRECT`]: its client id.
 pub async fn register(server: &MockServer) -> String {
+    registration(server).await["client_id"].as_str().unwrap().to_owned()
+}
+
+/// Dynamic registration of a public client with [`REDIRECT`]: the whole response.
+pub async fn registration(server: &MockServer) -> Value {
     let response = http()
         .post(format!("{}/register", server.issuer()))
         .json(&json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}))
@@ -33,7 +38,7 @@ pub async fn register(server: &MockServer) -> String {
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
-    response.json::<Value>().await.unwrap()["client_id"].as_str().unwrap().to_owned()
+    response.json::<Value>().await.unwrap()
 }
 
 /// The authorize request's query for `client_id` with PKCE S256, `resource` and `scope`.
