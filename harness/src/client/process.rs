@@ -415,11 +415,17 @@ mod tests {
         )
     }
 
-    #[tokio::test]
-    async fn a_hanging_client_and_its_children_are_killed_at_the_deadline() {
+    /// A temporary home with the browser shim installed, and a step in it (1 s for the user).
+    fn sandbox(action: BrowserAction) -> (tempfile::TempDir, BrowserShim, StepContext) {
         let root = tempfile::tempdir().unwrap();
         let shim = BrowserShim::install(root.path()).unwrap();
-        let ctx = StepContext::new(root.path().into(), BrowserAction::Approve, Duration::from_secs(1));
+        let ctx = StepContext::new(root.path().into(), action, Duration::from_secs(1));
+        (root, shim, ctx)
+    }
+
+    #[tokio::test]
+    async fn a_hanging_client_and_its_children_are_killed_at_the_deadline() {
+        let (root, shim, ctx) = sandbox(BrowserAction::Approve);
         let pid_file = root.path().join("child.pid");
         let script = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
         let finished = run(&invocation(&script, Duration::from_millis(300)), &ctx, &shim).await.unwrap();
@@ -429,9 +435,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_cancelled_run_kills_the_group_too() {
-        let root = tempfile::tempdir().unwrap();
-        let shim = BrowserShim::install(root.path()).unwrap();
-        let ctx = StepContext::new(root.path().into(), BrowserAction::Approve, Duration::from_secs(1));
+        let (root, shim, ctx) = sandbox(BrowserAction::Approve);
         let pid_file = root.path().join("child.pid");
         let script = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
         let inv = invocation(&script, Duration::from_secs(30));
@@ -451,9 +455,7 @@ mod tests {
 
     #[tokio::test]
     async fn printed_authorization_urls_are_scraped_once() {
-        let root = tempfile::tempdir().unwrap();
-        let shim = BrowserShim::install(root.path()).unwrap();
-        let ctx = StepContext::new(root.path().into(), BrowserAction::Abandon, Duration::from_secs(1));
+        let (_home, shim, ctx) = sandbox(BrowserAction::Abandon);
         let url = "http://127.0.0.1:9/authorize?response_type=code&client_id=c";
         let script = format!("echo 'Open {url}'; echo '{url}' >&2; sleep 0.2");
         let mut inv = invocation(&script, Duration::from_secs(5));
@@ -466,9 +468,7 @@ mod tests {
 
     #[tokio::test]
     async fn urls_given_to_the_shim_reach_the_browser() {
-        let root = tempfile::tempdir().unwrap();
-        let shim = BrowserShim::install(root.path()).unwrap();
-        let ctx = StepContext::new(root.path().into(), BrowserAction::Abandon, Duration::from_secs(1));
+        let (_home, shim, ctx) = sandbox(BrowserAction::Abandon);
         let mut inv = invocation("xdg-open http://127.0.0.1:9/authorize; sleep 0.2", Duration::from_secs(5));
         inv.env.extend(shim.env());
         let finished = run(&inv, &ctx, &shim).await.unwrap();
@@ -478,9 +478,7 @@ mod tests {
 
     #[tokio::test]
     async fn prompts_are_answered_in_order_and_a_stop_sign_ends_the_run_as_a_success() {
-        let root = tempfile::tempdir().unwrap();
-        let shim = BrowserShim::install(root.path()).unwrap();
-        let ctx = StepContext::new(root.path().into(), BrowserAction::Approve, Duration::from_secs(1));
+        let (_home, shim, ctx) = sandbox(BrowserAction::Approve);
         // Prompts without a newline, as a REPL prints them; then the process stays up.
         let script = "printf 'go on? '; read a; printf 'mcp> '; read b; echo \"got $a $b\"; echo READY; sleep 30";
         let mut inv = invocation(script, Duration::from_secs(10));
@@ -499,9 +497,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failure_sign_fails_the_run_with_the_last_error_line_before_it() {
-        let root = tempfile::tempdir().unwrap();
-        let shim = BrowserShim::install(root.path()).unwrap();
-        let ctx = StepContext::new(root.path().into(), BrowserAction::Approve, Duration::from_secs(1));
+        let (_home, shim, ctx) = sandbox(BrowserAction::Approve);
         // stdout and stderr are two pipes: only what came earlier in time is "before".
         let script = "echo 'Error: access_denied' >&2; echo '    at f (x.js:1:2)' >&2; sleep 0.3; echo GAVE UP; exit 0";
         let mut inv = invocation(script, Duration::from_secs(10));
