@@ -254,7 +254,6 @@ pub fn snapshot(run: &ScenarioRun) -> Value {
     redact(run, value)
 }
 
-/// An MCP request that carried a token and was accepted: session traffic after authorization.
 /// Authenticated MCP traffic that went through, and the stream a client opens or closes with a
 /// working token (a GET or DELETE racing the session's end may find it gone: 404).
 fn is_session_traffic(exchange: &mock_server::Exchange) -> bool {
