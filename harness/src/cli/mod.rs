@@ -1,0 +1,115 @@
+//! The `mcp-auth-harness` command line: one module per command, as cargo lays out its own.
+
+mod checks;
+mod clients;
+mod explain;
+mod install;
+mod list;
+mod mutants;
+mod official;
+mod run;
+mod stress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  mcp-auth-harness run                                  # the whole catalog against the reference client
+  mcp-auth-harness run founding-split-origin            # one scenario by name
+  mcp-auth-harness run ./my-bug.toml --keep             # a scenario file; keep the client's sandbox
+  mcp-auth-harness run --client reference --client reference+status-probes-origin-only
+                                                        # a matrix: the reference client and a mutant
+  mcp-auth-harness explain founding-split-origin        # servers, steps and checks of a scenario
+  mcp-auth-harness list                                 # the catalog
+  mcp-auth-harness checks                               # every check with its spec clause
+  mcp-auth-harness run --client codex                   # every pinned Codex version (installed on first use)
+  mcp-auth-harness run --client codex --expected-failures known.toml   # CI: only new failures fail
+  mcp-auth-harness run --client all                     # scenario × client matrix: reference, Codex, mcp-remote, Gemini CLI, TS SDK
+  mcp-auth-harness run --client ./my-client.toml        # your client, described by a manifest (see README)
+  mcp-auth-harness clients ./my-client.toml             # check a manifest without running anything
+  mcp-auth-harness official                             # the official conformance suite vs ours, side by side
+  mcp-auth-harness install                              # install the pinned real clients now
+  mcp-auth-harness mutants                              # which checks catch each mutant of the reference client
+  mcp-auth-harness stress --rounds 50                   # 50 catalog runs at once: flakes, leftovers, time
+
+Exit status: 0 all scenarios passed, 1 a check or expectation failed, 2 usage or scenario error.";
+
+/// Tells an MCP client vendor whether their client really handles OAuth-protected MCP servers,
+/// end to end.
+#[derive(Parser)]
+#[command(name = "mcp-auth-harness", version, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run scenarios against clients and report per scenario, with a summary table.
+    #[command(after_help = EXAMPLES)]
+    Run(run::Args),
+    /// List the catalog's scenarios with their summaries.
+    List(list::Args),
+    /// Show a scenario's server layout (with live URLs), its steps and the checks it can trip.
+    Explain(explain::Args),
+    /// List every check with its rule and spec clause.
+    Checks,
+    /// List the clients the harness can drive and whether each can run here; with manifest
+    /// files, check them (file:line:column errors) and show what each verb does.
+    Clients(clients::Args),
+    /// Run the official suite (`@modelcontextprotocol/conformance`, pinned) on its overlapping
+    /// client auth scenarios against the reference client, and this catalog's counterparts, side
+    /// by side: verdicts, checks and wall time.
+    Official(official::Args),
+    /// Install the pinned real clients now (`npm ci` into the cache); `run` does it on first use.
+    Install,
+    /// Run the catalog again and again, all rounds at once, and report any verdict that differs
+    /// from the first round's (a flake), any leftover sandbox, and the time taken.
+    Stress(stress::Args),
+    /// Run the catalog against every mutant of the reference client (one real-world mistake
+    /// each) and show which checks caught it.
+    Mutants(mutants::Args),
+}
+
+/// Parses the command line, runs it, and maps the outcome to the exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(execute(cli.command)) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Each command's outcome: an exit status, or a usage or input error (exit status 2).
+type Outcome = Result<ExitCode, String>;
+
+async fn execute(command: Command) -> Outcome {
+    match command {
+        Command::Run(args) => run::exec(args).await,
+        Command::List(args) => list::exec(args),
+        Command::Explain(args) => explain::exec(args).await,
+        Command::Checks => checks::exec(),
+        Command::Clients(args) => clients::exec(args),
+        Command::Official(args) => official::exec(args).await,
+        Command::Install => install::exec(),
+        Command::Stress(args) => stress::exec(args).await,
+        Command::Mutants(args) => mutants::exec(args).await,
+    }
+}
+
+/// 0 when `ok`, else 1.
+fn status(ok: bool) -> ExitCode {
+    if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}

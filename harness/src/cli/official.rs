@@ -1,0 +1,21 @@
+//! `official`: the official conformance suite and this catalog, side by side on the reference
+//! client.
+
+use std::path::PathBuf;
+
+use crate::runner::Verdict;
+use crate::{catalog, official_suite, scenario};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, default_value_os_t = catalog::default_dir())]
+    catalog: PathBuf,
+}
+
+pub async fn exec(args: Args) -> super::Outcome {
+    let scenarios = scenario::load_dir(&args.catalog).map_err(|e| e.to_string())?;
+    let comparisons = official_suite::compare(&scenarios).await?;
+    print!("{}", official_suite::table(&comparisons));
+    let agree = comparisons.iter().all(|c| c.theirs.ok() == (c.our_verdict == Verdict::Passed));
+    Ok(super::status(agree))
+}

@@ -1,0 +1,203 @@
+//! `run`: scenarios against clients, reported per scenario with a summary table.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::ValueEnum;
+
+use crate::baseline::Baseline;
+use crate::catalog;
+use crate::client::{self, ClientAdapter};
+use crate::report;
+use crate::runner::{RunError, RunOptions, ScenarioRun, Verdict};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Scenario names (from the catalog) or paths to scenario files; none runs the catalog.
+    scenarios: Vec<String>,
+    /// A client to test; repeat for a matrix: `reference`, `reference+FAULT` (a mutant),
+    /// `codex@VERSION`, `codex` (every pinned version), `mcp-remote`, `gemini-cli`,
+    /// `typescript-sdk`, a manifest file (`*.toml`), or `all`.
+    #[arg(long = "client", default_value = "reference")]
+    clients: Vec<String>,
+    /// The catalog directory.
+    #[arg(long, default_value_os_t = catalog::default_dir())]
+    catalog: PathBuf,
+    /// Scenarios run at once.
+    #[arg(long, default_value_t = 8)]
+    jobs: usize,
+    /// Keep each run's sandbox (the client's home) and print where it is.
+    #[arg(long)]
+    keep: bool,
+    /// Seconds a client may wait for the browser during a login.
+    #[arg(long, default_value_t = 2.0)]
+    user_timeout: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// A baseline of known failures per client (TOML); unlisted failures fail the run, and so
+    /// do listed ones that now pass.
+    #[arg(long)]
+    expected_failures: Option<PathBuf>,
+    /// Also write `results.json`, `junit.xml`, `report.md` and, per run,
+    /// `conformance/<scenario>@<client>/checks.json` into this directory.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(super) enum Format {
+    /// A line per scenario, failures explained, a summary table.
+    Human,
+    /// Every run with its steps, observations and check verdicts.
+    Json,
+    /// JUnit XML: a suite per client, a test case per scenario.
+    Junit,
+    /// Markdown with a mermaid sequence diagram per scenario, failing checks marked on it.
+    Markdown,
+    /// The official conformance suite's `checks.json` shape, per scenario × client.
+    ConformanceJson,
+}
+
+pub async fn exec(args: Args) -> super::Outcome {
+    let baseline = args.expected_failures.as_deref().map(Baseline::load).transpose()?;
+    let scenarios = catalog::select(&args.catalog, &args.scenarios).map_err(|e| e.to_string())?;
+    let mut clients: Vec<Arc<dyn ClientAdapter>> = Vec::new();
+    for name in &args.clients {
+        clients.extend(client::by_name(name)?);
+    }
+    let options = RunOptions { keep: args.keep, user_timeout: Duration::from_secs_f64(args.user_timeout.max(0.1)) };
+    // Ctrl-C drops the runs: their sandboxes are removed and client process groups killed
+    // as the futures are dropped, before the process exits. The handler is installed
+    // before any run starts, so no sandbox exists without it.
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+    let progress = Progress::new(scenarios.len() * clients.len(), matches!(args.format, Format::Human));
+    let tick = |r: &_| progress.tick(r);
+    let results = tokio::select! {
+        results = catalog::run_all_reporting(&scenarios, &clients, &options, args.jobs, &tick) => results,
+        _ = interrupt.recv() => {
+            eprintln!("interrupted: stopping clients and removing sandboxes");
+            return Ok(ExitCode::from(130));
+        }
+    };
+    progress.finish();
+    let runs = results.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+    report_runs(&runs, args.format, args.output.as_deref(), baseline.as_ref())
+}
+
+/// Prints `runs` in `format`, writes every format into `output`, and judges them (against
+/// `baseline` when given): the exit status of `run` and `merge`.
+pub(super) fn report_runs(
+    runs: &[ScenarioRun],
+    format: Format,
+    output: Option<&std::path::Path>,
+    baseline: Option<&Baseline>,
+) -> super::Outcome {
+    match format {
+        Format::Human => {
+            for run in runs {
+                print!("{}", report::scenario_block(run));
+            }
+            print!("{}", report::summary(runs));
+        }
+        Format::Json => println!("{}", serde_json::to_string_pretty(runs).map_err(|e| e.to_string())?),
+        Format::Junit => println!("{}", report::junit(runs)),
+        Format::Markdown => print!("{}", report::markdown(runs)),
+        Format::ConformanceJson => {
+            let all: Vec<serde_json::Value> = runs
+                .iter()
+                .map(|r| serde_json::json!({"scenario": r.scenario, "client": r.client, "checks": report::conformance_checks(r)}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&all).map_err(|e| e.to_string())?);
+        }
+    }
+    if let Some(dir) = output {
+        write_reports(dir, runs)?;
+    }
+    let failed = match baseline {
+        None => runs.iter().any(|r| r.verdict() == Verdict::Failed),
+        Some(baseline) => {
+            let comparison = baseline.compare(runs);
+            // On stderr, so machine-readable formats on stdout stay clean.
+            for line in &comparison.expected {
+                eprintln!("expected failure   {line}");
+            }
+            for line in &comparison.unexpected {
+                eprintln!("UNEXPECTED failure {line}");
+            }
+            for line in &comparison.stale {
+                eprintln!("STALE baseline     {line} (it passes now: remove it)");
+            }
+            !comparison.holds()
+        }
+    };
+    Ok(super::status(!failed))
+}
+
+/// Every report format into `dir`, for CI artifacts.
+fn write_reports(dir: &std::path::Path, runs: &[ScenarioRun]) -> Result<(), String> {
+    let write = |name: &str, text: String| {
+        std::fs::write(dir.join(name), text).map_err(|e| format!("{}: {e}", dir.join(name).display()))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    write("results.json", serde_json::to_string_pretty(runs).map_err(|e| e.to_string())?)?;
+    write("junit.xml", report::junit(runs))?;
+    write("report.md", report::markdown(runs))?;
+    // The official suite's layout: one directory per scenario run with its checks.json.
+    for run in runs {
+        let sub = dir.join("conformance").join(format!("{}@{}", run.scenario, run.client));
+        std::fs::create_dir_all(&sub).map_err(|e| format!("{}: {e}", sub.display()))?;
+        let checks = serde_json::to_string_pretty(&report::conformance_checks(run)).map_err(|e| e.to_string())?;
+        std::fs::write(sub.join("checks.json"), checks).map_err(|e| format!("{}: {e}", sub.display()))?;
+    }
+    Ok(())
+}
+
+/// Progress while runs finish: a bar on a terminal; plain lines on stderr elsewhere (CI logs).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    plain: bool,
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+}
+
+impl Progress {
+    fn new(total: usize, human: bool) -> Self {
+        use std::io::IsTerminal as _;
+        let terminal = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+        let bar = (human && terminal).then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+                    .expect("a valid progress template"),
+            );
+            bar
+        });
+        Self { bar, plain: human && !terminal, total, done: Default::default() }
+    }
+
+    fn tick(&self, result: &Result<ScenarioRun, RunError>) {
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let label = match result {
+            Ok(run) => format!("{} {} {:?}", run.scenario, run.client, run.verdict()),
+            Err(e) => e.to_string(),
+        };
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(label);
+                bar.inc(1);
+            }
+            None if self.plain => eprintln!("[{done}/{}] {label}", self.total),
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
