@@ -1,13 +1,13 @@
 //! The harness as the user's browser: loads the authorization URL, answers the consent page, and
 //! follows the redirect back to the client's loopback callback, recording every hop.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::scenario::BrowserAction;
 
 /// One request the browser made.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hop {
     pub method: String,
     /// The URL with `code` and `state` values hidden (they are secrets or random).
@@ -16,7 +16,7 @@ pub struct Hop {
 }
 
 /// How a visit ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "ended")]
 pub enum VisitEnd {
     /// The redirect reached the client's callback, which answered with this status.
@@ -28,7 +28,7 @@ pub enum VisitEnd {
 }
 
 /// Everything the browser did for one authorization URL.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Visit {
     pub action: BrowserAction,
     pub hops: Vec<Hop>,

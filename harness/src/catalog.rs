@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use crate::client::ClientAdapter;
-use crate::runner::{self, RunError, RunOptions, ScenarioRun};
+use crate::runner::{self, RunError, RunOptions, ScenarioRun, Slot};
 use crate::scenario::{self, Scenario, ScenarioError};
 
 /// The catalog shipped with the harness: `./scenarios` when run from a checkout's root, else the
@@ -45,33 +45,39 @@ pub async fn run_all(
     options: &RunOptions,
     jobs: usize,
 ) -> Vec<Result<ScenarioRun, RunError>> {
-    run_all_reporting(scenarios, clients, options, jobs, &|_| {}).await
+    let every: Vec<usize> = (0..scenarios.len() * clients.len()).collect();
+    run_slots(scenarios, clients, &every, options, jobs, &|_| {}).await
 }
 
-/// [`run_all`], calling `finished` as each run ends (in completion order), for progress display.
-pub async fn run_all_reporting(
+/// The scenario × client matrix in slot order (scenario, then client): what a [`Slot`] indexes.
+pub fn matrix<'a>(scenarios: &'a [Scenario], clients: &[Arc<dyn ClientAdapter>]) -> Vec<(&'a str, String)> {
+    scenarios.iter().flat_map(|s| clients.iter().map(move |c| (s.name.as_str(), c.name()))).collect()
+}
+
+/// The runs at `slots` of the scenario × client matrix (see [`matrix`]), at most `jobs` at a
+/// time, calling `finished` as each ends (in completion order, for progress display); results
+/// come back in slot order, each knowing its slot.
+pub async fn run_slots(
     scenarios: &[Scenario],
     clients: &[Arc<dyn ClientAdapter>],
+    slots: &[usize],
     options: &RunOptions,
     jobs: usize,
     finished: &(dyn Fn(&Result<ScenarioRun, RunError>) + Sync),
 ) -> Vec<Result<ScenarioRun, RunError>> {
+    let size = scenarios.len() * clients.len();
     let permits = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let mut set = JoinSet::new();
-    let mut index = 0;
-    for scenario in scenarios {
-        for client in clients {
-            let (scenario, client, options, permits) =
-                (scenario.clone(), client.clone(), options.clone(), permits.clone());
-            let at = index;
-            set.spawn(async move {
-                let _permit = permits.acquire_owned().await.expect("the semaphore is never closed");
-                (at, runner::run(&scenario, client, &options).await)
-            });
-            index += 1;
-        }
+    for (at, &slot) in slots.iter().enumerate() {
+        let (scenario, client) = (scenarios[slot / clients.len()].clone(), clients[slot % clients.len()].clone());
+        let (options, permits) = (options.clone(), permits.clone());
+        set.spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("the semaphore is never closed");
+            let result = runner::run(&scenario, client, &options).await;
+            (at, result.map(|run| ScenarioRun { slot: Some(Slot { index: slot, of: size }), ..run }))
+        });
     }
-    let mut results: Vec<Option<Result<ScenarioRun, RunError>>> = (0..index).map(|_| None).collect();
+    let mut results: Vec<Option<Result<ScenarioRun, RunError>>> = slots.iter().map(|_| None).collect();
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok((at, result)) => {

@@ -30,5 +30,6 @@ pub mod official_suite;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod shard;
 pub mod toml_span;
 pub mod www_authenticate;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mock_server::{Exchange, MockServer};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::browser::Visit;
 use crate::check::{self, CheckResult};
@@ -47,49 +47,45 @@ pub enum RunError {
 }
 
 /// One mock server as the run saw it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerRecord {
     pub preset: String,
     pub mcp_uri: String,
     pub issuer: String,
     pub served_tools: Vec<ToolInfo>,
-    #[serde(skip)]
+    /// The knobs the server ran with.
     pub profile: mock_server::Profile,
-    /// Every exchange on the server's listeners.
-    #[serde(skip)]
+    /// Every exchange on the server's listeners (secrets are labels: see `mock_server::Transcript`).
     pub exchanges: Vec<Exchange>,
     /// Raw values of every token the server issued, kept only so tests can prove none leaks
-    /// into a report.
+    /// into a report; never written anywhere.
     #[serde(skip)]
     pub issued_secrets: Vec<String>,
 }
 
 /// Everything observed for one step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepRecord {
     pub verb: Verb,
     pub entry: String,
     pub server: String,
     /// Set when the client cannot perform the step; the step then neither passes nor fails.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_applicable: Option<String>,
     pub reply: Reply,
     /// The client's registry and credentials after the step.
     pub state: ClientState,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub visits: Vec<Visit>,
     /// First sequence number of this step's exchanges, per server.
-    #[serde(skip)]
     pub first_seq: BTreeMap<String, u64>,
     /// One past the last sequence number of this step's exchanges, per server.
-    #[serde(skip)]
     pub end_seq: BTreeMap<String, u64>,
     pub expectations: Vec<ExpectationResult>,
-    #[serde(skip)]
     pub line: usize,
-    #[serde(skip)]
+    /// The scenario's step as written.
     pub step: Step,
-    /// Time client processes were alive during the step.
+    /// Time client processes were alive during the step (measured, not recorded).
     #[serde(skip)]
     pub process_time: Duration,
 }
@@ -110,31 +106,57 @@ impl StepRecord {
 }
 
 /// A step expectation and whether it held.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExpectationResult {
-    pub field: &'static str,
+    pub field: String,
     pub expected: String,
     pub actual: String,
     pub passed: bool,
 }
 
-/// A finished scenario run.
-#[derive(Debug, Clone, Serialize)]
+/// A finished scenario run. Its JSON form (`results.json`) reads back as the same run, so
+/// shards run on several machines merge into one (`mcp-auth-harness merge`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScenarioRun {
     pub scenario: String,
     pub client: String,
     pub servers: BTreeMap<String, ServerRecord>,
     pub steps: Vec<StepRecord>,
     pub checks: Vec<CheckResult>,
-    #[serde(skip)]
+    #[serde(rename = "elapsed_ms", with = "millis")]
     pub elapsed: Duration,
+    /// Where the run stands in the whole scenario × client matrix it was planned in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<Slot>,
     /// Where the sandbox was kept (`--keep`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept: Option<PathBuf>,
 }
 
+/// A run's place in a matrix: `index` of `of` runs, in scenario-then-client order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Slot {
+    pub index: usize,
+    pub of: usize,
+}
+
+/// A [`Duration`] as whole milliseconds in JSON.
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
+    }
+}
+
 /// The verdict of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     Passed,
@@ -280,6 +302,7 @@ pub async fn run(
         steps,
         checks: Vec::new(),
         elapsed: Duration::ZERO,
+        slot: None,
         kept,
     };
     run.checks = check::evaluate_all(&run);
@@ -370,7 +393,7 @@ fn expectations(step: &Step, reply: &Reply, mocks: &BTreeMap<String, MockServer>
     let expect = &step.expect;
     let mut results = Vec::new();
     let mut push = |field, expected: String, actual: String, passed| {
-        results.push(ExpectationResult { field, expected, actual, passed });
+        results.push(ExpectationResult { field: String::from(field), expected, actual, passed });
     };
     if let Some(outcome) = expect.outcome {
         let actual = match &reply.error {

@@ -7,12 +7,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
 /// Which listener an exchange arrived on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Origin {
     /// The MCP server's listener (which also carries the authorization server when it shares the
@@ -25,7 +25,7 @@ pub enum Origin {
 }
 
 /// What an exchange was addressed to, as the mock routed it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Endpoint {
     /// The MCP endpoint (streamable HTTP).
@@ -53,7 +53,7 @@ pub enum Endpoint {
 }
 
 /// One request and its response.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Exchange {
     /// Position in the transcript, from 0, across all listeners.
     pub seq: u64,
@@ -62,19 +62,19 @@ pub struct Exchange {
     pub method: String,
     pub path: String,
     /// Query parameters in order, repeated ones repeated.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub query: Vec<(String, String)>,
     /// The request headers a check may need.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub request_headers: BTreeMap<String, String>,
     /// A form or JSON body as JSON; `null` when there was none or it was neither.
-    #[serde(skip_serializing_if = "Value::is_null")]
+    #[serde(default, skip_serializing_if = "Value::is_null")]
     pub request_body: Value,
     pub status: u16,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub response_headers: BTreeMap<String, String>,
     /// A JSON response body; `null` otherwise (HTML pages and event streams are not kept).
-    #[serde(skip_serializing_if = "Value::is_null")]
+    #[serde(default, skip_serializing_if = "Value::is_null")]
     pub response_body: Value,
 }
 

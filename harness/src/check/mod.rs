@@ -9,7 +9,7 @@ mod client_state;
 mod discovery;
 mod tokens;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use mock_server::{Endpoint, Exchange};
 
@@ -36,7 +36,7 @@ pub struct CheckInfo {
 }
 
 /// A check's verdict on one run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "verdict")]
 pub enum Outcome {
     Pass { evidence: Vec<String> },
@@ -51,6 +51,25 @@ pub struct CheckResult {
     pub info: CheckInfo,
     #[serde(flatten)]
     pub outcome: Outcome,
+}
+
+/// A recorded result names its check by id; the rule and clause come from this build's
+/// checks, so a results file from a build with other checks is refused rather than misread.
+impl<'de> Deserialize<'de> for CheckResult {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Recorded {
+            id: String,
+            #[serde(flatten)]
+            outcome: Outcome,
+        }
+        let recorded = Recorded::deserialize(deserializer)?;
+        let check = all()
+            .into_iter()
+            .find(|c| c.info.id == recorded.id)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown check `{}`", recorded.id)))?;
+        Ok(Self { info: check.info, outcome: recorded.outcome })
+    }
 }
 
 impl CheckResult {

@@ -5,6 +5,7 @@ mod clients;
 mod explain;
 mod install;
 mod list;
+mod merge;
 mod mutants;
 mod official;
 mod run;
@@ -28,6 +29,8 @@ Examples:
   mcp-auth-harness run --client codex --expected-failures known.toml   # CI: only new failures fail
   mcp-auth-harness run --client all                     # scenario × client matrix: reference, Codex, mcp-remote, Gemini CLI, TS SDK
   mcp-auth-harness run --client ./my-client.toml        # your client, described by a manifest (see README)
+  mcp-auth-harness run --client all --shard 2/4 --output part2   # part 2 of 4 of the matrix, one per CI machine
+  mcp-auth-harness merge part*/results.json --expected-failures known.toml   # the parts joined, judged as one run
   mcp-auth-harness clients ./my-client.toml             # check a manifest without running anything
   mcp-auth-harness official                             # the official conformance suite vs ours, side by side
   mcp-auth-harness install                              # install the pinned real clients now
@@ -50,6 +53,9 @@ enum Command {
     /// Run scenarios against clients and report per scenario, with a summary table.
     #[command(after_help = EXAMPLES)]
     Run(run::Args),
+    /// Join the `results.json` of every shard (`run --shard K/N`) into one run, reported like
+    /// `run` (formats, `--output`, `--expected-failures`).
+    Merge(merge::Args),
     /// List the catalog's scenarios with their summaries.
     List(list::Args),
     /// Show a scenario's server layout (with live URLs), its steps and the checks it can trip.
@@ -98,6 +104,7 @@ type Outcome = Result<ExitCode, String>;
 async fn execute(command: Command) -> Outcome {
     match command {
         Command::Run(args) => run::exec(args).await,
+        Command::Merge(args) => merge::exec(args),
         Command::List(args) => list::exec(args),
         Command::Explain(args) => explain::exec(args).await,
         Command::Checks => checks::exec(),

@@ -12,6 +12,7 @@ use crate::catalog;
 use crate::client::{self, ClientAdapter};
 use crate::report;
 use crate::runner::{RunError, RunOptions, ScenarioRun, Verdict};
+use crate::shard::{Durations, Shard};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -45,6 +46,14 @@ pub struct Args {
     /// `conformance/<scenario>@<client>/checks.json` into this directory.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Run only part K of N of the scenario × client matrix (e.g. `2/4`), one part per CI
+    /// machine; `merge` joins the parts' `results.json` files.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// A previous run's `results.json`: shards are balanced by its recorded durations instead
+    /// of by count.
+    #[arg(long, value_name = "RESULTS", requires = "shard")]
+    durations: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -74,10 +83,21 @@ pub async fn exec(args: Args) -> super::Outcome {
     // before any run starts, so no sandbox exists without it.
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
-    let progress = Progress::new(scenarios.len() * clients.len(), matches!(args.format, Format::Human));
+    let matrix = catalog::matrix(&scenarios, &clients);
+    let slots: Vec<usize> = match args.shard {
+        None => (0..matrix.len()).collect(),
+        Some(shard) => {
+            let durations = args.durations.as_deref().map(Durations::load).transpose()?;
+            let pairs: Vec<(&str, &str)> = matrix.iter().map(|(s, c)| (*s, c.as_str())).collect();
+            let slots = shard.slots(&pairs, durations.as_ref());
+            eprintln!("shard {shard}: {} of {} runs", slots.len(), matrix.len());
+            slots
+        }
+    };
+    let progress = Progress::new(slots.len(), matches!(args.format, Format::Human));
     let tick = |r: &_| progress.tick(r);
     let results = tokio::select! {
-        results = catalog::run_all_reporting(&scenarios, &clients, &options, args.jobs, &tick) => results,
+        results = catalog::run_slots(&scenarios, &clients, &slots, &options, args.jobs, &tick) => results,
         _ = interrupt.recv() => {
             eprintln!("interrupted: stopping clients and removing sandboxes");
             return Ok(ExitCode::from(130));

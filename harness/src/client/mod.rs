@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::browser::{Browser, Visit};
 use crate::scenario::{BrowserAction, Status, Verb};
@@ -110,14 +110,14 @@ impl StepContext {
 }
 
 /// What the client said about one step.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Reply {
     /// `None` for success, or the error the client reported.
     pub error: Option<String>,
     /// What the client printed on stdout (its log lines for the built-in client).
     pub output: String,
     /// What a client process printed on stderr (known harmless noise filtered).
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub stderr: String,
     /// A client process's exit code (`None` in-process, or when the harness killed it).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -158,7 +158,7 @@ impl Reply {
 }
 
 /// An entry's auth status as the client reported it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EntryStatus {
     pub name: String,
     /// The client's own word for it.
@@ -167,7 +167,7 @@ pub struct EntryStatus {
 }
 
 /// A tool as a client holds it.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolInfo {
     pub name: String,
     /// `null` when the client does not report schemas (a manifest that reads names only).
@@ -175,14 +175,14 @@ pub struct ToolInfo {
 }
 
 /// What the client keeps on disk, read back after each step.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClientState {
     pub registry: Vec<RegistryEntry>,
     pub credentials: Vec<CredentialSummary>,
 }
 
 /// One server in the client's registry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegistryEntry {
     pub name: String,
     pub transport: String,
@@ -192,7 +192,7 @@ pub struct RegistryEntry {
 }
 
 /// Stored credentials, without their secrets.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CredentialSummary {
     /// The server the credentials are for, as the client keys them.
     pub key: String,

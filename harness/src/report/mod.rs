@@ -227,7 +227,7 @@ pub fn snapshot(run: &ScenarioRun) -> Value {
                 "browser": step.visits.iter().map(|v| json!({"action": v.action, "hops": v.hops, "end": v.end})).collect::<Vec<_>>(),
                 "exchanges": exchanges,
                 "mcp_calls": mcp_calls,
-                "expectations": step.expectations.iter().map(|e| json!({e.field: if e.passed { "held" } else { "FAILED" }})).collect::<Vec<_>>(),
+                "expectations": step.expectations.iter().map(|e| json!({e.field.as_str(): if e.passed { "held" } else { "FAILED" }})).collect::<Vec<_>>(),
             })
         })
         .collect();

@@ -126,7 +126,7 @@ impl fmt::Display for Verb {
 }
 
 /// One step of a scenario.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Step {
     pub verb: Verb,
     /// The client-side name of the server entry (defaults to the server's key).
