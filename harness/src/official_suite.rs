@@ -66,7 +66,9 @@ pub fn run_official(client_command: &Path, scenario: &str, work: &Path) -> Resul
         .output()
         .map_err(|e| format!("cannot run the official suite: {e}"))?;
     let wall = started.elapsed();
-    let checks = find_checks(&out).ok_or_else(|| {
+    let mut found = Vec::new();
+    collect_checks(&out, &mut found);
+    let checks = found.pop().ok_or_else(|| {
         format!("the official suite wrote no checks.json for {scenario}: {}", String::from_utf8_lossy(&output.stderr))
     })?;
     let checks: Vec<serde_json::Value> =
@@ -88,19 +90,103 @@ pub fn run_official(client_command: &Path, scenario: &str, work: &Path) -> Resul
     })
 }
 
-fn find_checks(dir: &Path) -> Option<PathBuf> {
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+/// One whole suite's cost: wall time, CPU time and the peak memory of its largest process.
+#[derive(Debug, Clone, Copy)]
+pub struct SuiteCost {
+    pub runs: usize,
+    pub passed: usize,
+    pub wall: Duration,
+    pub cpu: Duration,
+    /// Peak resident set of the largest process, in KiB (`ru_maxrss`).
+    pub max_rss_kib: u64,
+}
+
+/// CPU time and peak RSS from `getrusage` (the crate `libc` is already a dependency; no
+/// well-kept crate reports children's usage).
+fn usage(who: libc::c_int) -> (Duration, u64) {
+    // SAFETY: getrusage only writes into the zeroed struct we own.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(who, &mut usage) };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
+    (time(usage.ru_utime) + time(usage.ru_stime), usage.ru_maxrss as u64)
+}
+
+/// The official suite's whole `--suite auth` in one process (its scenarios run at once) against
+/// the reference client through `conformance-client`. Its CPU and memory are its own and its
+/// children's: it must be the only child this process waits for meanwhile.
+pub fn run_official_suite(client_command: &Path, work: &Path) -> Result<SuiteCost, String> {
+    let modules = npm::node_modules()?;
+    let out = work.join("suite-auth");
+    let (cpu_before, _) = usage(libc::RUSAGE_CHILDREN);
+    let started = Instant::now();
+    let output = Command::new(modules.join(".bin/node"))
+        .arg(modules.join("@modelcontextprotocol/conformance/dist/index.js"))
+        .args(["client", "--command"])
+        .arg(client_command)
+        .args(["--suite", "auth", "-o"])
+        .arg(&out)
+        .current_dir(work)
+        .output()
+        .map_err(|e| format!("cannot run the official suite: {e}"))?;
+    let wall = started.elapsed();
+    let (cpu_after, max_rss_kib) = usage(libc::RUSAGE_CHILDREN);
+    let mut checks = Vec::new();
+    collect_checks(&out, &mut checks);
+    if checks.is_empty() {
+        return Err(format!("the official suite wrote no checks.json: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    let passed = checks
+        .iter()
+        .filter(|file| {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            let checks: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap_or_default();
+            !checks.is_empty() && checks.iter().all(|c| c["status"] != "FAILURE" && c["status"] != "WARNING")
+        })
+        .count();
+    Ok(SuiteCost { runs: checks.len(), passed, wall, cpu: cpu_after.saturating_sub(cpu_before), max_rss_kib })
+}
+
+/// This whole catalog against the reference client, in this process (`--jobs 8`, as `run`).
+pub async fn run_our_catalog(catalog: &[Scenario]) -> SuiteCost {
+    let (cpu_before, _) = usage(libc::RUSAGE_SELF);
+    let started = Instant::now();
+    let reference: Arc<dyn ClientAdapter> = Arc::new(ReferenceClient::new());
+    let runs = crate::catalog::run_all(catalog, &[reference], &RunOptions::default(), 8).await;
+    let wall = started.elapsed();
+    let (cpu_after, max_rss_kib) = usage(libc::RUSAGE_SELF);
+    let passed = runs.iter().flatten().filter(|r| r.verdict() == Verdict::Passed).count();
+    SuiteCost { runs: runs.len(), passed, wall, cpu: cpu_after.saturating_sub(cpu_before), max_rss_kib }
+}
+
+/// The two whole suites' costs, one line each.
+pub fn cost_table(theirs: &SuiteCost, ours: &SuiteCost) -> String {
+    let line = |who: &str, what: &str, c: &SuiteCost| {
+        format!(
+            "{who:<16} {what:<44} {:>3}/{:<3} passed {:>7.2} s wall {:>6.2} s CPU {:>6.0} MiB\n",
+            c.passed,
+            c.runs,
+            c.wall.as_secs_f64(),
+            c.cpu.as_secs_f64(),
+            c.max_rss_kib as f64 / 1024.0
+        )
+    };
+    let mut out =
+        String::from("\nwhole suites, one run each (CPU: user + system; memory: the largest process's peak)\n");
+    out += &line("official suite", "--suite auth, its scenarios at once", theirs);
+    out += &line("this harness", "the whole catalog, --jobs 8, in-process", ours);
+    out
+}
+
+/// Every `checks.json` under `dir` (one per scenario the suite ran).
+fn collect_checks(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
-        if path.file_name().is_some_and(|n| n == "checks.json") {
-            return Some(path);
-        }
-        if path.is_dir()
-            && let Some(found) = find_checks(&path)
-        {
-            return Some(found);
+        if path.is_dir() {
+            collect_checks(&path, found);
+        } else if path.file_name().is_some_and(|n| n == "checks.json") {
+            found.push(path);
         }
     }
-    None
 }
 
 /// Every overlapping scenario of `catalog`, judged by both suites (one at a time, so the wall

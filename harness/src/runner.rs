@@ -221,6 +221,7 @@ pub async fn run(
             mocks.iter().map(|(k, m)| (k.clone(), m.transcript().next_seq())).collect();
         let ctx = StepContext::new(sandbox.home().to_owned(), step.browser, options.user_timeout)
             .with_options(step.client_options.clone())
+            .with_login_timeout(scenario.login_timeout.unwrap_or(options.user_timeout))
             .for_scenario(&scenario.name);
         let performed = match never_added.get(&step.entry) {
             Some(why) if step.verb != Verb::Add && step.verb.names_entry() => {

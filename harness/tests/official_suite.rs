@@ -36,3 +36,24 @@ async fn the_official_suite_agrees_with_ours_on_the_reference_client_but_where_e
         }
     }
 }
+
+/// `official` also runs both suites whole, side by side: their `--suite auth` in one process and
+/// this whole catalog in-process, with wall time, CPU and memory (the README's figures).
+#[tokio::test(flavor = "multi_thread")]
+async fn both_whole_suites_run_side_by_side_with_their_costs() {
+    if let Err(why) = mcp_auth_harness::client::ManifestClient::built_in()[0].availability() {
+        eprintln!("skipped: the pinned npm packages cannot be installed here: {why}");
+        return;
+    }
+    let scenarios = scenario::load_dir(&catalog::default_dir()).unwrap();
+    let ours = official_suite::run_our_catalog(&scenarios).await;
+    let client = official_suite::contract_client().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let theirs = official_suite::run_official_suite(&client, work.path()).unwrap();
+    eprintln!("{}", official_suite::cost_table(&theirs, &ours));
+    assert_eq!((ours.runs, ours.passed), (scenarios.len(), scenarios.len()), "the positive control passes ours");
+    // 0.1.16's `--suite auth` has 14 scenarios; `auth/basic-cimd` is the explained disagreement.
+    assert_eq!((theirs.runs, theirs.passed), (14, 13));
+    assert!(ours.cpu > std::time::Duration::ZERO && theirs.cpu > std::time::Duration::ZERO);
+    assert!(ours.max_rss_kib > 0 && theirs.max_rss_kib > 0);
+}

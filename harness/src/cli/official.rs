@@ -16,6 +16,13 @@ pub async fn exec(args: Args) -> super::Outcome {
     let scenarios = scenario::load_dir(&args.catalog).map_err(|e| e.to_string())?;
     let comparisons = official_suite::compare(&scenarios).await?;
     print!("{}", official_suite::table(&comparisons));
+    let ours = official_suite::run_our_catalog(&scenarios).await;
+    let client = official_suite::contract_client()?;
+    let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let theirs = tokio::task::spawn_blocking(move || official_suite::run_official_suite(&client, work.path()))
+        .await
+        .map_err(|e| e.to_string())??;
+    print!("{}", official_suite::cost_table(&theirs, &ours));
     let agree = comparisons.iter().all(|c| c.theirs.ok() == (c.our_verdict == Verdict::Passed));
     Ok(super::status(agree))
 }

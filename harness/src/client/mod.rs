@@ -42,8 +42,12 @@ pub struct StepContext {
     pub action: BrowserAction,
     /// The step's client-specific settings.
     pub options: std::collections::BTreeMap<String, String>,
-    /// How long the client may wait for the user (a real client's login timeout, shortened).
+    /// How long the harness waits for a real client after the browser visit ended without
+    /// reaching it (a real client's own login timeout, shortened).
     pub user_timeout: Duration,
+    /// The login timeout to give a client that can be told one: the scenario's, else
+    /// `user_timeout`.
+    pub login_timeout: Duration,
     browser: Browser,
     visits: Arc<Mutex<Vec<Visit>>>,
     /// Time spent with a client process alive (for the harness-overhead benchmark).
@@ -57,6 +61,7 @@ impl StepContext {
             scenario: String::new(),
             action,
             user_timeout,
+            login_timeout: user_timeout,
             options: Default::default(),
             browser: Browser::new(),
             visits: Arc::default(),
@@ -67,6 +72,12 @@ impl StepContext {
     /// For the named scenario.
     pub fn for_scenario(mut self, name: &str) -> Self {
         self.scenario = name.to_owned();
+        self
+    }
+
+    /// With the scenario's login timeout, for clients that can be told one.
+    pub fn with_login_timeout(mut self, timeout: Duration) -> Self {
+        self.login_timeout = timeout;
         self
     }
 

@@ -26,6 +26,7 @@ struct RawScenario {
     bug: Option<String>,
     #[serde(default)]
     timing_sensitive: bool,
+    login_timeout_secs: Option<Spanned<f64>>,
     servers: Spanned<BTreeMap<String, Spanned<RawServer>>>,
     steps: Vec<Spanned<RawStep>>,
 }
@@ -168,12 +169,23 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
             }
         }
     }
+    let login_timeout = match raw.login_timeout_secs {
+        None => None,
+        Some(secs) if (0.01..=600.0).contains(secs.get_ref()) => {
+            Some(std::time::Duration::from_secs_f64(*secs.get_ref()))
+        }
+        Some(secs) => {
+            let message = format!("{} is not a number of seconds from 0.01 to 600", secs.get_ref());
+            return Err(at(secs.span(), "login_timeout_secs", message));
+        }
+    };
     Ok(Scenario {
         name: raw.name.unwrap_or_else(|| stem.to_owned()),
         summary: raw.summary,
         spec: raw.spec,
         bug: raw.bug,
         timing_sensitive: raw.timing_sensitive,
+        login_timeout,
         servers,
         steps,
         source: file.to_owned(),

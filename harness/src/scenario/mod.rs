@@ -42,6 +42,10 @@ pub struct Scenario {
     /// The exact exchange depends on wall-clock time (seconds-long token lifetimes), so a real
     /// client's snapshot of it cannot be stable; the catalog tests skip it for real clients.
     pub timing_sensitive: bool,
+    /// The login timeout handed to a client that can be told one (the reference client): how
+    /// long it waits for the browser's answer. Real clients keep their own; the harness stops
+    /// waiting for them after `--user-timeout`.
+    pub login_timeout: Option<std::time::Duration>,
     /// Servers by key, each a resolved profile.
     pub servers: BTreeMap<String, ServerSpec>,
     pub steps: Vec<Step>,

@@ -321,7 +321,7 @@ impl ReferenceClient {
             }
         }
         let mut state = OAuthState::Session(session);
-        let (_visit, answer) = tokio::join!(ctx.open_browser(&url), callback.answer(ctx.user_timeout));
+        let (_visit, answer) = tokio::join!(ctx.open_browser(&url), callback.answer(ctx.login_timeout));
         let answer = fault::rewrite_callback(&self.faults, answer?, &url, issuer.as_deref());
         if let Some(error) = answer.get("error") {
             if self.has(Fault::ClaimLoginOnDenial) {
