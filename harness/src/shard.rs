@@ -66,13 +66,30 @@ impl Durations {
 impl Shard {
     /// The slots of `matrix` (scenario, client pairs in matrix order) this shard runs.
     ///
-    /// Without durations, every `count`-th slot: shards differ by one run at most. With them,
+    /// Without durations, the runs client by client, dealt round: shards differ by one run at
+    /// most and get a like share of each client (clients differ most in speed). With durations,
     /// longest first, each run to the shard with the least time so far (ties: the lower shard),
     /// which every machine computes alike from the same file. Either way the parts are disjoint
     /// and cover the matrix.
     pub fn slots(&self, matrix: &[(&str, &str)], durations: Option<&Durations>) -> Vec<usize> {
         let Some(durations) = durations else {
-            return (0..matrix.len()).filter(|slot| slot % self.count == self.index - 1).collect();
+            let mut clients: Vec<&str> = Vec::new();
+            for (_, client) in matrix {
+                if !clients.contains(client) {
+                    clients.push(client);
+                }
+            }
+            let rank = |client: &str| clients.iter().position(|c| *c == client).unwrap_or_default();
+            let mut order: Vec<usize> = (0..matrix.len()).collect();
+            order.sort_by_key(|&slot| (rank(matrix[slot].1), slot));
+            let mut mine: Vec<usize> = order
+                .into_iter()
+                .enumerate()
+                .filter(|(dealt, _)| dealt % self.count == self.index - 1)
+                .map(|(_, slot)| slot)
+                .collect();
+            mine.sort_unstable();
+            return mine;
         };
         let mut order: Vec<(Duration, usize)> =
             matrix.iter().enumerate().map(|(slot, (s, c))| (durations.of(s, c), slot)).collect();
@@ -171,6 +188,13 @@ mod tests {
                 let parts = partition_holds(n, count, None);
                 let sizes: Vec<usize> = parts.iter().map(Vec::len).collect();
                 assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1, "{sizes:?}");
+                // Each client's runs are spread too, not one client to a shard.
+                let m = matrix(n);
+                for client in ["c0", "c1", "c2"] {
+                    let share: Vec<usize> =
+                        parts.iter().map(|p| p.iter().filter(|&&slot| m[slot].1 == client).count()).collect();
+                    assert!(share.iter().max().unwrap() - share.iter().min().unwrap() <= 1, "{client}: {share:?}");
+                }
             }
         }
     }

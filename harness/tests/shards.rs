@@ -105,6 +105,18 @@ fn merge_joins_the_cli_shards_and_refuses_a_missing_or_repeated_part() {
     assert_eq!(row("reference+status-probes-origin-only"), ["5", "4", "1"], "{out}");
     assert!(out.contains("✗ founding-split-origin") && out.contains("status-recognizes-oauth"), "{out}");
 
+    // A baseline that lists the mutant's failure: the merged run holds, as the whole run would.
+    std::fs::write(
+        dir.path().join("known.toml"),
+        "[clients.\"reference+status-probes-origin-only\"]\nfailures = [\"founding-split-origin\"]\n",
+    )
+    .unwrap();
+    let (code, out, err) =
+        merge(&["part1/results.json", "part2/results.json", "--expected-failures", "known.toml", "--output", "all"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(err.contains("expected failure"), "{err}");
+    assert!(dir.path().join("all/junit.xml").exists() && dir.path().join("all/report.md").exists());
+
     let (code, _, err) = merge(&["part1/results.json"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("5 of 10 runs missing") && err.contains("is a shard's results.json missing?"), "{err}");
@@ -117,4 +129,40 @@ fn merge_joins_the_cli_shards_and_refuses_a_missing_or_repeated_part() {
     let (code, _, err) = merge(&["broken.json"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("broken.json:1:") && !err.contains("panicked"), "{err}");
+}
+
+/// The catalog's libtest-mimic target behaves as `cargo nextest run --partition count:K/N`
+/// needs: it lists every trial in nextest's terse form (ignored ones on their own with
+/// `--ignored`) and runs exactly one by its full name.
+#[test]
+fn the_catalog_test_target_lists_and_filters_as_nextest_expects() {
+    let deps = std::env::current_exe().unwrap().parent().unwrap().to_owned();
+    let newest = std::fs::read_dir(&deps)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with("scenarios-") && p.extension().is_none()
+        })
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok());
+    let Some(binary) = newest else {
+        eprintln!(
+            "skipped: the `scenarios` test binary is not built beside this one (cargo test --workspace builds it)"
+        );
+        return;
+    };
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(&binary).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let listed = run(&["--list", "--format", "terse"]);
+    let names: Vec<&str> = listed.lines().map(|l| l.strip_suffix(": test").expect("`NAME: test` lines")).collect();
+    let catalog = catalog::select(&catalog::default_dir(), &[]).unwrap();
+    assert_eq!(names.iter().filter(|n| n.starts_with("scenario::")).count(), catalog.len());
+    let ignored = run(&["--list", "--format", "terse", "--ignored"]);
+    assert!(ignored.lines().all(|l| listed.contains(l)), "ignored trials are listed too");
+    let one = run(&["--exact", "scenario::happy-path"]);
+    assert!(one.contains("1 passed") && one.contains("filtered out"), "{one}");
 }
