@@ -329,6 +329,14 @@ pub enum ProfileError {
     UnknownPreset(String),
     #[error("invalid profile: {0}")]
     Invalid(#[from] toml::de::Error),
+    /// One knob is unknown or has a value it cannot take.
+    #[error("knob `{path}`: {message}")]
+    Knob {
+        /// Dotted path of the knob (`authorization_server.consent`); for an unknown knob, the
+        /// path of the unknown key itself.
+        path: String,
+        message: String,
+    },
 }
 
 impl Profile {
@@ -352,7 +360,11 @@ impl Profile {
     pub fn with_overrides(&self, overrides: &toml::Table) -> Result<Self, ProfileError> {
         let mut base = toml::Table::try_from(self).expect("a profile always serializes to a table");
         merge(&mut base, overrides);
-        Ok(base.try_into()?)
+        // serde_path_to_error: which knob failed, down to an unknown key's own name.
+        serde_path_to_error::deserialize(toml::Value::Table(base)).map_err(|e| ProfileError::Knob {
+            path: e.path().to_string(),
+            message: e.into_inner().message().trim().to_owned(),
+        })
     }
 }
 
@@ -392,8 +404,13 @@ mod tests {
     }
 
     #[test]
-    fn overrides_reject_unknown_knobs() {
+    fn overrides_reject_unknown_knobs_naming_their_path() {
         let patch: toml::Table = toml::from_str("[tokens]\nttl = 3").unwrap();
-        assert!(Profile::happy_path().with_overrides(&patch).is_err());
+        let err = Profile::happy_path().with_overrides(&patch).unwrap_err();
+        assert!(matches!(&err, ProfileError::Knob { path, .. } if path == "tokens.ttl"), "{err}");
+        let patch: toml::Table = toml::from_str("[authorization_server]\nconsent = \"maybe\"").unwrap();
+        let err = Profile::happy_path().with_overrides(&patch).unwrap_err();
+        assert!(matches!(&err, ProfileError::Knob { path, .. } if path == "authorization_server.consent"), "{err}");
+        assert!(err.to_string().contains("expected `page` or `auto`"), "the allowed values: {err}");
     }
 }

@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use mock_server::Preset;
+use mock_server::{Preset, ProfileError};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::toml_span::{self, line_column};
+use crate::toml_span::{self, Segment, line_column};
 
 use super::{BrowserAction, Expect, ExpireMode, Scenario, ServerSpec, Step, Verb};
 
@@ -79,12 +79,16 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
         let server = server.into_inner();
         let profile = match &server.profile {
             None => server.preset.profile(),
-            Some(overrides) => server.preset.profile().with_overrides(overrides.get_ref()).map_err(|e| {
-                at(
-                    overrides.span(),
-                    &format!("servers.{key}.profile"),
-                    e.to_string().replace('\n', " ").trim().to_owned(),
-                )
+            Some(overrides) => server.preset.profile().with_overrides(overrides.get_ref()).map_err(|e| match e {
+                // At the knob's own key, named by its whole path.
+                ProfileError::Knob { path, message } => {
+                    let mut full =
+                        vec![Segment::Key("servers".into()), Segment::Key(key.clone()), Segment::Key("profile".into())];
+                    full.extend(toml_span::parse_path(&path));
+                    let span = toml_span::key_span(text, &full).unwrap_or(overrides.span());
+                    at(span, &toml_span::render(&full), message)
+                }
+                other => at(overrides.span(), &format!("servers.{key}.profile"), other.to_string()),
             })?,
         };
         let _ = span;
@@ -272,14 +276,14 @@ mod tests {
     #[test]
     fn unknown_step_field_names_line_and_field() {
         let (line, _, field, message) = error(&format!("{HEAD}[[steps]]\ndo = \"add\"\nbrowsr = \"deny\"\n"));
-        assert_eq!((line, field.as_str()), (5, "browsr"));
+        assert_eq!((line, field.as_str()), (5, "steps[0].browsr"));
         assert!(message.contains("unknown field"), "{message}");
     }
 
     #[test]
     fn unknown_verb_is_reported_at_its_value() {
         let (line, _, field, message) = error(&format!("{HEAD}[[steps]]\ndo = \"fly\"\n"));
-        assert_eq!((line, field.as_str()), (4, "do"));
+        assert_eq!((line, field.as_str()), (4, "steps[0].do"));
         assert!(message.contains("unknown variant `fly`"), "{message}");
     }
 
@@ -287,15 +291,15 @@ mod tests {
     fn unknown_preset_is_an_error() {
         let (line, _, field, message) =
             error("summary = \"s\"\n[servers.main]\npreset = \"nope\"\n[[steps]]\ndo = \"add\"\n");
-        assert_eq!((line, field.as_str()), (3, "preset"));
+        assert_eq!((line, field.as_str()), (3, "servers.main.preset"));
         assert!(message.contains("unknown preset"), "{message}");
     }
 
     #[test]
-    fn bad_profile_override_points_at_the_profile_table() {
-        let (line, _, field, message) =
+    fn bad_profile_override_points_at_the_knob_itself() {
+        let (line, column, field, message) =
             error("summary = \"s\"\n[servers.main]\nprofile = { tokens = { ttl = 1 } }\n[[steps]]\ndo = \"add\"\n");
-        assert_eq!((line, field.as_str()), (3, "servers.main.profile"));
+        assert_eq!((line, column, field.as_str()), (3, 24, "servers.main.profile.tokens.ttl"));
         assert!(message.contains("ttl"), "{message}");
     }
 

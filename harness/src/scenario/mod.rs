@@ -252,7 +252,10 @@ impl fmt::Display for Status {
 
 /// One acceptable status, or several.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "a status (`oauth`, `bearer`, `not_logged_in`, `unsupported`, `expired`, `error`) or a list of them"
+)]
 pub enum StatusExpectation {
     One(Status),
     AnyOf(Vec<Status>),
@@ -278,7 +281,7 @@ impl fmt::Display for StatusExpectation {
 
 /// Which tools the client must end up with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "`served`, `none`, or a list of tool names")]
 pub enum ToolsExpectation {
     /// `"served"` (exactly the server's tools) or `"none"`.
     Keyword(ToolsKeyword),

@@ -443,7 +443,7 @@ mod tests {
     #[test]
     fn an_unknown_verb_is_named() {
         let (line, field, _) = error(&format!("{HEAD}[verbs.expire]\nnothing = \"x\"\n"));
-        assert_eq!((line, field.as_str()), (3, "expire"));
+        assert_eq!((line, field.as_str()), (3, "verbs.expire"));
     }
 
     #[test]
