@@ -1,5 +1,7 @@
 //! The `mcp-auth-harness` command line.
 
+mod bisect;
+
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +31,9 @@ Examples:
   mcp-auth-harness list                                 # the catalog
   mcp-auth-harness checks                               # every check with its spec clause
   mcp-auth-harness run --client codex                   # every pinned Codex version (installed on first use)
+  mcp-auth-harness run --client codex@0.150.0           # any published version, installed from npm on first use
+  mcp-auth-harness bisect founding-split-origin --client codex --good 0.169.0 --bad 0.125.0
+                                                        # the first release where the verdict flips
   mcp-auth-harness run --client codex --expected-failures known.toml   # CI: only new failures fail
   mcp-auth-harness run --client all                     # scenario × client matrix: reference, Codex, mcp-remote, Gemini CLI, TS SDK
   mcp-auth-harness run --client ./my-client.toml        # your client, described by a manifest (see README)
@@ -57,8 +62,8 @@ enum Command {
         /// Scenario names (from the catalog) or paths to scenario files; none runs the catalog.
         scenarios: Vec<String>,
         /// A client to test; repeat for a matrix: `reference`, `reference+FAULT` (a mutant),
-        /// `codex@VERSION`, `codex` (every pinned version), `mcp-remote`, `gemini-cli`,
-        /// `typescript-sdk`, a manifest file (`*.toml`), or `all`.
+        /// `codex@VERSION` (any published version), `codex` (every pinned version), `mcp-remote`,
+        /// `gemini-cli`, `typescript-sdk` (each also `@VERSION`), a manifest file (`*.toml`), or `all`.
         #[arg(long = "client", default_value = "reference")]
         clients: Vec<String>,
         /// The catalog directory.
@@ -129,6 +134,10 @@ enum Command {
         #[arg(long, default_value_t = 32)]
         jobs: usize,
     },
+    /// Find the first published release of a client where a scenario's verdict flips, by binary
+    /// search over the stable releases between two versions (installed from npm, cached).
+    #[command(after_help = bisect::EXIT_STATUS)]
+    Bisect(bisect::Args),
     /// Run the catalog against every mutant of the reference client (one real-world mistake
     /// each) and show which checks caught it.
     Mutants {
@@ -172,6 +181,7 @@ pub fn main() -> ExitCode {
 
 async fn execute(command: Command) -> Result<ExitCode, String> {
     match command {
+        Command::Bisect(args) => bisect::exec(args).await,
         Command::Run { scenarios, clients, catalog, jobs, keep, user_timeout, format, expected_failures, output } => {
             let baseline = expected_failures.as_deref().map(Baseline::load).transpose()?;
             let scenarios = catalog::select(&catalog, &scenarios).map_err(|e| e.to_string())?;

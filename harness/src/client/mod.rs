@@ -2,9 +2,10 @@
 
 mod codex;
 mod manifest;
-pub(crate) mod npm;
+pub mod npm;
 mod process;
 mod reference;
+pub mod registry;
 mod sandbox;
 
 use std::path::PathBuf;
@@ -260,9 +261,10 @@ pub trait ClientAdapter: Send + Sync {
 }
 
 /// A client by the name the CLI takes: `reference`, `reference+FAULT` (a mutant), `codex@VERSION`
-/// or `codex` (every pinned version), a built-in manifest client by name (`mcp-remote`,
-/// `gemini-cli`, `typescript-sdk`, optionally `@VERSION`), a manifest file (`*.toml`),
-/// `conformance:COMMAND` (a client following the official suite's contract), or `all`.
+/// (any published version: one not pinned is installed on first use) or `codex` (every pinned
+/// version), a built-in manifest client by name (`mcp-remote`, `gemini-cli`, `typescript-sdk`,
+/// optionally `@VERSION`, likewise), a manifest file (`*.toml`), `conformance:COMMAND` (a client
+/// following the official suite's contract), or `all`.
 pub fn by_name(name: &str) -> Result<Vec<Arc<dyn ClientAdapter>>, String> {
     let manifests = || ManifestClient::built_in().into_iter().map(|c| Arc::new(c) as Arc<dyn ClientAdapter>);
     let codex = || CodexClient::pinned().into_iter().map(|c| Arc::new(c) as Arc<dyn ClientAdapter>);
@@ -286,8 +288,12 @@ pub fn by_name(name: &str) -> Result<Vec<Arc<dyn ClientAdapter>>, String> {
     if name.ends_with(".toml") {
         return Ok(vec![Arc::new(ManifestClient::load(std::path::Path::new(name)).map_err(|e| e.to_string())?)]);
     }
-    if let Some(client) = manifests().find(|c| c.name() == name || c.name().split('@').next() == Some(name)) {
-        return Ok(vec![client]);
+    let (client, version) = name.split_once('@').map_or((name, None), |(client, version)| (client, Some(version)));
+    if let Some(manifest) = ManifestClient::built_in().into_iter().find(|c| c.manifest().client == client) {
+        return Ok(vec![Arc::new(match version {
+            Some(version) => manifest.at_version(version)?,
+            None => manifest,
+        })]);
     }
     let mut parts = name.split('+');
     match parts.next() {
@@ -298,11 +304,56 @@ pub fn by_name(name: &str) -> Result<Vec<Arc<dyn ClientAdapter>>, String> {
         _ => {
             let built_in: Vec<String> = manifests().map(|c| c.name()).collect();
             Err(format!(
-                "unknown client `{name}` (known: reference, reference+FAULT, codex, codex@VERSION, {}, a manifest file *.toml, conformance:COMMAND, all; faults: {})",
+                "unknown client `{name}` (known: reference, reference+FAULT, codex, codex@VERSION, {} (each also @VERSION), a manifest file *.toml, conformance:COMMAND, all; faults: {})",
                 built_in.join(", "),
                 Fault::names()
             ))
         }
+    }
+}
+
+/// A client the harness can run at any version published on the npm registry: Codex, or a
+/// built-in manifest client that names its `package`.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// The client's name as `--client` takes it, without a version.
+    pub client: String,
+    /// Its package on the npm registry.
+    pub package: String,
+}
+
+impl Published {
+    /// The client named `client` (`codex`, `mcp-remote`, …).
+    pub fn named(client: &str) -> Result<Self, String> {
+        let package = if client == "codex" {
+            Some(codex::PACKAGE.to_owned())
+        } else {
+            let manifest = ManifestClient::built_in().into_iter().find(|c| c.manifest().client == client);
+            manifest.and_then(|c| c.manifest().package.clone())
+        };
+        let package = package.ok_or_else(|| {
+            let known: Vec<String> = std::iter::once("codex".to_owned())
+                .chain(
+                    ManifestClient::built_in()
+                        .iter()
+                        .filter(|c| c.manifest().package.is_some())
+                        .map(|c| c.manifest().client.clone()),
+                )
+                .collect();
+            format!("`{client}` is not a client published on the npm registry (those are: {})", known.join(", "))
+        })?;
+        Ok(Self { client: client.to_owned(), package })
+    }
+
+    /// Every version the registry lists, as npm prints them.
+    pub fn versions(&self) -> Result<Vec<String>, npm::NpmError> {
+        registry::published(&self.package)
+    }
+
+    /// The client at `version`, installed if it is not pinned.
+    pub fn at(&self, version: &str) -> Result<Arc<dyn ClientAdapter>, String> {
+        let mut clients = by_name(&format!("{}@{version}", self.client))?;
+        Ok(clients.remove(0))
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::process::{self, Answer, BrowserShim, Input, Invocation};
-use super::{AdapterError, ClientAdapter, ClientState, Reply, ServerEntry, StepContext, Support, npm};
+use super::{AdapterError, ClientAdapter, ClientState, Reply, ServerEntry, StepContext, Support, npm, registry};
 use crate::scenario::Verb;
 pub use spec::{Manifest, ManifestError, PLACEHOLDERS};
 
@@ -33,13 +33,32 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct ManifestClient {
     manifest: Arc<Manifest>,
+    /// The `node_modules` of another version than the pinned one (`{npm}`), once installed.
+    version_modules: Option<PathBuf>,
     /// The callback port of each home: a client registers its redirect URI once and keeps it.
     ports: Arc<Mutex<HashMap<PathBuf, u16>>>,
 }
 
 impl ManifestClient {
     pub fn new(manifest: Manifest) -> Self {
-        Self { manifest: Arc::new(manifest), ports: Arc::default() }
+        Self { manifest: Arc::new(manifest), version_modules: None, ports: Arc::default() }
+    }
+
+    /// The client at another published version of its `package`, installed now from the npm
+    /// registry into a cache directory of its own; the manifest's own version is the pinned one.
+    pub fn at_version(&self, version: &str) -> Result<Self, String> {
+        let Some(package) = &self.manifest.package else {
+            return Err(format!(
+                "{}'s manifest ({}) names no registry `package`, so only its own version can run",
+                self.manifest.client,
+                self.manifest.source.display()
+            ));
+        };
+        if self.manifest.version.as_deref() == Some(version) {
+            return Ok(self.clone());
+        }
+        let modules = registry::install(package, version).map_err(|e| e.to_string())?;
+        Ok(Self { version_modules: Some(modules), ..Self::new(self.manifest.at_version(version)) })
     }
 
     /// A vendor's manifest file.
@@ -59,9 +78,18 @@ impl ManifestClient {
         &self.manifest
     }
 
-    /// Whether the client can run here: a manifest using the pinned npm clients needs them installed.
+    /// Whether the client can run here: a manifest using the pinned npm clients needs them
+    /// installed (for any version of the client: they hold the pinned Node.js).
     pub fn availability(&self) -> Result<(), String> {
         if self.manifest.uses_npm() { npm::node_modules().map(|_| ()) } else { Ok(()) }
+    }
+
+    /// `{npm}`: the version's own install, else the pinned clients.
+    fn modules(&self) -> Result<&Path, String> {
+        match &self.version_modules {
+            Some(modules) => Ok(modules),
+            None => npm::node_modules(),
+        }
     }
 
     fn callback_port(&self, home: &Path) -> u16 {
@@ -84,9 +112,9 @@ impl ManifestClient {
             ("scenario", ctx.scenario.clone()),
             ("conformance_scenario", contract::official_name(&ctx.scenario).to_owned()),
         ]);
-        if let Ok(modules) = npm::node_modules() {
+        if let (Ok(modules), Ok(node)) = (self.modules(), npm::node()) {
             values.insert("npm", modules.display().to_string());
-            values.insert("node", modules.join(".bin/node").display().to_string());
+            values.insert("node", node.display().to_string());
         }
         if let Some(entry) = entry {
             use md5::Digest as _;
@@ -145,11 +173,15 @@ impl ManifestClient {
             ("TERM".to_owned(), "dumb".to_owned()),
         ]);
         env.extend(shim.env());
-        // The pinned Node.js comes first, so npm clients' `#!/usr/bin/env node` runs it.
-        if let Some(modules) = values.get("npm") {
+        // The client's own bins, then the pinned Node.js, come first, so npm clients'
+        // `#!/usr/bin/env node` runs it whichever version of the client runs.
+        if let (Some(modules), Some(node)) = (values.get("npm"), values.get("node")) {
             let path = env.get("PATH").cloned().unwrap_or_default();
             let (shim_dir, rest) = path.split_once(':').unwrap_or((&path, ""));
-            env.insert("PATH".into(), format!("{shim_dir}:{modules}/.bin:{rest}"));
+            let node_dir = Path::new(node).parent().map(|d| d.display().to_string()).unwrap_or_default();
+            let bins = format!("{modules}/.bin");
+            let bins = if node_dir == bins { bins } else { format!("{bins}:{node_dir}") };
+            env.insert("PATH".into(), format!("{shim_dir}:{bins}:{rest}"));
         }
         env.extend(self.manifest.env.iter().chain(&spec.env).map(|(k, v)| (k.clone(), expand(v))));
         let mut args = run.iter().map(|a| expand(a));
