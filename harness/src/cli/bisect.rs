@@ -78,7 +78,7 @@ pub async fn exec(args: Args) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `  0.149.0   failed  status-recognizes-oauth, …   12.3 s  (--bad)`
+/// `  0.141.0   failed   0.9 s  status-recognizes-oauth, …  (--bad)`
 fn line(tested: &Tested, plan: &Plan) -> String {
     let failing = tested.failing();
     let mark = match &tested.version {
@@ -87,11 +87,11 @@ fn line(tested: &Tested, plan: &Plan) -> String {
         _ => "",
     };
     format!(
-        "  {:<12} {:<7} {:<56} {:>6.1} s{mark}",
+        "  {:<12} {:<7} {:>6.1} s  {}{mark}",
         tested.version.to_string(),
         verdict(tested.verdict()),
+        tested.elapsed.as_secs_f64(),
         if failing.is_empty() { "-".to_owned() } else { failing.join(", ") },
-        tested.elapsed.as_secs_f64()
     )
 }
 

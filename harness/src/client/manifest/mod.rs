@@ -112,8 +112,10 @@ impl ManifestClient {
             ("scenario", ctx.scenario.clone()),
             ("conformance_scenario", contract::official_name(&ctx.scenario).to_owned()),
         ]);
-        if let (Ok(modules), Ok(node)) = (self.modules(), npm::node()) {
+        if let Ok(modules) = self.modules() {
             values.insert("npm", modules.display().to_string());
+        }
+        if let Ok(node) = npm::node() {
             values.insert("node", node.display().to_string());
         }
         if let Some(entry) = entry {
@@ -175,12 +177,14 @@ impl ManifestClient {
         env.extend(shim.env());
         // The client's own bins, then the pinned Node.js, come first, so npm clients'
         // `#!/usr/bin/env node` runs it whichever version of the client runs.
-        if let (Some(modules), Some(node)) = (values.get("npm"), values.get("node")) {
+        if let Some(modules) = values.get("npm") {
             let path = env.get("PATH").cloned().unwrap_or_default();
             let (shim_dir, rest) = path.split_once(':').unwrap_or((&path, ""));
-            let node_dir = Path::new(node).parent().map(|d| d.display().to_string()).unwrap_or_default();
-            let bins = format!("{modules}/.bin");
-            let bins = if node_dir == bins { bins } else { format!("{bins}:{node_dir}") };
+            let mut bins = format!("{modules}/.bin");
+            let node_dir = values.get("node").and_then(|node| Path::new(node).parent());
+            if let Some(node_dir) = node_dir.filter(|dir| *dir != Path::new(&bins)) {
+                bins = format!("{bins}:{}", node_dir.display());
+            }
             env.insert("PATH".into(), format!("{shim_dir}:{bins}:{rest}"));
         }
         env.extend(self.manifest.env.iter().chain(&spec.env).map(|(k, v)| (k.clone(), expand(v))));
@@ -328,6 +332,26 @@ impl ClientAdapter for ManifestClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn npm_is_the_install_of_the_version_asked_for() {
+        let pinned = ManifestClient::built_in().remove(0);
+        let modules = PathBuf::from("/cache/npm-versions/mcp-remote@0.14.0/node_modules");
+        let other = ManifestClient {
+            version_modules: Some(modules.clone()),
+            ..ManifestClient::new(pinned.manifest().at_version("0.14.0"))
+        };
+        let ctx = StepContext::new("/home".into(), crate::scenario::BrowserAction::default(), DEFAULT_TIMEOUT);
+        assert_eq!(other.values(&ctx, None, None)["npm"], modules.display().to_string());
+        assert_eq!(other.name(), "mcp-remote@0.14.0");
+    }
+
+    #[test]
+    fn only_a_manifest_naming_its_package_runs_other_versions() {
+        let conformance = ManifestClient::new(contract::manifest("my-client").unwrap());
+        let Err(error) = conformance.at_version("1.0.0") else { panic!("a version of a manifest without a package") };
+        assert!(error.contains("names no registry `package`"), "{error}");
+    }
 
     #[test]
     fn the_built_in_manifests_parse() {
