@@ -108,10 +108,18 @@ impl CodexClient {
 }
 
 /// The native binary of `version` under `modules`: npm installs it as the optional dependency
-/// `@openai/codex-linux-x64` (an alias of `@openai/codex@<version>-linux-x64`).
+/// `@openai/codex-linux-x64` (an alias of `@openai/codex@<version>-linux-x64`); releases before
+/// 0.99.0 carry every platform's binary in the package itself, under `vendor/<target triple>/`.
 fn native_binary(modules: &Path, version: &str) -> Result<PathBuf, String> {
     find_native_binary(modules, &format!("{version}-linux-x64"))
+        .or_else(|| bundled_binary(&modules.join(PACKAGE), version))
         .ok_or_else(|| format!("no native codex {version} binary for this platform under {}", modules.display()))
+}
+
+fn bundled_binary(package: &Path, version: &str) -> Option<PathBuf> {
+    let manifest: Value = serde_json::from_slice(&std::fs::read(package.join("package.json")).ok()?).ok()?;
+    let binary = package.join("vendor/x86_64-unknown-linux-musl/codex/codex");
+    (manifest["version"] == version && binary.is_file()).then_some(binary)
 }
 
 /// Finds `<...>/codex-linux-x64/vendor/**/codex` whose package.json version is `version`.
@@ -375,5 +383,45 @@ impl ClientAdapter for CodexClient {
         }
         state.credentials.sort_by(|a, b| a.key.cmp(&b.key));
         state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `node_modules/@openai/codex` at `version`, with `files` (executable) in it.
+    fn modules_with(version: &str, files: &[&str]) -> tempfile::TempDir {
+        use std::os::unix::fs::PermissionsExt as _;
+        let modules = tempfile::tempdir().unwrap();
+        let package = modules.path().join(PACKAGE);
+        std::fs::create_dir_all(&package).unwrap();
+        std::fs::write(package.join("package.json"), json!({ "version": version }).to_string()).unwrap();
+        for file in files {
+            let path = modules.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, "").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        modules
+    }
+
+    #[test]
+    fn the_binary_comes_from_the_platform_package_of_that_version() {
+        let modules =
+            modules_with("0.150.0", &["@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/codex/codex"]);
+        let platform = modules.path().join("@openai/codex-linux-x64");
+        std::fs::write(platform.join("package.json"), json!({ "version": "0.150.0-linux-x64" }).to_string()).unwrap();
+        assert!(native_binary(modules.path(), "0.150.0").unwrap().starts_with(&platform));
+        assert!(native_binary(modules.path(), "0.151.0").is_err(), "another version's binary is not taken");
+    }
+
+    #[test]
+    fn releases_before_platform_packages_carry_the_binary_themselves() {
+        let modules = modules_with("0.98.0", &["@openai/codex/vendor/x86_64-unknown-linux-musl/codex/codex"]);
+        let binary = native_binary(modules.path(), "0.98.0").unwrap();
+        assert!(binary.ends_with("@openai/codex/vendor/x86_64-unknown-linux-musl/codex/codex"));
+        let error = native_binary(modules.path(), "0.97.0").unwrap_err();
+        assert!(error.contains("no native codex 0.97.0 binary"), "{error}");
     }
 }

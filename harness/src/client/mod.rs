@@ -372,3 +372,22 @@ pub fn same_tools(a: &[ToolInfo], b: &[ToolInfo]) -> bool {
                 && (x.input_schema.is_null() || y.input_schema.is_null() || x.input_schema == y.input_schema)
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pinned_version_by_name_is_the_pinned_client_and_installs_nothing() {
+        let clients = by_name("mcp-remote@0.15.1").unwrap();
+        assert_eq!(clients.iter().map(|c| c.name()).collect::<Vec<_>>(), ["mcp-remote@0.15.1"]);
+    }
+
+    #[test]
+    fn published_clients_are_codex_and_the_manifests_naming_a_package() {
+        assert_eq!(Published::named("codex").unwrap().package, "@openai/codex");
+        assert_eq!(Published::named("gemini-cli").unwrap().package, "@google/gemini-cli");
+        let error = Published::named("reference").unwrap_err();
+        assert!(error.contains("codex, mcp-remote, gemini-cli, typescript-sdk"), "{error}");
+    }
+}

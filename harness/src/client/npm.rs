@@ -168,3 +168,41 @@ pub fn pinned_versions(alias: &str) -> Vec<String> {
         .filter_map(|(name, _)| name.strip_prefix(&prefix).map(str::to_owned))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn racing_installs_of_one_directory_leave_one_complete_install() {
+        let cache = tempfile::tempdir().unwrap();
+        let dir = cache.path().join("npm-versions/@scope/pkg@1.0.0");
+        let results: Vec<Result<(), NpmError>> = std::thread::scope(|scope| {
+            let racers: Vec<_> = (0..4)
+                .map(|racer| {
+                    let dir = &dir;
+                    scope.spawn(move || {
+                        install_once(dir, |staging| {
+                            std::fs::write(staging.join("racer"), racer.to_string())
+                                .map_err(|e| NpmError::io(staging, e))
+                        })
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert!(dir.join(".complete").exists() && dir.join("racer").exists());
+        let left: Vec<_> = std::fs::read_dir(dir.parent().unwrap()).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(left, ["pkg@1.0.0"], "no staging directory is left behind");
+    }
+
+    #[test]
+    fn a_failed_install_leaves_nothing_and_says_why() {
+        let cache = tempfile::tempdir().unwrap();
+        let dir = cache.path().join("pkg@1.0.0");
+        let failed = install_once(&dir, |_| Err(NpmError::Failed { command: "install".into(), stderr: "E404".into() }));
+        assert!(matches!(failed, Err(NpmError::Failed { .. })));
+        assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
+    }
+}
