@@ -2,10 +2,10 @@
 
 mod codex;
 mod manifest;
-pub mod npm;
+pub(crate) mod npm;
 mod process;
 mod reference;
-pub mod registry;
+pub(crate) mod registry;
 mod sandbox;
 
 use std::path::PathBuf;
@@ -21,6 +21,7 @@ use crate::scenario::{BrowserAction, Status, Verb};
 pub use codex::CodexClient;
 pub use manifest::contract::SCENARIO_NAMES as CONTRACT_SCENARIO_NAMES;
 pub use manifest::{Manifest, ManifestClient, ManifestError, PLACEHOLDERS};
+pub use npm::NpmError;
 pub use reference::{Fault, ReferenceClient};
 pub use sandbox::Sandbox;
 
@@ -325,28 +326,24 @@ pub struct Published {
 impl Published {
     /// The client named `client` (`codex`, `mcp-remote`, …).
     pub fn named(client: &str) -> Result<Self, String> {
-        let package = if client == "codex" {
-            Some(codex::PACKAGE.to_owned())
-        } else {
-            let manifest = ManifestClient::built_in().into_iter().find(|c| c.manifest().client == client);
-            manifest.and_then(|c| c.manifest().package.clone())
-        };
-        let package = package.ok_or_else(|| {
-            let known: Vec<String> = std::iter::once("codex".to_owned())
-                .chain(
-                    ManifestClient::built_in()
-                        .iter()
-                        .filter(|c| c.manifest().package.is_some())
-                        .map(|c| c.manifest().client.clone()),
-                )
-                .collect();
-            format!("`{client}` is not a client published on the npm registry (those are: {})", known.join(", "))
-        })?;
-        Ok(Self { client: client.to_owned(), package })
+        let all = Self::all();
+        all.iter().find(|p| p.client == client).cloned().ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|p| p.client.as_str()).collect();
+            format!("`{client}` is not a client published on the npm registry (those are: {})", names.join(", "))
+        })
+    }
+
+    fn all() -> Vec<Self> {
+        let codex = Self { client: "codex".into(), package: codex::PACKAGE.into() };
+        let manifests = ManifestClient::built_in().into_iter().filter_map(|c| {
+            let manifest = c.manifest();
+            manifest.package.clone().map(|package| Self { client: manifest.client.clone(), package })
+        });
+        std::iter::once(codex).chain(manifests).collect()
     }
 
     /// Every version the registry lists, as npm prints them.
-    pub fn versions(&self) -> Result<Vec<String>, npm::NpmError> {
+    pub fn versions(&self) -> Result<Vec<String>, NpmError> {
         registry::published(&self.package)
     }
 

@@ -65,6 +65,8 @@ pub fn install(package: &str, version: &str) -> Result<PathBuf, NpmError> {
             });
         }
         let spec = format!("{package}@{version}");
+        // A release can be a download of 100 MB and more: say so where the user waits, and say
+        // where the record of what was installed is kept.
         eprintln!("installing {spec} from the npm registry into {} …", dir.display());
         npm::install_once(&dir, |staging| {
             let manifest = serde_json::json!({ "name": "mcp-auth-harness-version", "private": true });
