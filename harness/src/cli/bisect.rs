@@ -31,7 +31,8 @@ pub struct Args {
 /// Exit status of `bisect`.
 pub const EXIT_STATUS: &str = "\
 Exit status: 0 the verdict flips between the two versions (the first release it flips at is printed),
-1 both ends have the same verdict, 2 usage error (unknown client or scenario, unpublished version).";
+1 both ends have the same verdict, 2 usage error (unknown client or scenario, unpublished version) or a
+version that cannot be installed or run.";
 
 /// Lists the releases, tests them by binary search and prints where the verdict flips.
 pub async fn exec(args: Args) -> Result<ExitCode, String> {
