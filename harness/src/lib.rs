@@ -21,6 +21,7 @@
 //! ```
 
 pub mod baseline;
+pub mod bisect;
 pub mod browser;
 pub mod catalog;
 pub mod check;

@@ -1,5 +1,6 @@
 //! The `mcp-auth-harness` command line: one module per command, as cargo lays out its own.
 
+mod bisect;
 mod checks;
 mod clients;
 mod explain;
@@ -26,6 +27,9 @@ Examples:
   mcp-auth-harness list                                 # the catalog
   mcp-auth-harness checks                               # every check with its spec clause
   mcp-auth-harness run --client codex                   # every pinned Codex version (installed on first use)
+  mcp-auth-harness run --client codex@0.150.0           # any published version, installed from npm on first use
+  mcp-auth-harness bisect founding-split-origin --client codex --good 0.169.0 --bad 0.125.0
+                                                        # the first release where the verdict flips
   mcp-auth-harness run --client codex --expected-failures known.toml   # CI: only new failures fail
   mcp-auth-harness run --client all                     # scenario × client matrix: reference, Codex, mcp-remote, Gemini CLI, TS SDK
   mcp-auth-harness run --client ./my-client.toml        # your client, described by a manifest (see README)
@@ -74,6 +78,10 @@ enum Command {
     /// Run the catalog again and again, all rounds at once, and report any verdict that differs
     /// from the first round's (a flake), any leftover sandbox, and the time taken.
     Stress(stress::Args),
+    /// Find the first published release of a client where a scenario's verdict flips, by binary
+    /// search over the stable releases between two versions (installed from npm, cached).
+    #[command(after_help = bisect::EXIT_STATUS)]
+    Bisect(bisect::Args),
     /// Run the catalog against every mutant of the reference client (one real-world mistake
     /// each) and show which checks caught it.
     Mutants(mutants::Args),
@@ -104,6 +112,7 @@ type Outcome = Result<ExitCode, String>;
 async fn execute(command: Command) -> Outcome {
     match command {
         Command::Run(args) => run::exec(args).await,
+        Command::Bisect(args) => bisect::exec(args).await,
         Command::Merge(args) => merge::exec(args),
         Command::List(args) => list::exec(args),
         Command::Explain(args) => explain::exec(args).await,

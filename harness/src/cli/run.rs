@@ -19,8 +19,8 @@ pub struct Args {
     /// Scenario names (from the catalog) or paths to scenario files; none runs the catalog.
     scenarios: Vec<String>,
     /// A client to test; repeat for a matrix: `reference`, `reference+FAULT` (a mutant),
-    /// `codex@VERSION`, `codex` (every pinned version), `mcp-remote`, `gemini-cli`,
-    /// `typescript-sdk`, a manifest file (`*.toml`), or `all`.
+    /// `codex@VERSION` (any published version), `codex` (every pinned version), `mcp-remote`,
+    /// `gemini-cli`, `typescript-sdk` (each also `@VERSION`), a manifest file (`*.toml`), or `all`.
     #[arg(long = "client", default_value = "reference")]
     clients: Vec<String>,
     /// The catalog directory.

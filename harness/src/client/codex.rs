@@ -1,4 +1,5 @@
-//! Codex CLI (`@openai/codex`, pinned versions from npm) as a client under test.
+//! Codex CLI (`@openai/codex` from npm: the pinned versions, or any published one) as a client
+//! under test.
 //!
 //! `add` writes the config entry directly (Codex's own `mcp add` logs in inline when it detects
 //! OAuth, which would merge two steps); `login`, `list`, `logout` and `remove` are the `codex mcp`
@@ -17,7 +18,7 @@ use serde_json::{Value, json};
 use super::process::{self, BrowserShim, Invocation, LineSession};
 use super::{
     AdapterError, ClientAdapter, ClientState, CredentialSummary, EntryStatus, RegistryEntry, Reply, ServerEntry,
-    StepContext, Support, ToolInfo, npm,
+    StepContext, Support, ToolInfo, npm, registry,
 };
 use crate::scenario::{Status, Verb};
 
@@ -27,7 +28,10 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// Harmless warnings Codex prints when its home is under a temporary directory.
 const NOISE: &[&str] = &["could not create PATH aliases", "could not update PATH"];
 
-/// One pinned Codex version.
+/// Codex's package on the npm registry.
+pub const PACKAGE: &str = "@openai/codex";
+
+/// One Codex version.
 #[derive(Debug, Clone)]
 pub struct CodexClient {
     version: String,
@@ -36,35 +40,32 @@ pub struct CodexClient {
 }
 
 impl CodexClient {
-    /// A client for a version the harness pins (`harness/npm/package.json`).
+    /// A client for `version`. A version the harness pins (`harness/npm/package.json`) is
+    /// installed with the pinned clients on first use; any other published version is installed
+    /// now, from the npm registry into a cache directory of its own.
     pub fn new(version: &str) -> Result<Self, String> {
-        let pinned = npm::pinned_versions("codex");
-        if pinned.iter().any(|v| v == version) {
-            Ok(Self::pinned_version(version.to_owned()))
-        } else {
-            Err(format!("codex {version} is not pinned (pinned: {})", pinned.join(", ")))
+        let client = Self::at(version.to_owned());
+        if npm::pinned_versions("codex").iter().any(|v| v == version) {
+            return Ok(client);
         }
+        let modules = registry::install(PACKAGE, version).map_err(|e| e.to_string())?;
+        let binary = native_binary(&modules, version)?;
+        client.binary.get_or_init(|| Ok(binary));
+        Ok(client)
     }
 
     /// Every pinned version.
     pub fn pinned() -> Vec<Self> {
-        npm::pinned_versions("codex").into_iter().map(Self::pinned_version).collect()
+        npm::pinned_versions("codex").into_iter().map(Self::at).collect()
     }
 
-    fn pinned_version(version: String) -> Self {
+    fn at(version: String) -> Self {
         Self { version, binary: Arc::default() }
     }
 
     /// The native binary, installing the pinned clients first if needed.
     pub fn binary(&self) -> Result<PathBuf, String> {
-        self.binary
-            .get_or_init(|| {
-                let modules = npm::node_modules()?;
-                find_native_binary(modules, &format!("{}-linux-x64", self.version)).ok_or_else(|| {
-                    format!("no native codex {} binary for this platform under {}", self.version, modules.display())
-                })
-            })
-            .clone()
+        self.binary.get_or_init(|| native_binary(npm::node_modules()?, &self.version)).clone()
     }
 
     fn codex_home(home: &Path) -> PathBuf {
@@ -104,6 +105,21 @@ impl CodexClient {
     fn read_config(home: &Path) -> toml::Table {
         std::fs::read_to_string(Self::config_path(home)).ok().and_then(|t| t.parse().ok()).unwrap_or_default()
     }
+}
+
+/// The native binary of `version` under `modules`: npm installs it as the optional dependency
+/// `@openai/codex-linux-x64` (an alias of `@openai/codex@<version>-linux-x64`); releases before
+/// 0.99.0 carry every platform's binary in the package itself, under `vendor/<target triple>/`.
+fn native_binary(modules: &Path, version: &str) -> Result<PathBuf, String> {
+    find_native_binary(modules, &format!("{version}-linux-x64"))
+        .or_else(|| bundled_binary(&modules.join(PACKAGE), version))
+        .ok_or_else(|| format!("no native codex {version} binary for this platform under {}", modules.display()))
+}
+
+fn bundled_binary(package: &Path, version: &str) -> Option<PathBuf> {
+    let manifest: Value = serde_json::from_slice(&std::fs::read(package.join("package.json")).ok()?).ok()?;
+    let binary = package.join("vendor/x86_64-unknown-linux-musl/codex/codex");
+    (manifest["version"] == version && binary.is_file()).then_some(binary)
 }
 
 /// Finds `<...>/codex-linux-x64/vendor/**/codex` whose package.json version is `version`.
@@ -367,5 +383,45 @@ impl ClientAdapter for CodexClient {
         }
         state.credentials.sort_by(|a, b| a.key.cmp(&b.key));
         state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `node_modules/@openai/codex` at `version`, with `files` (executable) in it.
+    fn modules_with(version: &str, files: &[&str]) -> tempfile::TempDir {
+        use std::os::unix::fs::PermissionsExt as _;
+        let modules = tempfile::tempdir().unwrap();
+        let package = modules.path().join(PACKAGE);
+        std::fs::create_dir_all(&package).unwrap();
+        std::fs::write(package.join("package.json"), json!({ "version": version }).to_string()).unwrap();
+        for file in files {
+            let path = modules.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, "").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        modules
+    }
+
+    #[test]
+    fn the_binary_comes_from_the_platform_package_of_that_version() {
+        let modules =
+            modules_with("0.150.0", &["@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/codex/codex"]);
+        let platform = modules.path().join("@openai/codex-linux-x64");
+        std::fs::write(platform.join("package.json"), json!({ "version": "0.150.0-linux-x64" }).to_string()).unwrap();
+        assert!(native_binary(modules.path(), "0.150.0").unwrap().starts_with(&platform));
+        assert!(native_binary(modules.path(), "0.151.0").is_err(), "another version's binary is not taken");
+    }
+
+    #[test]
+    fn releases_before_platform_packages_carry_the_binary_themselves() {
+        let modules = modules_with("0.98.0", &["@openai/codex/vendor/x86_64-unknown-linux-musl/codex/codex"]);
+        let binary = native_binary(modules.path(), "0.98.0").unwrap();
+        assert!(binary.ends_with("@openai/codex/vendor/x86_64-unknown-linux-musl/codex/codex"));
+        let error = native_binary(modules.path(), "0.97.0").unwrap_err();
+        assert!(error.contains("no native codex 0.97.0 binary"), "{error}");
     }
 }

@@ -5,6 +5,7 @@ mod manifest;
 pub(crate) mod npm;
 mod process;
 mod reference;
+pub(crate) mod registry;
 mod sandbox;
 
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use crate::scenario::{BrowserAction, Status, Verb};
 pub use codex::CodexClient;
 pub use manifest::contract::SCENARIO_NAMES as CONTRACT_SCENARIO_NAMES;
 pub use manifest::{Manifest, ManifestClient, ManifestError, PLACEHOLDERS};
+pub use npm::NpmError;
 pub use reference::{Fault, ReferenceClient};
 pub use sandbox::Sandbox;
 
@@ -271,9 +273,10 @@ pub trait ClientAdapter: Send + Sync {
 }
 
 /// A client by the name the CLI takes: `reference`, `reference+FAULT` (a mutant), `codex@VERSION`
-/// or `codex` (every pinned version), a built-in manifest client by name (`mcp-remote`,
-/// `gemini-cli`, `typescript-sdk`, optionally `@VERSION`), a manifest file (`*.toml`),
-/// `conformance:COMMAND` (a client following the official suite's contract), or `all`.
+/// (any published version: one not pinned is installed on first use) or `codex` (every pinned
+/// version), a built-in manifest client by name (`mcp-remote`, `gemini-cli`, `typescript-sdk`,
+/// optionally `@VERSION`, likewise), a manifest file (`*.toml`), `conformance:COMMAND` (a client
+/// following the official suite's contract), or `all`.
 pub fn by_name(name: &str) -> Result<Vec<Arc<dyn ClientAdapter>>, String> {
     let manifests = || ManifestClient::built_in().into_iter().map(|c| Arc::new(c) as Arc<dyn ClientAdapter>);
     let codex = || CodexClient::pinned().into_iter().map(|c| Arc::new(c) as Arc<dyn ClientAdapter>);
@@ -297,8 +300,12 @@ pub fn by_name(name: &str) -> Result<Vec<Arc<dyn ClientAdapter>>, String> {
     if name.ends_with(".toml") {
         return Ok(vec![Arc::new(ManifestClient::load(std::path::Path::new(name)).map_err(|e| e.to_string())?)]);
     }
-    if let Some(client) = manifests().find(|c| c.name() == name || c.name().split('@').next() == Some(name)) {
-        return Ok(vec![client]);
+    let (client, version) = name.split_once('@').map_or((name, None), |(client, version)| (client, Some(version)));
+    if let Some(manifest) = ManifestClient::built_in().into_iter().find(|c| c.manifest().client == client) {
+        return Ok(vec![Arc::new(match version {
+            Some(version) => manifest.at_version(version)?,
+            None => manifest,
+        })]);
     }
     let mut parts = name.split('+');
     match parts.next() {
@@ -309,11 +316,52 @@ pub fn by_name(name: &str) -> Result<Vec<Arc<dyn ClientAdapter>>, String> {
         _ => {
             let built_in: Vec<String> = manifests().map(|c| c.name()).collect();
             Err(format!(
-                "unknown client `{name}` (known: reference, reference+FAULT, codex, codex@VERSION, {}, a manifest file *.toml, conformance:COMMAND, all; faults: {})",
+                "unknown client `{name}` (known: reference, reference+FAULT, codex, codex@VERSION, {} (each also @VERSION), a manifest file *.toml, conformance:COMMAND, all; faults: {})",
                 built_in.join(", "),
                 Fault::names()
             ))
         }
+    }
+}
+
+/// A client the harness can run at any version published on the npm registry: Codex, or a
+/// built-in manifest client that names its `package`.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// The client's name as `--client` takes it, without a version.
+    pub client: String,
+    /// Its package on the npm registry.
+    pub package: String,
+}
+
+impl Published {
+    /// The client named `client` (`codex`, `mcp-remote`, …).
+    pub fn named(client: &str) -> Result<Self, String> {
+        let all = Self::all();
+        all.iter().find(|p| p.client == client).cloned().ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|p| p.client.as_str()).collect();
+            format!("`{client}` is not a client published on the npm registry (those are: {})", names.join(", "))
+        })
+    }
+
+    fn all() -> Vec<Self> {
+        let codex = Self { client: "codex".into(), package: codex::PACKAGE.into() };
+        let manifests = ManifestClient::built_in().into_iter().filter_map(|c| {
+            let manifest = c.manifest();
+            manifest.package.clone().map(|package| Self { client: manifest.client.clone(), package })
+        });
+        std::iter::once(codex).chain(manifests).collect()
+    }
+
+    /// Every version the registry lists, as npm prints them.
+    pub fn versions(&self) -> Result<Vec<String>, NpmError> {
+        registry::published(&self.package)
+    }
+
+    /// The client at `version`, installed if it is not pinned.
+    pub fn at(&self, version: &str) -> Result<Arc<dyn ClientAdapter>, String> {
+        let mut clients = by_name(&format!("{}@{version}", self.client))?;
+        Ok(clients.remove(0))
     }
 }
 
@@ -331,4 +379,23 @@ pub fn same_tools(a: &[ToolInfo], b: &[ToolInfo]) -> bool {
             x.name == y.name
                 && (x.input_schema.is_null() || y.input_schema.is_null() || x.input_schema == y.input_schema)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pinned_version_by_name_is_the_pinned_client_and_installs_nothing() {
+        let clients = by_name("mcp-remote@0.15.1").unwrap();
+        assert_eq!(clients.iter().map(|c| c.name()).collect::<Vec<_>>(), ["mcp-remote@0.15.1"]);
+    }
+
+    #[test]
+    fn published_clients_are_codex_and_the_manifests_naming_a_package() {
+        assert_eq!(Published::named("codex").unwrap().package, "@openai/codex");
+        assert_eq!(Published::named("gemini-cli").unwrap().package, "@google/gemini-cli");
+        let error = Published::named("reference").unwrap_err();
+        assert!(error.contains("codex, mcp-remote, gemini-cli, typescript-sdk"), "{error}");
+    }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::process::{self, Answer, BrowserShim, Input, Invocation};
-use super::{AdapterError, ClientAdapter, ClientState, Reply, ServerEntry, StepContext, Support, npm};
+use super::{AdapterError, ClientAdapter, ClientState, Reply, ServerEntry, StepContext, Support, npm, registry};
 use crate::scenario::Verb;
 pub use spec::{Manifest, ManifestError, PLACEHOLDERS};
 
@@ -33,13 +33,32 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct ManifestClient {
     manifest: Arc<Manifest>,
+    /// The `node_modules` of another version than the pinned one (`{npm}`), once installed.
+    version_modules: Option<PathBuf>,
     /// The callback port of each home: a client registers its redirect URI once and keeps it.
     ports: Arc<Mutex<HashMap<PathBuf, u16>>>,
 }
 
 impl ManifestClient {
     pub fn new(manifest: Manifest) -> Self {
-        Self { manifest: Arc::new(manifest), ports: Arc::default() }
+        Self { manifest: Arc::new(manifest), version_modules: None, ports: Arc::default() }
+    }
+
+    /// The client at another published version of its `package`, installed now from the npm
+    /// registry into a cache directory of its own; the manifest's own version is the pinned one.
+    pub fn at_version(&self, version: &str) -> Result<Self, String> {
+        let Some(package) = &self.manifest.package else {
+            return Err(format!(
+                "{}'s manifest ({}) names no registry `package`, so only its own version can run",
+                self.manifest.client,
+                self.manifest.source.display()
+            ));
+        };
+        if self.manifest.version.as_deref() == Some(version) {
+            return Ok(self.clone());
+        }
+        let modules = registry::install(package, version).map_err(|e| e.to_string())?;
+        Ok(Self { version_modules: Some(modules), ..Self::new(self.manifest.at_version(version)) })
     }
 
     /// A vendor's manifest file.
@@ -59,9 +78,18 @@ impl ManifestClient {
         &self.manifest
     }
 
-    /// Whether the client can run here: a manifest using the pinned npm clients needs them installed.
+    /// Whether the client can run here: a manifest using the pinned npm clients needs them
+    /// installed (for any version of the client: they hold the pinned Node.js).
     pub fn availability(&self) -> Result<(), String> {
         if self.manifest.uses_npm() { npm::node_modules().map(|_| ()) } else { Ok(()) }
+    }
+
+    /// `{npm}`: the version's own install, else the pinned clients.
+    fn modules(&self) -> Result<&Path, String> {
+        match &self.version_modules {
+            Some(modules) => Ok(modules),
+            None => npm::node_modules(),
+        }
     }
 
     fn callback_port(&self, home: &Path) -> u16 {
@@ -84,9 +112,11 @@ impl ManifestClient {
             ("scenario", ctx.scenario.clone()),
             ("conformance_scenario", contract::official_name(&ctx.scenario).to_owned()),
         ]);
-        if let Ok(modules) = npm::node_modules() {
+        if let Ok(modules) = self.modules() {
             values.insert("npm", modules.display().to_string());
-            values.insert("node", modules.join(".bin/node").display().to_string());
+        }
+        if let Ok(node) = npm::node() {
+            values.insert("node", node.display().to_string());
         }
         if let Some(entry) = entry {
             use md5::Digest as _;
@@ -145,11 +175,17 @@ impl ManifestClient {
             ("TERM".to_owned(), "dumb".to_owned()),
         ]);
         env.extend(shim.env());
-        // The pinned Node.js comes first, so npm clients' `#!/usr/bin/env node` runs it.
+        // The client's own bins, then the pinned Node.js, come first, so npm clients'
+        // `#!/usr/bin/env node` runs it whichever version of the client runs.
         if let Some(modules) = values.get("npm") {
             let path = env.get("PATH").cloned().unwrap_or_default();
             let (shim_dir, rest) = path.split_once(':').unwrap_or((&path, ""));
-            env.insert("PATH".into(), format!("{shim_dir}:{modules}/.bin:{rest}"));
+            let mut bins = format!("{modules}/.bin");
+            let node_dir = values.get("node").and_then(|node| Path::new(node).parent());
+            if let Some(node_dir) = node_dir.filter(|dir| *dir != Path::new(&bins)) {
+                bins = format!("{bins}:{}", node_dir.display());
+            }
+            env.insert("PATH".into(), format!("{shim_dir}:{bins}:{rest}"));
         }
         env.extend(self.manifest.env.iter().chain(&spec.env).map(|(k, v)| (k.clone(), expand(v))));
         let mut args = run.iter().map(|a| expand(a));
@@ -296,6 +332,26 @@ impl ClientAdapter for ManifestClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn npm_is_the_install_of_the_version_asked_for() {
+        let pinned = ManifestClient::built_in().remove(0);
+        let modules = PathBuf::from("/cache/npm-versions/mcp-remote@0.14.0/node_modules");
+        let other = ManifestClient {
+            version_modules: Some(modules.clone()),
+            ..ManifestClient::new(pinned.manifest().at_version("0.14.0"))
+        };
+        let ctx = StepContext::new("/home".into(), crate::scenario::BrowserAction::default(), DEFAULT_TIMEOUT);
+        assert_eq!(other.values(&ctx, None, None)["npm"], modules.display().to_string());
+        assert_eq!(other.name(), "mcp-remote@0.14.0");
+    }
+
+    #[test]
+    fn only_a_manifest_naming_its_package_runs_other_versions() {
+        let conformance = ManifestClient::new(contract::manifest("my-client").unwrap());
+        let Err(error) = conformance.at_version("1.0.0") else { panic!("a version of a manifest without a package") };
+        assert!(error.contains("names no registry `package`"), "{error}");
+    }
 
     #[test]
     fn the_built_in_manifests_parse() {

