@@ -247,7 +247,8 @@ pub async fn run(
                 });
             }
         };
-        let end_seq = mocks.iter().map(|(k, m)| (k.clone(), m.transcript().next_seq())).collect();
+        let end_seq: BTreeMap<String, u64> =
+            mocks.iter().map(|(k, m)| (k.clone(), m.transcript().next_seq())).collect();
         let mut reply = reply;
         if reply.tools_seen_at_server && reply.tools.is_none() {
             reply.tools = mocks.get(&step.server).and_then(|mock| tools_listed(mock, first_seq[&step.server]));
@@ -255,7 +256,13 @@ pub async fn run(
         let state = client.state(sandbox.home()).await;
         let expectations = match &not_applicable {
             Some(_) => Vec::new(),
-            None => expectations(step, &reply, &mocks),
+            None => {
+                let during: Vec<Exchange> = mocks
+                    .iter()
+                    .flat_map(|(k, m)| m.transcript().since(first_seq[k]).into_iter().filter(|e| e.seq < end_seq[k]))
+                    .collect();
+                expectations(step, &reply, &during, &mocks)
+            }
         };
         steps.push(StepRecord {
             verb: step.verb,
@@ -390,19 +397,39 @@ fn served_tools(mock: &MockServer) -> Vec<ToolInfo> {
         .collect()
 }
 
-fn expectations(step: &Step, reply: &Reply, mocks: &BTreeMap<String, MockServer>) -> Vec<ExpectationResult> {
+/// The step's expectations against what the client said and, `during` the step, sent.
+fn expectations(
+    step: &Step,
+    reply: &Reply,
+    during: &[Exchange],
+    mocks: &BTreeMap<String, MockServer>,
+) -> Vec<ExpectationResult> {
     let expect = &step.expect;
     let mut results = Vec::new();
     let mut push = |field, expected: String, actual: String, passed| {
         results.push(ExpectationResult { field: String::from(field), expected, actual, passed });
     };
-    if let Some(outcome) = expect.outcome {
-        let actual = match &reply.error {
-            None => "success".to_owned(),
-            Some(error) => format!("failure: {error}"),
+    if let Some(outcome) = &expect.outcome {
+        let (actual, got) = match &reply.error {
+            None => ("success".to_owned(), Outcome::Success),
+            Some(error) => (format!("failure: {error}"), Outcome::Failure),
         };
-        let passed = (outcome == Outcome::Success) == reply.error.is_none();
-        push("outcome", format!("{outcome:?}").to_lowercase(), actual, passed);
+        push("outcome", outcome.to_string(), actual, outcome.allows(got));
+    }
+    if let Some(text) = &expect.raw_status_contains {
+        let actual = reply.statuses.iter().find(|s| s.name == step.entry);
+        let passed = actual.is_some_and(|s| s.raw.to_lowercase().contains(&text.to_lowercase()));
+        push(
+            "raw_status_contains",
+            text.clone(),
+            actual.map_or("(entry not listed)".to_owned(), |s| s.raw.clone()),
+            passed,
+        );
+    }
+    for (endpoint, most) in &expect.max_requests {
+        let sent = during.iter().filter(|e| e.endpoint == *endpoint).count();
+        let shown = serde_json::to_value(endpoint).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        push("max_requests", format!("at most {most} to {shown}"), format!("{sent}"), sent <= *most);
     }
     if let Some(status) = &expect.status {
         let actual = reply.statuses.iter().find(|s| s.name == step.entry);

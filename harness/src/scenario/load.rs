@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use crate::toml_span::{self, Segment, line_column};
 
-use super::{BrowserAction, Expect, ExpireMode, Scenario, ServerSpec, Step, Verb};
+use super::{BrowserAction, EXPECT_FIELDS, Expect, ExpireMode, Scenario, ServerSpec, Step, Verb};
 
 /// A scenario file that cannot be used, and exactly where and why.
 pub type ScenarioError = toml_span::FileError;
@@ -119,6 +119,7 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
             (None, None) => String::new(),
         };
         reject_misplaced(&step, index, &at)?;
+        reject_inapplicable_expectations(&step, index, text, &at)?;
         if step.verb == Verb::Call && step.tool.is_none() {
             return Err(at(span, &field("tool"), "a `call` step names the tool to call".into()));
         }
@@ -237,6 +238,33 @@ fn reject_misplaced(
     Ok(())
 }
 
+/// Expectations that can never apply to a step's verb (a `status` on a `login`) are errors at
+/// the expectation's own key, not silently never judged.
+fn reject_inapplicable_expectations(
+    step: &RawStep,
+    index: usize,
+    text: &str,
+    at: &impl Fn(Range<usize>, &str, String) -> ScenarioError,
+) -> Result<(), ScenarioError> {
+    let written = serde_json::to_value(&step.expect).unwrap_or_default();
+    for (field, verbs) in EXPECT_FIELDS {
+        if written.get(field).is_none_or(serde_json::Value::is_null) || verbs.contains(&step.verb) {
+            continue;
+        }
+        let path = [
+            Segment::Key("steps".into()),
+            Segment::Index(index),
+            Segment::Key("expect".into()),
+            Segment::Key((*field).into()),
+        ];
+        let span = toml_span::key_span(text, &path).unwrap_or(0..0);
+        let allowed: Vec<&str> = verbs.iter().map(|v| v.name()).collect();
+        let message = format!("`{field}` is judged on {} steps, never on `{}`", allowed.join(", "), step.verb);
+        return Err(at(span, &toml_span::render(&path), message));
+    }
+    Ok(())
+}
+
 /// Reads one scenario file.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
@@ -301,6 +329,33 @@ mod tests {
             error("summary = \"s\"\n[servers.main]\nprofile = { tokens = { ttl = 1 } }\n[[steps]]\ndo = \"add\"\n");
         assert_eq!((line, column, field.as_str()), (3, 24, "servers.main.profile.tokens.ttl"));
         assert!(message.contains("ttl"), "{message}");
+    }
+
+    #[test]
+    fn every_expect_field_says_which_verbs_it_applies_to() {
+        let mut every = Expect { max_requests: [(mock_server::Endpoint::Token, 1)].into(), ..Expect::default() };
+        every.outcome = Some(super::super::OutcomeExpectation::AnyOf(Vec::new()));
+        let written = serde_json::to_value(&every).unwrap();
+        let mut fields: Vec<&str> = written.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut listed: Vec<&str> = EXPECT_FIELDS.iter().map(|(f, _)| *f).collect();
+        fields.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(fields, listed);
+    }
+
+    #[test]
+    fn new_expectations_parse_and_apply() {
+        let text = format!(
+            "{HEAD}[[steps]]\ndo = \"add\"\n[[steps]]\ndo = \"login\"\nexpect = {{ outcome = [\"success\", \"failure\"], max_requests = {{ token = 1, registration = 0 }} }}\n[[steps]]\ndo = \"list\"\nexpect = {{ raw_status_contains = \"logged in\" }}\n"
+        );
+        let scenario = parse("f.toml", "f", &text).unwrap();
+        assert_eq!(scenario.steps[1].expect.max_requests.len(), 2);
+        assert!(scenario.steps[1].expect.outcome.as_ref().unwrap().allows(super::super::Outcome::Failure));
+        let (line, _, field, message) = error(&format!(
+            "{HEAD}[[steps]]\ndo = \"add\"\n[[steps]]\ndo = \"login\"\nexpect = {{ max_requests = {{ tokn = 1 }} }}\n"
+        ));
+        assert_eq!((line, field.as_str()), (7, "steps[1].expect.max_requests"));
+        assert!(message.contains("unknown variant `tokn`") && message.contains("`token`"), "{message}");
     }
 
     #[test]

@@ -187,17 +187,67 @@ pub enum ExpireMode {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Expect {
-    /// Whether the client reports success.
-    pub outcome: Option<Outcome>,
+    /// Whether the client reports success: one outcome, or a list of acceptable ones.
+    pub outcome: Option<OutcomeExpectation>,
     /// The normalized auth status of the step's entry (for `list`): one, or a list of
     /// acceptable ones.
     pub status: Option<StatusExpectation>,
+    /// Text the client's own word for the entry's status must contain (for `list`; case
+    /// ignored), e.g. `Needs authentication`.
+    pub raw_status_contains: Option<String>,
     /// The tools the client ends up with (for `import`).
     pub tools: Option<ToolsExpectation>,
     /// Text the client's error must contain.
     pub error_contains: Option<String>,
     /// Text a `call`'s result must contain.
     pub content_contains: Option<String>,
+    /// At most this many requests to each named endpoint during the step, on every server and
+    /// the browser's included (`{ token = 1 }`: no retry loop).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub max_requests: BTreeMap<mock_server::Endpoint, usize>,
+}
+
+/// Which field of `expect` applies to which verbs: a field that can never apply to a step's verb
+/// is an error when the file loads.
+pub const EXPECT_FIELDS: &[(&str, &[Verb])] = &[
+    ("outcome", CLIENT_VERBS),
+    ("error_contains", CLIENT_VERBS),
+    ("max_requests", CLIENT_VERBS),
+    ("status", &[Verb::List]),
+    ("raw_status_contains", &[Verb::List]),
+    ("tools", &[Verb::Import]),
+    ("content_contains", &[Verb::Call]),
+];
+
+/// The verbs a client performs (the others the harness performs on the servers).
+const CLIENT_VERBS: &[Verb] =
+    &[Verb::Add, Verb::Login, Verb::List, Verb::Import, Verb::Call, Verb::Restart, Verb::Logout, Verb::Remove];
+
+/// One acceptable outcome, or several.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged, expecting = "`success`, `failure`, or a list of them")]
+pub enum OutcomeExpectation {
+    One(Outcome),
+    AnyOf(Vec<Outcome>),
+}
+
+impl OutcomeExpectation {
+    pub fn allows(&self, outcome: Outcome) -> bool {
+        match self {
+            Self::One(one) => *one == outcome,
+            Self::AnyOf(any) => any.contains(&outcome),
+        }
+    }
+}
+
+impl fmt::Display for OutcomeExpectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = |o: &Outcome| format!("{o:?}").to_lowercase();
+        match self {
+            Self::One(one) => f.write_str(&name(one)),
+            Self::AnyOf(any) => f.write_str(&any.iter().map(name).collect::<Vec<_>>().join(" or ")),
+        }
+    }
 }
 
 /// Success or failure of a step, as the client reports it.
