@@ -272,6 +272,7 @@ async fn each_fault_trips_its_own_check() {
         (Fault::AcceptNonLoopbackRedirect, "redirect-not-loopback", "loopback-redirect"),
         (Fault::ClaimLoginOnDenial, "consent-denied", "denial-handled"),
         (Fault::FirstPageOfToolsOnly, "tools-paginated", "tools-imported"),
+        (Fault::GuessTokenEndpoint, "founding-split-origin", "no-guessed-endpoints"),
     ];
     for (fault, scenario, id) in table {
         mutant(scenario, id, fault).await;

@@ -45,7 +45,38 @@ pub fn checks() -> Vec<Check> {
             },
             evaluate: resource_metadata_validated,
         },
+        Check {
+            info: CheckInfo {
+                id: "no-guessed-endpoints",
+                rule: "The client sends OAuth requests only to endpoints the authorization server's metadata names (or, without metadata, the 2025-03-26 defaults the server serves); it never invents one.",
+                spec: "MCP-AUTH-2025-11-25 §Authorization Server Metadata Discovery; RFC8414 §3.2",
+                severity: Severity::Must,
+            },
+            evaluate: no_guessed_endpoints,
+        },
     ]
+}
+
+/// The last path segments of OAuth endpoints a careless client guesses at.
+const GUESSED: &[&str] = &["authorize", "token", "register", "revoke", "revocation"];
+
+fn no_guessed_endpoints(run: &ScenarioRun) -> Outcome {
+    let mut used = Vec::new();
+    for (key, exchange) in super::all_exchanges(run) {
+        // The mock serves every endpoint it advertises (and the 2025-03-26 defaults when it
+        // publishes no metadata); anything else it answers 404 as `NotFound`.
+        let last = exchange.path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+        if exchange.endpoint == Endpoint::NotFound && GUESSED.contains(&last) {
+            return fail(
+                format!("{key}: {} {} is no endpoint the server advertised", exchange.method, exchange.path),
+                vec![line(key, exchange)],
+            );
+        }
+        if matches!(exchange.endpoint, Endpoint::Authorize | Endpoint::Token | Endpoint::Registration) {
+            used.push(line(key, exchange));
+        }
+    }
+    if used.is_empty() { Outcome::NotApplicable } else { pass(Vec::new()) }
 }
 
 /// Where `exchange` asked for protected resource metadata, if it did.

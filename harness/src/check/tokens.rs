@@ -4,6 +4,8 @@ use mock_server::Endpoint;
 
 use super::{Check, CheckInfo, Outcome, Severity, all_exchanges, fail, line, pass};
 use crate::runner::ScenarioRun;
+use mock_server::profile::RefreshPolicy;
+
 use crate::scenario::{ExpireMode, Verb};
 
 pub fn checks() -> Vec<Check> {
@@ -29,7 +31,7 @@ pub fn checks() -> Vec<Check> {
         Check {
             info: CheckInfo {
                 id: "refresh-before-relogin",
-                rule: "When an access token stops working and a refresh token is held, the client refreshes instead of sending the user back to the browser.",
+                rule: "While it holds a refresh token that works, the client refreshes instead of registering or sending the user back to the browser (unless the user asked to log in, or the server asked for more scope).",
                 spec: "OAuth-2.1 §4.3; MCP-AUTH-2025-11-25 §Token Handling",
                 severity: Severity::Should,
             },
@@ -80,29 +82,71 @@ fn token_audience(run: &ScenarioRun) -> Outcome {
     if used { pass(Vec::new()) } else { Outcome::NotApplicable }
 }
 
+/// Walks the steps holding, per server entry, the refresh token the client was last given; at
+/// any step the user did not ask for a login (`login`), registering or authorizing again for
+/// that entry while the token still works is blamed on that step. A holding ends when the token
+/// stops working: a refresh is refused, the user logs out or removes the entry, the harness
+/// revokes the server's tokens (`expire = "all-tokens"`). A 403 `insufficient_scope`
+/// earlier in the step makes re-authorization the right answer.
 fn refresh_before_relogin(run: &ScenarioRun) -> Outcome {
-    let mut judged = false;
+    // (server, entry) → the refresh token label.
+    let mut held: std::collections::BTreeMap<(&str, &str), String> = std::collections::BTreeMap::new();
     let mut evidence = Vec::new();
+    let mut judged = false;
     for (index, step) in run.steps.iter().enumerate() {
-        if step.verb != Verb::Expire || step.step.expire != ExpireMode::AccessTokens {
-            continue;
+        let (server_key, entry) = (step.server.as_str(), step.entry.as_str());
+        match step.verb {
+            Verb::Logout | Verb::Remove => {
+                held.remove(&(server_key, entry));
+            }
+            Verb::Expire if step.step.expire == ExpireMode::AccessTokens => {}
+            Verb::Expire => held.retain(|(server, _), _| *server != server_key),
+            Verb::Add | Verb::Login | Verb::List | Verb::Import | Verb::Call | Verb::Restart => {}
         }
-        let Some(server) = run.servers.get(&step.server) else { continue };
-        if server.profile.tokens.refresh == mock_server::profile::RefreshPolicy::None {
-            continue;
-        }
-        // Only the steps after the expiry, up to the next explicit login, are the client's choice.
-        let later: Vec<_> = run.steps[index + 1..].iter().take_while(|s| s.verb != Verb::Login).collect();
-        let exchanges: Vec<_> = later.iter().flat_map(|s| s.exchanges(run, &step.server)).collect();
-        let renewal = exchanges.iter().find(|e| e.endpoint == Endpoint::Authorize || e.endpoint == Endpoint::Token);
-        let Some(renewal) = renewal else { continue };
-        judged = true;
-        evidence.push(line(&step.server, renewal));
-        if renewal.endpoint == Endpoint::Authorize || renewal.body_param("grant_type") != Some("refresh_token") {
-            return fail(
-                format!("{}: after expiry the client re-authorized instead of refreshing", step.server),
-                evidence,
-            );
+        for (key, server) in &run.servers {
+            let holding = |held: &std::collections::BTreeMap<(&str, &str), String>| {
+                held.iter()
+                    .find(|((s, e), _)| *s == key.as_str() && (!step.verb.targets_entry() || *e == entry))
+                    .map(|(_, token)| token.clone())
+            };
+            let mut challenged = false;
+            for exchange in step.exchanges(run, key) {
+                let refresh = exchange.body_param("grant_type") == Some("refresh_token");
+                challenged |= exchange.status == 403;
+                let renewal = matches!(exchange.endpoint, Endpoint::Registration | Endpoint::Authorize)
+                    || (exchange.endpoint == Endpoint::Token && !refresh);
+                if renewal
+                    && !challenged
+                    && step.verb != Verb::Login
+                    && let Some(token) = holding(&held)
+                {
+                    return fail(
+                        format!(
+                            "step {} ({}, line {}): {key}: the client went back to {:?} while holding {token}, which still works",
+                            index + 1,
+                            step.verb,
+                            step.line,
+                            exchange.endpoint
+                        ),
+                        vec![line(key, exchange)],
+                    );
+                }
+                if exchange.endpoint != Endpoint::Token {
+                    continue;
+                }
+                if refresh && holding(&held).is_some() {
+                    judged = true;
+                    evidence.push(line(key, exchange));
+                }
+                let issued = exchange.response_body["refresh_token"].as_str();
+                match issued {
+                    Some(token) if exchange.status == 200 && server.profile.tokens.refresh != RefreshPolicy::None => {
+                        held.insert((key.as_str(), entry), token.to_owned());
+                    }
+                    _ if refresh && exchange.status != 200 => held.retain(|(s, _), _| *s != key.as_str()),
+                    _ => {}
+                }
+            }
         }
     }
     if judged { pass(evidence) } else { Outcome::NotApplicable }

@@ -65,10 +65,13 @@ pub enum Fault {
     ClaimLoginOnDenial,
     /// Imports the first `tools/list` page and ignores `nextCursor`.
     FirstPageOfToolsOnly,
+    /// Before discovery, tries a token endpoint it guessed at the MCP server's origin
+    /// (`/token`), as clients that skip metadata do.
+    GuessTokenEndpoint,
 }
 
 impl Fault {
-    const ALL: [(Fault, &'static str); 23] = [
+    const ALL: [(Fault, &'static str); 24] = [
         (Fault::StatusProbesOriginOnly, "status-probes-origin-only"),
         (Fault::StatusTrustsFile, "status-trusts-file"),
         (Fault::ProceedWithoutPkce, "proceed-without-pkce"),
@@ -92,6 +95,7 @@ impl Fault {
         (Fault::AcceptNonLoopbackRedirect, "accept-non-loopback-redirect"),
         (Fault::ClaimLoginOnDenial, "claim-login-on-denial"),
         (Fault::FirstPageOfToolsOnly, "first-page-of-tools-only"),
+        (Fault::GuessTokenEndpoint, "guess-token-endpoint"),
     ];
 
     pub fn name(self) -> &'static str {
@@ -165,6 +169,17 @@ pub(super) fn rewrite_callback(
         answer.insert("iss".into(), issuer.to_owned());
     }
     answer
+}
+
+/// The request a client that skips metadata makes before logging in: a token endpoint guessed
+/// at the MCP server's origin.
+pub(super) async fn guess_endpoints(faults: &[Fault], mcp_url: &str) {
+    if !faults.contains(&Fault::GuessTokenEndpoint) {
+        return;
+    }
+    let Ok(url) = Url::parse(mcp_url) else { return };
+    let guessed = format!("{}/token", url.origin().ascii_serialization());
+    let _ = reqwest::Client::new().post(guessed).form(&[("grant_type", "client_credentials")]).send().await;
 }
 
 /// The extra requests a careless client makes with its token after logging in.

@@ -97,6 +97,7 @@ impl ClientAdapter for ReferenceClient {
     }
 
     async fn login(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        fault::guess_endpoints(&self.faults, &entry.url).await;
         Ok(match self.authorize(ctx, entry, None).await {
             Ok(()) => Reply::success(format!("logged in to {}", entry.name)),
             Err(error) => Reply::failure(error),
