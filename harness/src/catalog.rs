@@ -46,31 +46,48 @@ pub async fn run_all(
     jobs: usize,
 ) -> Vec<Result<ScenarioRun, RunError>> {
     let every: Vec<usize> = (0..scenarios.len() * clients.len()).collect();
-    run_slots(scenarios, clients, &every, options, jobs, &|_| {}).await
+    run_slots(scenarios, clients, &every, std::slice::from_ref(options), jobs, &|_| {}).await
 }
 
-/// The scenario × client matrix in slot order (scenario, then client): what a [`Slot`] indexes.
-pub fn matrix<'a>(scenarios: &'a [Scenario], clients: &[Arc<dyn ClientAdapter>]) -> Vec<(&'a str, String)> {
-    scenarios.iter().flat_map(|s| clients.iter().map(move |c| (s.name.as_str(), c.name()))).collect()
+/// The plan × scenario × client matrix in slot order (plan, then scenario, then client): what a
+/// [`Slot`] indexes. Each plan is one way to run (one `--spec` revision each); a run is named by
+/// its scenario and its client, with the revision beside the client when there are several plans.
+pub fn matrix<'a>(
+    scenarios: &'a [Scenario],
+    clients: &[Arc<dyn ClientAdapter>],
+    plans: &[RunOptions],
+) -> Vec<(&'a str, String)> {
+    let label = |client: &Arc<dyn ClientAdapter>, plan: &RunOptions| match (plans.len(), plan.revision) {
+        (2.., Some(revision)) => format!("{} @{revision}", client.name()),
+        _ => client.name(),
+    };
+    plans
+        .iter()
+        .flat_map(|plan| {
+            scenarios.iter().flat_map(move |s| clients.iter().map(move |c| (s.name.as_str(), label(c, plan))))
+        })
+        .collect()
 }
 
-/// The runs at `slots` of the scenario × client matrix (see [`matrix`]), at most `jobs` at a
-/// time, calling `finished` as each ends (in completion order, for progress display); results
-/// come back in slot order, each knowing its slot.
+/// The runs at `slots` of the plan × scenario × client matrix (see [`matrix`]), at most `jobs`
+/// at a time, calling `finished` as each ends (in completion order, for progress display);
+/// results come back in slot order, each knowing its slot.
 pub async fn run_slots(
     scenarios: &[Scenario],
     clients: &[Arc<dyn ClientAdapter>],
     slots: &[usize],
-    options: &RunOptions,
+    plans: &[RunOptions],
     jobs: usize,
     finished: &(dyn Fn(&Result<ScenarioRun, RunError>) + Sync),
 ) -> Vec<Result<ScenarioRun, RunError>> {
-    let size = scenarios.len() * clients.len();
+    let per_plan = scenarios.len() * clients.len();
+    let size = per_plan * plans.len();
     let permits = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let mut set = JoinSet::new();
     for (at, &slot) in slots.iter().enumerate() {
-        let (scenario, client) = (scenarios[slot / clients.len()].clone(), clients[slot % clients.len()].clone());
-        let (options, permits) = (options.clone(), permits.clone());
+        let (plan, within) = (slot / per_plan, slot % per_plan);
+        let (scenario, client) = (scenarios[within / clients.len()].clone(), clients[within % clients.len()].clone());
+        let (options, permits) = (plans[plan].clone(), permits.clone());
         set.spawn(async move {
             let _permit = permits.acquire_owned().await.expect("the semaphore is never closed");
             let result = runner::run(&scenario, client, &options).await;

@@ -29,6 +29,7 @@ pub mod cli;
 pub mod client;
 pub mod official_suite;
 pub mod report;
+pub mod revision;
 pub mod runner;
 pub mod scenario;
 pub mod shard;

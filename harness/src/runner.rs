@@ -14,6 +14,7 @@ use crate::check::{self, CheckResult};
 use crate::client::{
     AdapterError, ClientAdapter, ClientState, Reply, Sandbox, ServerEntry, StepContext, Support, ToolInfo,
 };
+use crate::revision::Revision;
 use crate::scenario::{ExpireMode, Outcome, Scenario, Step, ToolsExpectation, ToolsKeyword, Verb};
 
 /// How to run.
@@ -23,11 +24,13 @@ pub struct RunOptions {
     pub keep: bool,
     /// How long a client may wait for the browser before giving up on a login.
     pub user_timeout: Duration,
+    /// The revision to judge by, unless the scenario pins its own; none: the latest.
+    pub revision: Option<Revision>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { keep: false, user_timeout: Duration::from_secs(2) }
+        Self { keep: false, user_timeout: Duration::from_secs(2), revision: None }
     }
 }
 
@@ -122,9 +125,14 @@ pub struct ScenarioRun {
     pub client: String,
     pub servers: BTreeMap<String, ServerRecord>,
     pub steps: Vec<StepRecord>,
+    /// The revision of the MCP specification that judged the run.
+    pub revision: Revision,
     pub checks: Vec<CheckResult>,
     #[serde(rename = "elapsed_ms", with = "millis")]
     pub elapsed: Duration,
+    /// Why the scenario was not run: it rests on a newer revision than the one judging.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_judged: Option<String>,
     /// Where the run stands in the whole scenario × client matrix it was planned in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slot: Option<Slot>,
@@ -195,6 +203,21 @@ pub async fn run(
     client: Arc<dyn ClientAdapter>,
     options: &RunOptions,
 ) -> Result<ScenarioRun, RunError> {
+    let revision = scenario.revision.or(options.revision).unwrap_or(Revision::LATEST);
+    if let Some(since) = scenario.since.filter(|since| revision < *since) {
+        return Ok(ScenarioRun {
+            scenario: scenario.name.clone(),
+            client: client.name(),
+            servers: BTreeMap::new(),
+            steps: Vec::new(),
+            revision,
+            checks: Vec::new(),
+            elapsed: Duration::ZERO,
+            not_judged: Some(format!("the scenario rests on MCP {since} or later, not on {revision}")),
+            slot: None,
+            kept: None,
+        });
+    }
     let started = Instant::now();
     let mut mocks = BTreeMap::new();
     for (key, spec) in &scenario.servers {
@@ -308,12 +331,14 @@ pub async fn run(
         client: client.name(),
         servers,
         steps,
+        revision,
         checks: Vec::new(),
         elapsed: Duration::ZERO,
+        not_judged: None,
         slot: None,
         kept,
     };
-    run.checks = check::evaluate_all(&run);
+    run.checks = check::evaluate_all(&run, run.revision);
     run.elapsed = started.elapsed();
     Ok(run)
 }

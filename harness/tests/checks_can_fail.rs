@@ -17,7 +17,11 @@ async fn run(name: &str, faults: Vec<Fault>) -> ScenarioRun {
 }
 
 fn outcome(run: &ScenarioRun, id: &str) -> Outcome {
-    check::evaluate_all(run).into_iter().find(|c| c.info.id == id).unwrap_or_else(|| panic!("no check {id}")).outcome
+    check::evaluate_all(run, run.revision)
+        .into_iter()
+        .find(|c| c.info.id == id)
+        .unwrap_or_else(|| panic!("no check {id}"))
+        .outcome
 }
 
 fn assert_fails(run: &ScenarioRun, id: &str) {

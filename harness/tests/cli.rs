@@ -60,8 +60,48 @@ fn a_failing_check_exits_1_and_cites_its_clause() {
         stdout(harness().args(["run", "pkce-not-advertised", "--client", "reference+proceed-without-pkce"]));
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("✗ pkce-support-verified"), "{out}");
-    assert!(out.contains("MCP-AUTH-2025-11-25 §Authorization Code Protection"), "{out}");
+    assert!(out.contains("MCP-AUTH-2026-07-28 (security-considerations) §Authorization Code Protection"), "{out}");
     assert!(out.contains("Authorize GET /authorize"), "the evidence shows the request: {out}");
+    assert!(out.contains("judged by MCP 2026-07-28"), "the latest revision by default: {out}");
+    // Judged by 2025-11-25, the same failure cites that revision's clause.
+    let (code, out, _) = stdout(harness().args([
+        "run",
+        "pkce-not-advertised",
+        "--client",
+        "reference+proceed-without-pkce",
+        "--spec",
+        "2025-11-25",
+    ]));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("MCP-AUTH-2025-11-25 §Authorization Code Protection"), "{out}");
+}
+
+/// The same client and scenario pass under one revision and fail under another: scope selection
+/// is a rule from 2025-11-25 on, and a scenario about it is not judged by older revisions.
+#[test]
+fn one_client_judged_by_two_revisions_side_by_side() {
+    let (code, out, _) = stdout(harness().args([
+        "run",
+        "scope-from-challenge",
+        "--client",
+        "reference+scopes-from-as-metadata",
+        "--spec",
+        "2025-06-18",
+        "--spec",
+        "2025-11-25",
+    ]));
+    assert_eq!(code, 1, "{out}");
+    let row = |label: &str| -> Vec<String> {
+        let line = out.lines().find(|l| l.starts_with(label)).unwrap_or_default();
+        line[label.len()..].split_whitespace().take(3).map(str::to_owned).collect()
+    };
+    assert_eq!(row("reference+scopes-from-as-metadata @2025-06-18"), ["1", "1", "0"], "{out}");
+    assert_eq!(row("reference+scopes-from-as-metadata @2025-11-25"), ["1", "0", "1"], "{out}");
+    assert!(out.contains("spec: MCP-AUTH-2025-11-25 §Scope Selection Strategy"), "{out}");
+    // A scenario about a 2026-07-28 rule is not judged by 2025-11-25.
+    let (code, out, _) = stdout(harness().args(["run", "iss-wrong", "--spec", "2025-11-25"]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("not judged: the scenario rests on MCP 2026-07-28 or later, not on 2025-11-25"), "{out}");
 }
 
 #[test]
@@ -278,7 +318,8 @@ fn conformance_json_uses_the_official_check_shape() {
     let checks = runs[0]["checks"].as_array().unwrap();
     let pkce = checks.iter().find(|c| c["id"] == "pkce-s256").unwrap();
     assert_eq!(pkce["status"], "SUCCESS");
-    assert!(pkce["specReferences"][0]["id"].as_str().unwrap().starts_with("RFC7636"));
+    let references = pkce["specReferences"].as_array().unwrap();
+    assert!(references.iter().any(|r| r["id"].as_str().unwrap().starts_with("RFC7636")), "{references:?}");
     assert!(checks.iter().any(|c| c["status"] == "SKIPPED"));
 }
 

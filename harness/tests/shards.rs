@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use assert_cmd::Command;
 use mcp_auth_harness::client::{ClientAdapter, ReferenceClient};
-use mcp_auth_harness::runner::ScenarioRun;
+use mcp_auth_harness::runner::{RunOptions, ScenarioRun};
 use mcp_auth_harness::shard::{self, Shard};
 use mcp_auth_harness::{catalog, report};
 
@@ -32,7 +32,8 @@ async fn shards_written_read_back_and_merged_equal_the_unsharded_run() {
         .filter(|s| !s.timing_sensitive && s.name != "login-abandoned")
         .collect();
     let clients = clients();
-    let matrix = catalog::matrix(&scenarios, &clients);
+    let plans = [RunOptions::default()];
+    let matrix = catalog::matrix(&scenarios, &clients, &plans);
     let pairs: Vec<(&str, &str)> = matrix.iter().map(|(s, c)| (*s, c.as_str())).collect();
     let whole: Vec<ScenarioRun> =
         catalog::run_all(&scenarios, &clients, &Default::default(), 8).await.into_iter().map(Result::unwrap).collect();
@@ -40,7 +41,7 @@ async fn shards_written_read_back_and_merged_equal_the_unsharded_run() {
     let mut parts = Vec::new();
     for index in 1..=count {
         let slots = Shard { index, count }.slots(&pairs, None);
-        let runs = catalog::run_slots(&scenarios, &clients, &slots, &Default::default(), 8, &|_| {}).await;
+        let runs = catalog::run_slots(&scenarios, &clients, &slots, &plans, 8, &|_| {}).await;
         let runs: Vec<ScenarioRun> = runs.into_iter().map(Result::unwrap).collect();
         // Through results.json, as a shard on another machine hands it over.
         let file = tempfile::NamedTempFile::new().unwrap();

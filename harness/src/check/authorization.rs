@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use mock_server::profile::IssParameter;
 use mock_server::{Endpoint, Exchange};
 
-use super::{Check, CheckInfo, Outcome, Severity, all_exchanges, code_redemptions, fail, line, pass};
+use super::{Check, CheckInfo, Clause, Outcome, Severity, all_exchanges, code_redemptions, fail, line, pass};
+use crate::revision::Revision;
 use crate::runner::ScenarioRun;
 use crate::scenario::{BrowserAction, Verb};
 use crate::www_authenticate;
@@ -17,8 +18,28 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "pkce-s256",
                 rule: "Every authorization request carries an S256 code challenge and every code redemption the matching verifier.",
-                spec: "RFC7636 §4.3, §4.5; OAuth-2.1 §7.5.2; MCP-AUTH-2025-11-25 §Authorization Code Protection",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_03_26,
+                        spec: "MCP-AUTH-2025-03-26 §Implementation Requirements, §Overview; OAuth-2.1 §4.1.1 (draft-12); RFC7636 §4.3, §4.5",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-AUTH-2025-06-18 §Authorization Code Protection; OAuth-2.1 §7.5.2, §4.1.1; RFC7636 §4.3, §4.5",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Authorization Code Protection; OAuth-2.1 §7.5.2, §4.1.1; RFC7636 §4.3, §4.5",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 (security-considerations) §Authorization Code Protection; OAuth-2.1 §7.5.2, §4.1.1; RFC7636 §4.3, §4.5",
+                        severity: Severity::Must,
+                    },
+                ],
             },
             evaluate: pkce_s256,
         },
@@ -26,8 +47,18 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "pkce-support-verified",
                 rule: "The client refuses to authorize when the authorization server's metadata does not advertise PKCE support.",
-                spec: "MCP-AUTH-2025-11-25 §Authorization Code Protection",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Authorization Code Protection",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 (security-considerations) §Authorization Code Protection",
+                        severity: Severity::Must,
+                    },
+                ],
             },
             evaluate: pkce_support_verified,
         },
@@ -35,8 +66,23 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "resource-parameter",
                 rule: "Authorization and token requests name the MCP server's canonical URI in `resource`.",
-                spec: "RFC8707 §2; MCP-AUTH-2025-11-25 §Resource Parameter Implementation",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-AUTH-2025-06-18 §Resource Parameter Implementation; RFC8707 §2",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Resource Parameter Implementation; RFC8707 §2",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 §Resource Parameter Implementation; RFC8707 §2",
+                        severity: Severity::Must,
+                    },
+                ],
             },
             evaluate: resource_parameter,
         },
@@ -44,8 +90,18 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "scope-selection",
                 rule: "The first authorization request asks for the challenge's scope, else the resource metadata's scopes_supported, else no scope.",
-                spec: "MCP-AUTH-2025-11-25 §Scope Selection Strategy",
-                severity: Severity::Should,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Scope Selection Strategy",
+                        severity: Severity::Should,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 §Scope Selection Strategy",
+                        severity: Severity::Should,
+                    },
+                ],
             },
             evaluate: scope_selection,
         },
@@ -53,8 +109,18 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "step-up",
                 rule: "After 403 insufficient_scope the client re-authorizes for the challenged scopes, and retries no more than a few times.",
-                spec: "MCP-AUTH-2025-11-25 §Scope Challenge Handling; RFC6750 §3.1",
-                severity: Severity::Should,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Scope Challenge Handling, §Step-Up Authorization Flow; RFC6750 §3.1",
+                        severity: Severity::Should,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 §Scope Challenge Handling, §Step-Up Authorization Flow, §Scope Selection Strategy; RFC6750 §3.1",
+                        severity: Severity::Should,
+                    },
+                ],
             },
             evaluate: step_up,
         },
@@ -62,8 +128,28 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "loopback-redirect",
                 rule: "The redirect URIs the client registers and authorizes with are http loopback URIs.",
-                spec: "RFC8252 §7.3; MCP-AUTH-2025-11-25 §Communication Security",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_03_26,
+                        spec: "MCP-AUTH-2025-03-26 §Security Considerations; OAuth-2.1 §8.4.2 (draft-12); RFC8252 §7.3",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-AUTH-2025-06-18 §Communication Security, §Open Redirection; OAuth-2.1 §8.4.2; RFC8252 §7.3",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Communication Security, §Open Redirection; OAuth-2.1 §8.4.2; RFC8252 §7.3",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 (security-considerations) §Communication Security, §Open Redirection; (client-registration) §Application Type and Redirect URI Constraints; OAuth-2.1 §8.4.2; RFC8252 §7.3",
+                        severity: Severity::Must,
+                    },
+                ],
             },
             evaluate: loopback_redirect,
         },
@@ -71,8 +157,23 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "state-round-trip",
                 rule: "Authorization requests carry `state`, and a response whose state was tampered with is not redeemed.",
-                spec: "OAuth-2.1 §4.1.1, §7.12; RFC6749 §10.12",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-AUTH-2025-06-18 §Open Redirection; OAuth-2.1 §4.1.1, §7.9",
+                        severity: Severity::Should,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Open Redirection; OAuth-2.1 §4.1.1, §7.9",
+                        severity: Severity::Should,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 (security-considerations) §Open Redirection; OAuth-2.1 §4.1.1, §7.9",
+                        severity: Severity::Should,
+                    },
+                ],
             },
             evaluate: state_round_trip,
         },
@@ -80,8 +181,11 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "iss-validated",
                 rule: "An authorization response with a wrong or missing `iss` (when the server advertises it) is not redeemed.",
-                spec: "RFC9207 §2.4",
-                severity: Severity::Must,
+                clauses: &[Clause {
+                    since: Revision::V2026_07_28,
+                    spec: "MCP-AUTH-2026-07-28 §Authorization Response Validation; RFC9207 §2.4",
+                    severity: Severity::Must,
+                }],
             },
             evaluate: iss_validated,
         },
@@ -89,8 +193,28 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "denial-handled",
                 rule: "When the user denies or abandons consent, login reports failure and no token is requested.",
-                spec: "RFC6749 §4.1.2.1; OAuth-2.1 §4.1.2.1",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_03_26,
+                        spec: "MCP-AUTH-2025-03-26 §Overview; OAuth-2.1 §4.1.2.1 (draft-12)",
+                        severity: Severity::Harness,
+                    },
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-AUTH-2025-06-18 §Roles; OAuth-2.1 §4.1.2.1",
+                        severity: Severity::Harness,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Roles; OAuth-2.1 §4.1.2.1",
+                        severity: Severity::Harness,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 §Roles, §Authorization Response Validation; OAuth-2.1 §4.1.2.1",
+                        severity: Severity::Harness,
+                    },
+                ],
             },
             evaluate: denial_handled,
         },

@@ -2,7 +2,8 @@
 
 use mock_server::Endpoint;
 
-use super::{Check, CheckInfo, Outcome, Severity, fail, line, pass};
+use super::{Check, CheckInfo, Clause, Outcome, Severity, fail, line, pass};
+use crate::revision::Revision;
 use crate::runner::{ScenarioRun, StepRecord};
 use crate::scenario::{ExpireMode, Status, Verb};
 
@@ -12,8 +13,28 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "credentials-survive-restart",
                 rule: "After a restart the client finds the login it stored: no new registration or authorization, and its status check sees the credentials.",
-                spec: "OAuth-2.1 §7.1 (credential storage); harness rule from openai/codex#20009",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_03_26,
+                        spec: "MCP-AUTH-2025-03-26 §Security Considerations, §Local clients as Public OAuth 2.1 Clients; openai/codex#20009",
+                        severity: Severity::Harness,
+                    },
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-AUTH-2025-06-18 §Token Theft; OAuth-2.1 §7.1; openai/codex#20009",
+                        severity: Severity::Harness,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Token Theft; OAuth-2.1 §7.1; openai/codex#20009",
+                        severity: Severity::Harness,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 (security-considerations) §Token Theft; (client-registration) §Authorization Server Binding; openai/codex#20009",
+                        severity: Severity::Harness,
+                    },
+                ],
             },
             evaluate: credentials_survive_restart,
         },
@@ -21,8 +42,28 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "status-recognizes-oauth",
                 rule: "Without a usable login, the status of a server that advertises OAuth never says `unsupported`.",
-                spec: "MCP-AUTH-2025-11-25 §Authorization Server Discovery; RFC9728 §5.1; openai/codex#20009",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_03_26,
+                        spec: "MCP-AUTH-2025-03-26 §Example: authorization code grant, §Server Metadata Discovery; openai/codex#20009",
+                        severity: Severity::Harness,
+                    },
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-AUTH-2025-06-18 §Authorization Server Location; RFC9728 §5.1; openai/codex#20009",
+                        severity: Severity::Harness,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Protected Resource Metadata Discovery Requirements; RFC9728 §5.1; openai/codex#20009",
+                        severity: Severity::Harness,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 (authorization-server-discovery) §Protected Resource Metadata Discovery Requirements; RFC9728 §5.1; openai/codex#20009",
+                        severity: Severity::Harness,
+                    },
+                ],
             },
             evaluate: status_recognizes_oauth,
         },
@@ -30,8 +71,28 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "status-tells-truth",
                 rule: "The status says logged in exactly when the server's tools are usable.",
-                spec: "harness rule from openai/codex#20009; MCP-AUTH-2025-11-25 §Token Handling",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_03_26,
+                        spec: "MCP-AUTH-2025-03-26 §Error Handling, §Token Handling; openai/codex#20009",
+                        severity: Severity::Harness,
+                    },
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-AUTH-2025-06-18 §Error Handling, §Token Handling; openai/codex#20009",
+                        severity: Severity::Harness,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Error Handling, §Token Handling; openai/codex#20009",
+                        severity: Severity::Harness,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 §Error Handling, §Token Handling; MCP-2026-07-28 §Server Features/Tools (tools/list); openai/codex#20009",
+                        severity: Severity::Harness,
+                    },
+                ],
             },
             evaluate: status_tells_truth,
         },
@@ -39,8 +100,28 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "tools-imported",
                 rule: "A successful import holds exactly the server's tools, with their input schemas, in the client's registry.",
-                spec: "MCP-2025-11-25 §Server Features/Tools (tools/list)",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_03_26,
+                        spec: "MCP-2025-03-26 §Server Features/Tools (tools/list) §Listing Tools; §Utilities/Pagination §Implementation Guidelines",
+                        severity: Severity::Harness,
+                    },
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-2025-06-18 §Server Features/Tools (tools/list) §Listing Tools; §Utilities/Pagination §Implementation Guidelines",
+                        severity: Severity::Harness,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-2025-11-25 §Server Features/Tools (tools/list) §Listing Tools; §Utilities/Pagination §Implementation Guidelines",
+                        severity: Severity::Harness,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-2026-07-28 §Server Features/Tools (tools/list) §Listing Tools, §x-mcp-header; §Utilities/Pagination §Implementation Guidelines",
+                        severity: Severity::Harness,
+                    },
+                ],
             },
             evaluate: tools_imported,
         },

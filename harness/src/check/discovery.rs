@@ -4,7 +4,8 @@
 use mock_server::profile::MetadataLocation;
 use mock_server::{Endpoint, Exchange};
 
-use super::{Check, CheckInfo, Outcome, Severity, fail, line, pass, proceeded};
+use super::{Check, CheckInfo, Clause, Outcome, Severity, fail, line, pass, proceeded};
+use crate::revision::Revision;
 use crate::runner::{ScenarioRun, ServerRecord};
 
 pub fn checks() -> Vec<Check> {
@@ -13,8 +14,23 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "prm-discovery",
                 rule: "The client reads protected resource metadata before authorizing: from the challenge's resource_metadata when given, else path-inserted before root well-known URL.",
-                spec: "MCP-AUTH-2025-11-25 §Protected Resource Metadata Discovery Requirements; RFC9728 §5.1",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-AUTH-2025-06-18 §Overview, §Authorization Server Location; RFC9728 §5.1",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Protected Resource Metadata Discovery Requirements; RFC9728 §5.1",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 (authorization-server-discovery) §Protected Resource Metadata Discovery Requirements; RFC9728 §5.1",
+                        severity: Severity::Must,
+                    },
+                ],
             },
             evaluate: prm_discovery,
         },
@@ -22,8 +38,28 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "as-metadata-discovery",
                 rule: "The client finds authorization server metadata at the issuer's well-known URLs, in the spec's order (RFC 8414 first, then OpenID Connect).",
-                spec: "MCP-AUTH-2025-11-25 §Authorization Server Metadata Discovery; RFC8414 §3.1",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_03_26,
+                        spec: "MCP-AUTH-2025-03-26 §Server Metadata Discovery, §Authorization Base URL; RFC8414 §3",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-AUTH-2025-06-18 §Overview, §Server Metadata Discovery; RFC8414 §3.1",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Authorization Server Metadata Discovery; RFC8414 §3.1",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 (authorization-server-discovery) §Authorization Server Metadata Discovery; RFC8414 §3.1",
+                        severity: Severity::Must,
+                    },
+                ],
             },
             evaluate: as_metadata_discovery,
         },
@@ -31,8 +67,28 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "issuer-validated",
                 rule: "The client does not use authorization server metadata whose issuer differs from the issuer it was looked up for.",
-                spec: "RFC8414 §3.3",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_03_26,
+                        spec: "MCP-AUTH-2025-03-26 §Server Metadata Discovery; RFC8414 §3.3",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-AUTH-2025-06-18 §Server Metadata Discovery; RFC8414 §3.3",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Overview, §Authorization Server Metadata Discovery; RFC8414 §3.3; OIDC-Discovery §4.3",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 (authorization-server-discovery) §Authorization Server Metadata Discovery; RFC8414 §3.3",
+                        severity: Severity::Must,
+                    },
+                ],
             },
             evaluate: issuer_validated,
         },
@@ -40,8 +96,23 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "resource-metadata-validated",
                 rule: "The client does not authorize against protected resource metadata whose resource is another server.",
-                spec: "RFC9728 §3.3; MCP-AUTH-2025-11-25 §Authorization Server Location",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-AUTH-2025-06-18 §Overview, §Authorization Server Location; RFC9728 §3.3",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Overview, §Authorization Server Discovery Sequence Diagram; RFC9728 §3.3",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 §Overview; (authorization-server-discovery) §Sequence Diagram; RFC9728 §3.3",
+                        severity: Severity::Must,
+                    },
+                ],
             },
             evaluate: resource_metadata_validated,
         },
@@ -49,8 +120,28 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "no-guessed-endpoints",
                 rule: "The client sends OAuth requests only to endpoints the authorization server's metadata names (or, without metadata, the 2025-03-26 defaults the server serves); it never invents one.",
-                spec: "MCP-AUTH-2025-11-25 §Authorization Server Metadata Discovery; RFC8414 §3.2",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_03_26,
+                        spec: "MCP-AUTH-2025-03-26 §Server Metadata Discovery, §Fallbacks for Servers without Metadata Discovery; RFC8414 §3.2",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-AUTH-2025-06-18 §Overview, §Server Metadata Discovery; RFC8414 §3.2",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Overview, §Authorization Server Metadata Discovery, §Client Registration Approaches; RFC8414 §3.2",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 §Overview; (authorization-server-discovery) §Authorization Server Metadata Discovery; (client-registration) §Client Registration; RFC8414 §3.2",
+                        severity: Severity::Must,
+                    },
+                ],
             },
             evaluate: no_guessed_endpoints,
         },

@@ -13,24 +13,44 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use mock_server::{Endpoint, Exchange};
 
+use crate::revision::Revision;
 use crate::runner::ScenarioRun;
 
 /// How strongly the spec words the rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Severity {
     Must,
     Should,
+    /// No sentence of the specification requires it; the harness does, on the text the clause
+    /// names (openai/codex#20009: a status that says logged in when the tools are not usable).
+    Harness,
 }
 
 /// What a check is.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy)]
 pub struct CheckInfo {
     /// Stable id, used in reports and baselines.
     pub id: &'static str,
     /// The rule, in one sentence.
     pub rule: &'static str,
-    /// The clause it enforces.
+    /// The clause that makes it a rule, revision by revision, oldest first: each holds from its
+    /// revision until the next one; before the first, the rule is not in the specification.
+    pub clauses: &'static [Clause],
+}
+
+impl CheckInfo {
+    /// The clause in force in `revision`, if the rule is in that revision at all.
+    pub fn clause(&self, revision: Revision) -> Option<&'static Clause> {
+        self.clauses.iter().rev().find(|c| c.since <= revision)
+    }
+}
+
+/// Where a rule is written, from which revision on, and how strongly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clause {
+    pub since: Revision,
+    /// The clause it enforces, as that revision words it.
     pub spec: &'static str,
     pub severity: Severity,
 }
@@ -44,37 +64,71 @@ pub enum Outcome {
     NotApplicable,
 }
 
-/// A check with its verdict.
-#[derive(Debug, Clone, Serialize)]
+/// A check with its verdict, judged by one revision.
+#[derive(Debug, Clone)]
 pub struct CheckResult {
-    #[serde(flatten)]
     pub info: CheckInfo,
-    #[serde(flatten)]
+    /// The revision that judged it.
+    pub revision: Revision,
     pub outcome: Outcome,
+}
+
+impl CheckResult {
+    /// The clause the verdict rests on; `None` when the rule is not in the revision (the verdict
+    /// is then "not applicable").
+    pub fn clause(&self) -> Option<&'static Clause> {
+        self.info.clause(self.revision)
+    }
+
+    /// The clause as reports cite it.
+    pub fn spec(&self) -> String {
+        self.clause().map_or_else(|| format!("not in MCP {}", self.revision), |c| c.spec.to_owned())
+    }
+
+    pub fn failed(&self) -> bool {
+        matches!(self.outcome, Outcome::Fail { .. })
+    }
+}
+
+/// How a result is written: id, rule, the revision and the clause it was judged by, the verdict.
+#[derive(Serialize, Deserialize)]
+struct Recorded {
+    id: String,
+    #[serde(default)]
+    rule: String,
+    revision: Revision,
+    #[serde(default)]
+    spec: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    severity: Option<Severity>,
+    #[serde(flatten)]
+    outcome: Outcome,
+}
+
+impl Serialize for CheckResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Recorded {
+            id: self.info.id.to_owned(),
+            rule: self.info.rule.to_owned(),
+            revision: self.revision,
+            spec: self.spec(),
+            severity: self.clause().map(|c| c.severity),
+            outcome: self.outcome.clone(),
+        }
+        .serialize(serializer)
+    }
 }
 
 /// A recorded result names its check by id; the rule and clause come from this build's
 /// checks, so a results file from a build with other checks is refused rather than misread.
 impl<'de> Deserialize<'de> for CheckResult {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Recorded {
-            id: String,
-            #[serde(flatten)]
-            outcome: Outcome,
-        }
         let recorded = Recorded::deserialize(deserializer)?;
         let check = all()
             .into_iter()
             .find(|c| c.info.id == recorded.id)
             .ok_or_else(|| serde::de::Error::custom(format!("unknown check `{}`", recorded.id)))?;
-        Ok(Self { info: check.info, outcome: recorded.outcome })
-    }
-}
-
-impl CheckResult {
-    pub fn failed(&self) -> bool {
-        matches!(self.outcome, Outcome::Fail { .. })
+        Ok(Self { info: check.info, revision: recorded.revision, outcome: recorded.outcome })
     }
 }
 
@@ -94,9 +148,19 @@ pub fn all() -> Vec<Check> {
     checks
 }
 
-/// Evaluates every check over a run.
-pub fn evaluate_all(run: &ScenarioRun) -> Vec<CheckResult> {
-    all().into_iter().map(|check| CheckResult { info: check.info, outcome: (check.evaluate)(run) }).collect()
+/// Evaluates every check over a run, judged by `revision`: a rule that is not in that revision
+/// is not applicable, never passed.
+pub fn evaluate_all(run: &ScenarioRun, revision: Revision) -> Vec<CheckResult> {
+    all()
+        .into_iter()
+        .map(|check| {
+            let outcome = match check.info.clause(revision) {
+                Some(_) => (check.evaluate)(run),
+                None => Outcome::NotApplicable,
+            };
+            CheckResult { info: check.info, revision, outcome }
+        })
+        .collect()
 }
 
 // --- helpers shared by the check modules -----------------------------------------------------
@@ -142,6 +206,16 @@ mod tests {
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), checks.len());
-        assert!(checks.iter().all(|c| !c.info.spec.is_empty() && c.info.rule.ends_with('.')));
+        assert!(checks.iter().all(|c| c.info.rule.ends_with('.')));
+    }
+
+    #[test]
+    fn every_check_cites_a_clause_in_the_latest_revision_and_clauses_go_oldest_first() {
+        for check in all() {
+            let clauses = check.info.clauses;
+            assert!(!clauses.is_empty() && clauses.iter().all(|c| !c.spec.is_empty()), "{}", check.info.id);
+            assert!(clauses.windows(2).all(|w| w[0].since < w[1].since), "{}: oldest first", check.info.id);
+            assert!(check.info.clause(Revision::LATEST).is_some(), "{} is not in the latest revision", check.info.id);
+        }
     }
 }

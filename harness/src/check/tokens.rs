@@ -2,7 +2,8 @@
 
 use mock_server::Endpoint;
 
-use super::{Check, CheckInfo, Outcome, Severity, all_exchanges, fail, line, pass};
+use super::{Check, CheckInfo, Clause, Outcome, Severity, all_exchanges, fail, line, pass};
+use crate::revision::Revision;
 use crate::runner::ScenarioRun;
 use mock_server::profile::RefreshPolicy;
 
@@ -14,8 +15,28 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "token-in-header-only",
                 rule: "Access tokens travel only in the Authorization header, never in a query string.",
-                spec: "RFC6750 §2.1; MCP-AUTH-2025-11-25 §Token Requirements",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_03_26,
+                        spec: "MCP-AUTH-2025-03-26 §Token Requirements; OAuth-2.1 §5.1.1 (draft-12); RFC6750 §2.1",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-AUTH-2025-06-18 §Token Requirements; OAuth-2.1 §5.1.1; RFC6750 §2.1",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Token Requirements; OAuth-2.1 §5.1.1; RFC6750 §2.1",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 §Token Requirements; OAuth-2.1 §5.1.1; RFC6750 §2.1",
+                        severity: Severity::Must,
+                    },
+                ],
             },
             evaluate: token_in_header_only,
         },
@@ -23,8 +44,28 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "token-audience",
                 rule: "A bearer token is sent only to the MCP server it was issued for, never to the authorization server or another server.",
-                spec: "MCP-AUTH-2025-11-25 §Token Handling, §Access Token Privilege Restriction; RFC8707 §2",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_03_26,
+                        spec: "MCP-AUTH-2025-03-26 §Implementation Requirements; OAuth-2.1 §7.1.3.1 (draft-12)",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-AUTH-2025-06-18 §Token Handling, §Access Token Privilege Restriction, §Security Considerations; OAuth-2.1 §7.1.3.1; RFC8707 §2",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Token Handling, §Access Token Privilege Restriction, §Security Considerations; OAuth-2.1 §7.1.3.1; RFC8707 §2",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 §Token Handling; (security-considerations) §Access Token Privilege Restriction; (authorization-server-discovery) §Authorization Server Location; OAuth-2.1 §7.1.3.1; RFC8707 §2",
+                        severity: Severity::Must,
+                    },
+                ],
             },
             evaluate: token_audience,
         },
@@ -32,8 +73,28 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "refresh-before-relogin",
                 rule: "While it holds a refresh token that works, the client refreshes instead of registering or sending the user back to the browser (unless the user asked to log in, or the server asked for more scope).",
-                spec: "OAuth-2.1 §4.3; MCP-AUTH-2025-11-25 §Token Handling",
-                severity: Severity::Should,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_03_26,
+                        spec: "MCP-AUTH-2025-03-26 §Local clients as Public OAuth 2.1 Clients; OAuth-2.1 §1.3.2, §4.3 (draft-12)",
+                        severity: Severity::Should,
+                    },
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-AUTH-2025-06-18 §Roles; OAuth-2.1 §1.3.2, §4.3",
+                        severity: Severity::Harness,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Roles; OAuth-2.1 §1.3.2, §4.3",
+                        severity: Severity::Harness,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 §Refresh Tokens; OAuth-2.1 §1.3.2, §4.3",
+                        severity: Severity::Harness,
+                    },
+                ],
             },
             evaluate: refresh_before_relogin,
         },
@@ -41,8 +102,28 @@ pub fn checks() -> Vec<Check> {
             info: CheckInfo {
                 id: "refresh-token-rotation",
                 rule: "When a refresh returns a new refresh token, the client stores it and never presents the old one again.",
-                spec: "OAuth-2.1 §4.3.1; OAuth-2.1 §7.1 (credential storage)",
-                severity: Severity::Must,
+                clauses: &[
+                    Clause {
+                        since: Revision::V2025_03_26,
+                        spec: "MCP-AUTH-2025-03-26 §Overview, §Implementation Requirements; OAuth-2.1 §4.3.2 (draft-12)",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_06_18,
+                        spec: "MCP-AUTH-2025-06-18 §Roles, §Token Theft; OAuth-2.1 §4.3.2, §4.3.1",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2025_11_25,
+                        spec: "MCP-AUTH-2025-11-25 §Roles, §Token Theft; OAuth-2.1 §4.3.2, §4.3.1",
+                        severity: Severity::Must,
+                    },
+                    Clause {
+                        since: Revision::V2026_07_28,
+                        spec: "MCP-AUTH-2026-07-28 §Refresh Tokens; (security-considerations) §Token Theft; OAuth-2.1 §4.3.2",
+                        severity: Severity::Must,
+                    },
+                ],
             },
             evaluate: refresh_token_rotation,
         },

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use mock_server::MockServer;
 use mock_server::profile::{AsOrigin, MetadataLocation};
 
+use crate::revision::Revision;
 use crate::scenario::{Scenario, Verb};
 use crate::{catalog, check};
 
@@ -120,9 +121,19 @@ async fn explain(scenario: &Scenario) -> Result<String, String> {
         }
         let _ = writeln!(out, "{line}   (line {})", step.line);
     }
-    let _ = writeln!(out, "\nchecks (each decides whether the run gives it something to judge):");
+    let revision = scenario.revision.unwrap_or(Revision::LATEST);
+    let pinned = match (scenario.revision, scenario.since) {
+        (Some(_), _) => "pinned by the scenario".to_owned(),
+        (None, Some(since)) => format!("the latest; not judged by revisions before {since}"),
+        (None, None) => "the latest; `run --spec` may choose another".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "\nchecks, judged by MCP {revision} ({pinned}); each decides whether the run gives it something to judge:"
+    );
     for check in check::all() {
-        let _ = writeln!(out, "  {:<28} {}", check.info.id, check.info.spec);
+        let spec = check.info.clause(revision).map_or_else(|| format!("not in MCP {revision}"), |c| c.spec.to_owned());
+        let _ = writeln!(out, "  {:<28} {spec}", check.info.id);
     }
     Ok(out)
 }

@@ -64,8 +64,8 @@ enum Command {
     List(list::Args),
     /// Show a scenario's server layout (with live URLs), its steps and the checks it can trip.
     Explain(explain::Args),
-    /// List every check with its rule and spec clause.
-    Checks,
+    /// List every check with its rule and, revision by revision, the clause that makes it one.
+    Checks(checks::Args),
     /// List the clients the harness can drive and whether each can run here; with manifest
     /// files, check them (file:line:column errors) and show what each verb does.
     Clients(clients::Args),
@@ -116,7 +116,7 @@ async fn execute(command: Command) -> Outcome {
         Command::Merge(args) => merge::exec(args),
         Command::List(args) => list::exec(args),
         Command::Explain(args) => explain::exec(args).await,
-        Command::Checks => checks::exec(),
+        Command::Checks(args) => checks::exec(args),
         Command::Clients(args) => clients::exec(args),
         Command::Official(args) => official::exec(args).await,
         Command::Install => install::exec(),

@@ -11,6 +11,7 @@ use crate::baseline::Baseline;
 use crate::catalog;
 use crate::client::{self, ClientAdapter};
 use crate::report;
+use crate::revision::Revision;
 use crate::runner::{RunError, RunOptions, ScenarioRun, Verdict};
 use crate::shard::{Durations, Shard};
 
@@ -35,6 +36,11 @@ pub struct Args {
     /// Seconds a client may wait for the browser during a login.
     #[arg(long, default_value_t = 2.0)]
     user_timeout: f64,
+    /// The revision of the MCP specification to judge by (default: the latest, 2026-07-28);
+    /// repeat to see the same runs judged by several side by side. A scenario that pins its
+    /// revision is judged by that one.
+    #[arg(long = "spec", value_name = "REVISION")]
+    revisions: Vec<Revision>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -77,13 +83,17 @@ pub async fn exec(args: Args) -> super::Outcome {
     for name in &args.clients {
         clients.extend(client::by_name(name)?);
     }
-    let options = RunOptions { keep: args.keep, user_timeout: Duration::from_secs_f64(args.user_timeout.max(0.1)) };
+    let user_timeout = Duration::from_secs_f64(args.user_timeout.max(0.1));
+    let revisions: Vec<Option<Revision>> =
+        if args.revisions.is_empty() { vec![None] } else { args.revisions.iter().copied().map(Some).collect() };
+    let plans: Vec<RunOptions> =
+        revisions.into_iter().map(|revision| RunOptions { keep: args.keep, user_timeout, revision }).collect();
     // Ctrl-C drops the runs: their sandboxes are removed and client process groups killed
     // as the futures are dropped, before the process exits. The handler is installed
     // before any run starts, so no sandbox exists without it.
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
-    let matrix = catalog::matrix(&scenarios, &clients);
+    let matrix = catalog::matrix(&scenarios, &clients, &plans);
     let slots: Vec<usize> = match args.shard {
         None => (0..matrix.len()).collect(),
         Some(shard) => {
@@ -97,7 +107,7 @@ pub async fn exec(args: Args) -> super::Outcome {
     let progress = Progress::new(slots.len(), matches!(args.format, Format::Human));
     let tick = |r: &_| progress.tick(r);
     let results = tokio::select! {
-        results = catalog::run_slots(&scenarios, &clients, &slots, &options, args.jobs, &tick) => results,
+        results = catalog::run_slots(&scenarios, &clients, &slots, &plans, args.jobs, &tick) => results,
         _ = interrupt.recv() => {
             eprintln!("interrupted: stopping clients and removing sandboxes");
             return Ok(ExitCode::from(130));

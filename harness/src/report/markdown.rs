@@ -17,20 +17,38 @@ static EVIDENCE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^([\w-]+): #(\d
 
 pub fn markdown(runs: &[ScenarioRun]) -> String {
     let mut out = String::from(
-        "# mcp-auth-harness report\n\n| scenario | client | verdict | failed checks |\n|---|---|---|---|\n",
+        "# mcp-auth-harness report\n\n| scenario | client | judged by | verdict | failed checks |\n|---|---|---|---|---|\n",
     );
     for run in runs {
         let failed: Vec<String> = run.failures().map(|c| format!("`{}`", c.info.id)).collect();
-        let _ = writeln!(out, "| {} | {} | {} | {} |", run.scenario, run.client, verdict(run), failed.join(", "));
+        let _ = writeln!(
+            out,
+            "| {} | {} | MCP {} | {} | {} |",
+            run.scenario,
+            run.client,
+            run.revision,
+            verdict(run),
+            failed.join(", ")
+        );
     }
     for run in runs {
-        let _ = writeln!(out, "\n## {} {} — {}\n", super::mark(run.verdict()), run.scenario, run.client);
+        let _ = writeln!(
+            out,
+            "\n## {} {} — {} (MCP {})\n",
+            super::mark(run.verdict()),
+            run.scenario,
+            run.client,
+            run.revision
+        );
         for check in run.failures() {
             if let Outcome::Fail { reason, .. } = &check.outcome {
                 let _ = writeln!(
                     out,
-                    "- **`{}`** ({:?}) {} — *{}* — {reason}",
-                    check.info.id, check.info.severity, check.info.rule, check.info.spec
+                    "- **`{}`** ({}) {} — *{}* — {reason}",
+                    check.info.id,
+                    check.clause().map_or_else(String::new, |c| format!("{:?}", c.severity)),
+                    check.info.rule,
+                    check.spec()
                 );
             }
         }

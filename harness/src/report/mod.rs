@@ -25,6 +25,9 @@ pub fn scenario_block(run: &ScenarioRun) -> String {
     let note =
         if skipped > 0 && run.verdict() == Verdict::Passed { format!("  ({skipped} step n/a)") } else { String::new() };
     let mut out = format!("{mark} {:<44} {:<12} {:>6} ms{note}\n", run.scenario, run.client, run.elapsed.as_millis());
+    if let Some(why) = &run.not_judged {
+        let _ = writeln!(out, "    – not judged: {why}");
+    }
     for (index, step) in run.steps.iter().enumerate() {
         if let Some(why) = &step.not_applicable {
             let _ = writeln!(out, "    – step {} ({}) n/a: {why}", index + 1, step.verb);
@@ -39,8 +42,9 @@ pub fn scenario_block(run: &ScenarioRun) -> String {
     }
     for check in run.failures() {
         let Outcome::Fail { reason, evidence } = &check.outcome else { continue };
-        let _ = writeln!(out, "    ✗ {} [{:?}] {}", check.info.id, check.info.severity, check.info.rule);
-        let _ = writeln!(out, "      spec: {}", check.info.spec);
+        let severity = check.clause().map_or_else(String::new, |c| format!(" [{:?}]", c.severity));
+        let _ = writeln!(out, "    ✗ {}{severity} {}", check.info.id, check.info.rule);
+        let _ = writeln!(out, "      spec: {}", check.spec());
         let _ = writeln!(out, "      why:  {reason}");
         for line in evidence.iter().rev().take(EVIDENCE_SHOWN).rev() {
             let _ = writeln!(out, "        {line}");
@@ -61,16 +65,27 @@ fn mark(verdict: Verdict) -> &'static str {
     }
 }
 
-/// Counts per client, and a scenario × client matrix when more than one client ran.
+/// What a run is listed under: its client, and the revision that judged it when the runs were
+/// judged by several (`run --spec A --spec B`).
+pub fn column(run: &ScenarioRun, runs: &[ScenarioRun]) -> String {
+    if runs.iter().any(|r| r.revision != run.revision) {
+        format!("{} @{}", run.client, run.revision)
+    } else {
+        run.client.clone()
+    }
+}
+
+/// Counts per client, and a scenario × client matrix when more than one client ran; then the
+/// revisions that judged them.
 pub fn summary(runs: &[ScenarioRun]) -> String {
-    let mut clients: Vec<&str> = runs.iter().map(|r| r.client.as_str()).collect();
-    clients.dedup();
+    let columns: Vec<String> = runs.iter().map(|r| column(r, runs)).collect();
+    let mut clients: Vec<&str> = columns.iter().map(String::as_str).collect();
     clients.sort_unstable();
     clients.dedup();
     let mut out = String::new();
     if clients.len() > 1 {
         let mut matrix: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
-        for run in runs {
+        for (run, column) in runs.iter().zip(&columns) {
             let partial = run.steps.iter().any(|s| s.not_applicable.is_some());
             let mark = match (run.verdict(), partial) {
                 (Verdict::Passed, false) => "pass",
@@ -78,7 +93,7 @@ pub fn summary(runs: &[ScenarioRun]) -> String {
                 (Verdict::Failed, _) => "FAIL",
                 (Verdict::NotApplicable, _) => "n/a",
             };
-            matrix.entry(run.scenario.as_str()).or_default().insert(run.client.as_str(), mark);
+            matrix.entry(run.scenario.as_str()).or_default().insert(column.as_str(), mark);
         }
         let _ = write!(out, "\n{:<44}", "scenario");
         for client in &clients {
@@ -103,7 +118,7 @@ pub fn summary(runs: &[ScenarioRun]) -> String {
         "client", "total", "passed", "failed", "n/a", "checks✗"
     );
     for client in &clients {
-        let mine: Vec<&ScenarioRun> = runs.iter().filter(|r| r.client == *client).collect();
+        let mine: Vec<&ScenarioRun> = runs.iter().zip(&columns).filter(|(_, c)| c == client).map(|(r, _)| r).collect();
         let count = |v: Verdict| mine.iter().filter(|r| r.verdict() == v).count();
         let failed_checks: usize = mine.iter().map(|r| r.failures().count()).sum();
         let _ = writeln!(
@@ -116,6 +131,14 @@ pub fn summary(runs: &[ScenarioRun]) -> String {
             failed_checks
         );
     }
+    let mut revisions: BTreeMap<crate::revision::Revision, usize> = BTreeMap::new();
+    for run in runs {
+        *revisions.entry(run.revision).or_default() += 1;
+    }
+    let judged: Vec<String> = revisions.iter().map(|(r, n)| format!("MCP {r} ({n} runs)")).collect();
+    if !judged.is_empty() {
+        let _ = writeln!(out, "judged by {}", judged.join(", "));
+    }
     out
 }
 
@@ -125,7 +148,7 @@ pub fn summary(runs: &[ScenarioRun]) -> String {
 pub fn junit(runs: &[ScenarioRun]) -> String {
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
     let mut report = Report::new("mcp-auth-harness");
-    let mut suites: BTreeMap<&str, TestSuite> = BTreeMap::new();
+    let mut suites: BTreeMap<String, TestSuite> = BTreeMap::new();
     for run in runs {
         let status = match run.verdict() {
             Verdict::Passed => TestCaseStatus::success(),
@@ -147,8 +170,10 @@ pub fn junit(runs: &[ScenarioRun]) -> String {
             }
         };
         let mut case = TestCase::new(run.scenario.as_str(), status);
-        case.set_classname(run.client.as_str()).set_time(run.elapsed);
-        suites.entry(run.client.as_str()).or_insert_with(|| TestSuite::new(run.client.as_str())).add_test_case(case);
+        let suite = column(run, runs);
+        case.set_classname(suite.as_str()).set_time(run.elapsed);
+        case.properties.push(quick_junit::Property::new("mcp-revision", run.revision.name()));
+        suites.entry(suite.clone()).or_insert_with(|| TestSuite::new(suite.as_str())).add_test_case(case);
     }
     report.add_test_suites(suites.into_values());
     report.to_string().expect("JUnit reports of plain strings serialize")
@@ -163,7 +188,7 @@ pub fn conformance_checks(run: &ScenarioRun) -> Value {
         .checks
         .iter()
         .map(|check| {
-            let references: Vec<Value> = check.info.spec.split(';').map(|r| json!({ "id": r.trim() })).collect();
+            let references: Vec<Value> = check.spec().split(';').map(|r| json!({ "id": r.trim() })).collect();
             let mut entry = json!({
                 "id": check.info.id,
                 "name": check.info.id,
@@ -247,6 +272,7 @@ pub fn snapshot(run: &ScenarioRun) -> Value {
         "scenario": run.scenario,
         "client": run.client,
         "verdict": run.verdict(),
+        "revision": run.revision,
         "servers": run.servers.iter().map(|(k, s)| (k.clone(), json!({"preset": s.preset, "mcp": s.mcp_uri, "issuer": s.issuer}))).collect::<BTreeMap<_, _>>(),
         "steps": steps,
         "checks": checks,

@@ -27,6 +27,8 @@ struct RawScenario {
     #[serde(default)]
     timing_sensitive: bool,
     login_timeout_secs: Option<Spanned<f64>>,
+    revision: Option<crate::revision::Revision>,
+    since: Option<crate::revision::Revision>,
     servers: Spanned<BTreeMap<String, Spanned<RawServer>>>,
     steps: Vec<Spanned<RawStep>>,
 }
@@ -191,6 +193,8 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
         bug: raw.bug,
         timing_sensitive: raw.timing_sensitive,
         login_timeout,
+        revision: raw.revision,
+        since: raw.since,
         servers,
         steps,
         source: file.to_owned(),

@@ -46,6 +46,12 @@ pub struct Scenario {
     /// long it waits for the browser's answer. Real clients keep their own; the harness stops
     /// waiting for them after `--user-timeout`.
     pub login_timeout: Option<std::time::Duration>,
+    /// The revision the scenario is about, when it is about an older text (a 2025-03-26 server):
+    /// it is judged by that revision whatever `--spec` says.
+    pub revision: Option<crate::revision::Revision>,
+    /// The oldest revision whose text the scenario's expectations rest on (a 2026-07-28 rule):
+    /// under an older one the scenario is not judged at all.
+    pub since: Option<crate::revision::Revision>,
     /// Servers by key, each a resolved profile.
     pub servers: BTreeMap<String, ServerSpec>,
     pub steps: Vec<Step>,
