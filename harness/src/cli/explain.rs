@@ -85,6 +85,15 @@ fn write_layout(out: &mut String, layout: &Layout) {
     }
 }
 
+/// A knob or field value as a scenario file spells it (`not-advertised`).
+fn spelled(value: &impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        Ok(other) => other.to_string(),
+        Err(e) => e.to_string(),
+    }
+}
+
 fn list(items: &[String]) -> String {
     if items.is_empty() { "none".into() } else { items.join(" ") }
 }
@@ -125,16 +134,16 @@ async fn explain(scenario: &Scenario) -> Result<String, String> {
         );
         let _ = writeln!(
             out,
-            "    registration:       {}; consent: {:?}; iss: {:?}",
+            "    registration:       {}; consent: {}; iss: {}",
             if p.authorization_server.dynamic_registration { "dynamic (RFC 7591)" } else { "pre-registered only" },
-            p.authorization_server.consent,
-            p.authorization_server.iss_parameter,
+            spelled(&p.authorization_server.consent),
+            spelled(&p.authorization_server.iss_parameter),
         );
         let _ = writeln!(
             out,
-            "    tokens:             access {} s, refresh {:?}; tools: {}",
+            "    tokens:             access {} s, refresh {}; tools: {}",
             p.tokens.access_token_ttl_secs,
-            p.tokens.refresh,
+            spelled(&p.tokens.refresh),
             mock.served_tools().iter().map(|t| t.name.to_string()).collect::<Vec<_>>().join(", ")
         );
     }
@@ -142,7 +151,7 @@ async fn explain(scenario: &Scenario) -> Result<String, String> {
     for (index, step) in scenario.steps.iter().enumerate() {
         let mut line = format!("  {}. {} {}", index + 1, step.verb, step.entry);
         if step.verb == Verb::Login {
-            let _ = write!(line, " (browser: {:?})", step.browser);
+            let _ = write!(line, " (browser: {})", spelled(&step.browser));
         }
         if let Some(tool) = &step.tool {
             let _ = write!(line, " tool {tool} {}", serde_json::Value::Object(step.arguments.clone()));
