@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use mock_server::profile::{Knob, KnobTable, knob_tables};
+use mock_server::profile::{Knob, KnobTable, Setting, knob_tables};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -69,7 +69,8 @@ fn markdown(tables: &[KnobTable]) -> String {
                 let _ = write!(what, "<br>Presets: {}", presets(knob, |p, v| format!("`{p}` = `{}`", cell(&v))));
             }
             let default = match &knob.default {
-                Some(value) => format!("`{}`", cell(&value.to_string())),
+                Some(Setting::Value(value)) => format!("`{}`", cell(&value.to_string())),
+                Some(Setting::Unset) => "unset".into(),
                 None => "required".into(),
             };
             let _ = writeln!(out, "| `{name}` | {} | {default} | {what} |", knob.kind);
