@@ -54,6 +54,21 @@ impl FromStr for Revision {
     }
 }
 
+impl schemars::JsonSchema for Revision {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Revision".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Self::ALL.iter().map(|r| r.name()).collect();
+        schemars::json_schema!({
+            "description": "A revision of the MCP specification.",
+            "type": "string",
+            "enum": names,
+        })
+    }
+}
+
 impl Serialize for Revision {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.name())

@@ -141,6 +141,43 @@ fn explain_shows_layout_steps_and_checks() {
 }
 
 #[test]
+fn explain_shows_the_challenge_and_every_document_as_served() {
+    let (code, out, _) = stdout(harness().args(["explain", "founding-path-issuer"]));
+    assert_eq!(code, 0);
+    for needle in [
+        "401 challenge:      POST http://127.0.0.1:",
+        "without a token → 401 Bearer resource_metadata=\"http://127.0.0.1:",
+        "resource metadata:  http://127.0.0.1:",
+        "AS metadata:        http://127.0.0.1:",
+        "/.well-known/oauth-authorization-server/tenant1\n",
+        "/.well-known/openid-configuration/tenant1\n",
+        "\"authorization_servers\": [",
+        "\"token_endpoint\": \"http://127.0.0.1:",
+        "endpoints (as the AS metadata names them):",
+        "jwks_uri",
+        "scopes:             required none; write_note needs mcp:write",
+        "consent: page; iss: correct",
+    ] {
+        assert!(out.contains(needle), "`{needle}` missing from:\n{out}");
+    }
+    assert!(!out.contains("not served"), "{out}");
+}
+
+#[test]
+fn explain_shows_the_fallback_endpoints_of_a_server_without_metadata() {
+    let (code, out, _) = stdout(harness().args(["explain", "backcompat-no-metadata"]));
+    assert_eq!(code, 0);
+    for needle in [
+        "resource metadata:  not served",
+        "AS metadata:        not served",
+        "endpoints (no AS metadata: the 2025-03-26 defaults on the MCP origin):",
+        "/register",
+    ] {
+        assert!(out.contains(needle), "`{needle}` missing from:\n{out}");
+    }
+}
+
+#[test]
 fn explain_shows_the_knobs_a_scenario_sets() {
     let (code, out, _) = stdout(harness().args(["explain", "tools-paginated"]));
     assert_eq!(code, 0);

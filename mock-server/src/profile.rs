@@ -6,14 +6,17 @@
 //! nothing but knob sets; [`Profile::with_overrides`] layers a scenario's table over one.
 
 mod preset;
+mod reference;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use preset::Preset;
+pub use reference::{Choice, Knob, KnobTable, Setting, knob_tables};
 
 /// Everything that shapes one mock: the protected resource, its metadata, the authorization
 /// server and the tokens it issues.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Profile {
     /// The MCP endpoint and the bearer checks in front of it.
@@ -28,7 +31,7 @@ pub struct Profile {
 }
 
 /// The protected MCP endpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ResourceKnobs {
     /// Paths that serve MCP; each one is its own protected resource (its own PRM, its own token
@@ -65,19 +68,19 @@ impl Default for ResourceKnobs {
 }
 
 /// The tools the mock can serve. Each has a fixed schema so snapshots of imported tools are stable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ToolKind {
     /// `echo {text}` → the text.
     Echo,
     /// `add {a, b}` → their sum.
     Add,
-    /// `write_note {note}` → stored; needs [`ResourceKnobs::write_scope`].
+    /// `write_note {note}` → stored; needs `resource.write_scope`.
     WriteNote,
 }
 
 /// Where protected resource metadata is published and what it claims.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ResourceMetadataKnobs {
     /// Where the document is served.
@@ -105,21 +108,21 @@ impl Default for ResourceMetadataKnobs {
 }
 
 /// RFC 9728 §3.1 locations for protected resource metadata.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum MetadataLocation {
     /// `/.well-known/oauth-protected-resource/<mcp path>`.
     PathInserted,
     /// `/.well-known/oauth-protected-resource`.
     Root,
-    /// [`ResourceMetadataKnobs::custom_path`], discoverable only through the challenge.
+    /// `resource_metadata.custom_path`, discoverable only through the challenge.
     Custom,
     /// Not published at all (2025-03-26 servers).
     None,
 }
 
 /// The authorization server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthorizationServerKnobs {
     /// Same listener as the MCP endpoint, or a listener of its own (another origin).
@@ -188,7 +191,7 @@ impl Default for AuthorizationServerKnobs {
 }
 
 /// Where the authorization server listens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AsOrigin {
     /// On the MCP server's own listener.
@@ -198,7 +201,7 @@ pub enum AsOrigin {
 }
 
 /// Where the authorization endpoint listens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AuthorizeOrigin {
     /// With the rest of the authorization server.
@@ -209,7 +212,7 @@ pub enum AuthorizeOrigin {
 
 /// An authorization server metadata document and the URL it is served at (MCP authorization
 /// 2025-11-25 §"Authorization Server Metadata Discovery").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum MetadataDocument {
     /// RFC 8414: `/.well-known/oauth-authorization-server` with the issuer path inserted.
@@ -221,7 +224,7 @@ pub enum MetadataDocument {
 }
 
 /// What the authorization response says about its issuer (RFC 9207).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum IssParameter {
     /// Advertised, and `iss` is the issuer.
@@ -235,7 +238,7 @@ pub enum IssParameter {
 }
 
 /// Client authentication at the token endpoint (RFC 7591 §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuthMethod {
     /// A public client: `client_id` only.
@@ -258,12 +261,15 @@ impl ClientAuthMethod {
 }
 
 /// A client registered out of band.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreregisteredClient {
+    /// The client's identifier.
     pub client_id: String,
+    /// Its secret (none: a public client).
     #[serde(default)]
     pub client_secret: Option<String>,
+    /// How it authenticates at the token endpoint.
     #[serde(default = "default_auth_method")]
     pub auth_method: ClientAuthMethod,
     /// Exact redirect URIs; empty accepts any loopback redirect (RFC 8252 §7.3 lets the port vary).
@@ -276,7 +282,7 @@ fn default_auth_method() -> ClientAuthMethod {
 }
 
 /// How the user answers the authorization request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Consent {
     /// A real HTML page whose form posts Approve or Deny.
@@ -286,7 +292,7 @@ pub enum Consent {
 }
 
 /// Token lifetimes and refresh behaviour.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TokenKnobs {
     /// Access token lifetime in seconds.
@@ -311,7 +317,7 @@ impl Default for TokenKnobs {
 }
 
 /// What the token endpoint does about refresh tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RefreshPolicy {
     /// Issue one; each use returns a new one and retires the old.

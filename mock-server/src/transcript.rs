@@ -25,7 +25,7 @@ pub enum Origin {
 }
 
 /// What an exchange was addressed to, as the mock routed it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Endpoint {
     /// The MCP endpoint (streamable HTTP).

@@ -1,12 +1,14 @@
-//! `explain`: a scenario's server layout with live URLs, its steps and the checks it can trip.
+//! `explain`: a scenario's live server layout (every URL, the 401 challenge, the metadata documents
+//! as served, scopes, the knobs the scenario sets), its steps and the checks it can trip.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use mock_server::MockServer;
-use mock_server::profile::{AsOrigin, MetadataLocation};
+use mock_server::profile::AsOrigin;
 
+use crate::layout::{self, DocumentKind, Layout};
 use crate::revision::Revision;
 use crate::scenario::{Scenario, Verb};
 use crate::{catalog, check};
@@ -45,6 +47,58 @@ fn overridden_knobs(preset: &mock_server::Profile, profile: &mock_server::Profil
     out
 }
 
+/// The challenges, the documents as served (pretty-printed) and the endpoints they name.
+fn write_layout(out: &mut String, layout: &Layout) {
+    for challenge in &layout.challenges {
+        let header = challenge.www_authenticate.as_deref().unwrap_or("no WWW-Authenticate");
+        let _ = writeln!(
+            out,
+            "    401 challenge:      POST {} without a token → {} {header}",
+            challenge.url, challenge.status
+        );
+    }
+    if !layout.documents.iter().any(|d| d.kind == DocumentKind::ResourceMetadata) {
+        let _ = writeln!(out, "    resource metadata:  not served at any well-known URL or named in the challenge");
+    }
+    if !layout.documents.iter().any(|d| d.kind == DocumentKind::AuthorizationServerMetadata) {
+        let _ = writeln!(out, "    AS metadata:        not served at any discovery URL");
+    }
+    for document in &layout.documents {
+        let label = match document.kind {
+            DocumentKind::ResourceMetadata => "resource metadata: ",
+            DocumentKind::AuthorizationServerMetadata => "AS metadata:       ",
+        };
+        let _ = writeln!(out, "    {label} {}", document.url);
+        let pretty = serde_json::to_string_pretty(&document.body).unwrap_or_default();
+        for line in pretty.lines() {
+            let _ = writeln!(out, "        {line}");
+        }
+    }
+    let source = if layout.endpoints.iter().any(|e| e.advertised) {
+        "as the AS metadata names them"
+    } else {
+        "no AS metadata: the 2025-03-26 defaults on the MCP origin"
+    };
+    let _ = writeln!(out, "    endpoints ({source}):");
+    for endpoint in &layout.endpoints {
+        let served = if endpoint.served { "" } else { "   (not served)" };
+        let _ = writeln!(out, "      {:<28} {}{served}", endpoint.member, endpoint.url);
+    }
+}
+
+/// A knob or field value as a scenario file spells it (`not-advertised`).
+fn spelled(value: &impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        Ok(other) => other.to_string(),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() { "none".into() } else { items.join(" ") }
+}
+
 async fn explain(scenario: &Scenario) -> Result<String, String> {
     let mut out = String::new();
     let _ = writeln!(out, "{} — {}\n  file: {}", scenario.name, scenario.summary, scenario.source);
@@ -54,56 +108,51 @@ async fn explain(scenario: &Scenario) -> Result<String, String> {
     if !scenario.spec.is_empty() {
         let _ = writeln!(out, "  spec: {}", scenario.spec.join("; "));
     }
-    let _ = writeln!(out, "\nservers (started now to show real URLs; ports change every run):");
+    let _ = writeln!(out, "\nservers (started now to show real URLs and documents as served; ports change every run):");
     for (key, spec) in &scenario.servers {
         let mock = MockServer::builder().profile(spec.profile.clone()).try_start().await.map_err(|e| e.to_string())?;
         let p = &spec.profile;
-        let origin = url::Url::parse(&mock.uri()).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
         let _ = writeln!(out, "  {key}: preset {} — {}", spec.preset, spec.preset.summary());
+        for (knob, value) in overridden_knobs(&spec.preset.profile(), p) {
+            let _ = writeln!(out, "    set by the scenario: {knob} = {value}");
+        }
         let _ = writeln!(out, "    MCP endpoint:       {}", mock.mcp_uris().join(", "));
-        let prm = match p.resource_metadata.location {
-            MetadataLocation::PathInserted => {
-                format!("{origin}/.well-known/oauth-protected-resource{}", p.resource.paths[0])
-            }
-            MetadataLocation::Root => format!("{origin}/.well-known/oauth-protected-resource"),
-            MetadataLocation::Custom => format!("{origin}{}", p.resource_metadata.custom_path),
-            MetadataLocation::None => "not published".into(),
-        };
-        let in_challenge =
-            if p.resource_metadata.in_challenge { "named in the 401 challenge" } else { "not in the challenge" };
-        let _ = writeln!(out, "    resource metadata:  {prm} ({in_challenge})");
         let where_as = match p.authorization_server.origin {
             AsOrigin::Same => "same origin",
             AsOrigin::Separate => "its own origin",
         };
         let _ = writeln!(out, "    issuer:             {} ({where_as})", mock.issuer());
-        let docs: Vec<String> = p.authorization_server.metadata.iter().map(|d| format!("{d:?}")).collect();
-        let _ =
-            writeln!(out, "    AS metadata:        {}", if docs.is_empty() { "none".into() } else { docs.join(", ") });
+        let layout = layout::discover(&mock.mcp_uris(), &mock.issuer()).await.map_err(|e| e.to_string())?;
+        write_layout(&mut out, &layout);
+        let r = &p.resource;
         let _ = writeln!(
             out,
-            "    registration:       {}; PKCE advertised: {}; iss: {:?}; consent: {:?}",
-            if p.authorization_server.dynamic_registration { "dynamic (RFC 7591)" } else { "pre-registered only" },
-            p.authorization_server.advertise_pkce,
-            p.authorization_server.iss_parameter,
-            p.authorization_server.consent,
+            "    scopes:             required {}; write_note needs {}; challenge scope: {}; withheld from grants: {}",
+            list(&r.required_scopes),
+            r.write_scope,
+            r.challenge_scope.as_deref().unwrap_or("none"),
+            list(&p.authorization_server.withheld_scopes),
         );
         let _ = writeln!(
             out,
-            "    tokens:             access {} s, refresh {:?}; tools: {}",
+            "    registration:       {}; consent: {}; iss: {}",
+            if p.authorization_server.dynamic_registration { "dynamic (RFC 7591)" } else { "pre-registered only" },
+            spelled(&p.authorization_server.consent),
+            spelled(&p.authorization_server.iss_parameter),
+        );
+        let _ = writeln!(
+            out,
+            "    tokens:             access {} s, refresh {}; tools: {}",
             p.tokens.access_token_ttl_secs,
-            p.tokens.refresh,
+            spelled(&p.tokens.refresh),
             mock.served_tools().iter().map(|t| t.name.to_string()).collect::<Vec<_>>().join(", ")
         );
-        for (knob, value) in overridden_knobs(&spec.preset.profile(), p) {
-            let _ = writeln!(out, "    set by the scenario: {knob} = {value}");
-        }
     }
     let _ = writeln!(out, "\nsteps:");
     for (index, step) in scenario.steps.iter().enumerate() {
         let mut line = format!("  {}. {} {}", index + 1, step.verb, step.entry);
         if step.verb == Verb::Login {
-            let _ = write!(line, " (browser: {:?})", step.browser);
+            let _ = write!(line, " (browser: {})", spelled(&step.browser));
         }
         if let Some(tool) = &step.tool {
             let _ = write!(line, " tool {tool} {}", serde_json::Value::Object(step.arguments.clone()));

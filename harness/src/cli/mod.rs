@@ -5,11 +5,13 @@ mod checks;
 mod clients;
 mod explain;
 mod install;
+mod knobs;
 mod list;
 mod merge;
 mod mutants;
 mod official;
 mod run;
+mod schema;
 mod stress;
 
 use std::process::ExitCode;
@@ -26,6 +28,8 @@ Examples:
   mcp-auth-harness explain founding-split-origin        # servers, steps and checks of a scenario
   mcp-auth-harness list                                 # the catalog
   mcp-auth-harness checks                               # every check with its spec clause
+  mcp-auth-harness knobs                                # every profile knob: type, default, values, presets
+  mcp-auth-harness schema > scenario.schema.json        # JSON Schema of scenario files, for editors
   mcp-auth-harness run --client codex                   # every pinned Codex version (installed on first use)
   mcp-auth-harness run --client codex@0.150.0           # any published version, installed from npm on first use
   mcp-auth-harness bisect founding-split-origin --client codex --good 0.169.0 --bad 0.125.0
@@ -62,8 +66,15 @@ enum Command {
     Merge(merge::Args),
     /// List the catalog's scenarios with their summaries.
     List(list::Args),
-    /// Show a scenario's server layout (with live URLs), its steps and the checks it can trip.
+    /// Show a scenario's live server layout (every URL, the 401 challenge, the metadata documents
+    /// as served, scopes, the knobs it sets), its steps and the checks it can trip.
     Explain(explain::Args),
+    /// List every profile knob a scenario can set under `[servers.NAME.profile]`: its path, type,
+    /// default, allowed values and the presets that change it.
+    Knobs(knobs::Args),
+    /// Print the JSON Schema of scenario files, for editors that complete and validate TOML
+    /// (Taplo, Even Better TOML).
+    Schema,
     /// List every check with its rule and, revision by revision, the clause that makes it one.
     Checks(checks::Args),
     /// List the clients the harness can drive and whether each can run here; with manifest
@@ -116,6 +127,8 @@ async fn execute(command: Command) -> Outcome {
         Command::Merge(args) => merge::exec(args),
         Command::List(args) => list::exec(args),
         Command::Explain(args) => explain::exec(args).await,
+        Command::Knobs(args) => knobs::exec(args),
+        Command::Schema => schema::exec(),
         Command::Checks(args) => checks::exec(args),
         Command::Clients(args) => clients::exec(args),
         Command::Official(args) => official::exec(args).await,

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use mock_server::{Preset, ProfileError};
+use mock_server::{Preset, Profile, ProfileError};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -15,30 +16,54 @@ use super::{BrowserAction, EXPECT_FIELDS, Expect, ExpireMode, Scenario, ServerSp
 /// A scenario file that cannot be used, and exactly where and why.
 pub type ScenarioError = toml_span::FileError;
 
-/// The file as written: everything optional that has a default, unknown fields rejected.
-#[derive(Deserialize)]
+/// A scenario file: the mock servers to start and the steps to drive a client through.
+///
+/// Everything that has a default is optional; unknown fields are errors.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawScenario {
+#[schemars(title = "mcp-auth-harness scenario")]
+pub(super) struct RawScenario {
+    /// The scenario's name (default: the file name without `.toml`).
     name: Option<String>,
+    /// One line on what the scenario proves (required).
     summary: String,
+    /// Spec clauses the scenario is about (`"RFC9728 §3"`).
     #[serde(default)]
     spec: Vec<String>,
+    /// A public bug report the scenario reproduces (a URL).
     bug: Option<String>,
+    /// The exchange depends on wall-clock time (seconds-long token lifetimes), so real clients'
+    /// snapshots of it cannot be stable and the catalog tests skip it for them.
     #[serde(default)]
     timing_sensitive: bool,
+    /// How long a client that can be told one (the reference client) waits for the browser's
+    /// answer to a login, from 0.01 to 600 seconds.
+    #[schemars(with = "Option<f64>", range(min = 0.01, max = 600.0))]
     login_timeout_secs: Option<Spanned<f64>>,
+    /// Judge the scenario by this revision whatever `run --spec` says: it is about an older text
+    /// (a 2025-03-26 server).
     revision: Option<crate::revision::Revision>,
+    /// The oldest revision whose text the expectations rest on: under an older one the scenario
+    /// is not judged.
     since: Option<crate::revision::Revision>,
+    /// The mock servers by key (at least one): each a preset with optional knob overrides.
+    #[schemars(with = "BTreeMap<String, RawServer>", extend("minProperties" = 1))]
     servers: Spanned<BTreeMap<String, Spanned<RawServer>>>,
+    /// What the client is driven through, in order.
+    #[schemars(with = "Vec<RawStep>")]
     steps: Vec<Spanned<RawStep>>,
 }
 
-#[derive(Deserialize)]
+/// One mock server.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawServer {
+    /// The named layout the server starts from.
     #[serde(default = "happy_path")]
     preset: Preset,
-    /// Knob overrides over the preset; checked again against the merged profile.
+    /// Knob overrides over the preset (`mcp-auth-harness knobs` lists them); tables merge knob by
+    /// knob, anything else replaces the preset's value.
+    #[schemars(with = "Option<Profile>")]
     profile: Option<Spanned<toml::Table>>,
 }
 
@@ -46,21 +71,43 @@ fn happy_path() -> Preset {
     Preset::HappyPath
 }
 
-#[derive(Deserialize)]
+/// One step.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawStep {
+    /// What the step does.
     #[serde(rename = "do")]
     verb: Verb,
+    /// Which `[servers.*]` the step is about (optional with one server).
+    #[schemars(with = "Option<String>")]
     server: Option<Spanned<String>>,
+    /// The client-side entry name (default: the server key); `add` under another name re-adds the
+    /// same server.
     name: Option<String>,
+    /// For `add`: which of the server's MCP paths the entry points at (default: the first).
+    #[schemars(with = "Option<String>")]
     path: Option<Spanned<String>>,
+    /// For `add`: the entry's URL ends with `/` (the same server spelled differently).
+    #[schemars(with = "Option<bool>")]
     trailing_slash: Option<Spanned<bool>>,
+    /// For `add`, `login`, `import` and `call`: how the user answers in the browser (default
+    /// `approve`).
+    #[schemars(with = "Option<BrowserAction>")]
     browser: Option<Spanned<BrowserAction>>,
+    /// For `call` (required there): the tool to call.
+    #[schemars(with = "Option<String>")]
     tool: Option<Spanned<String>>,
+    /// For `call`: the tool's arguments.
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     arguments: Option<toml::Table>,
+    /// For `expire`: what stops working (default `access-tokens`).
+    #[schemars(with = "Option<ExpireMode>")]
     expire: Option<Spanned<ExpireMode>>,
+    /// Client-specific settings (`credentials_store = "keyring"` for Codex); a client that does
+    /// not know one reports the step not applicable.
     #[serde(default)]
     client_options: BTreeMap<String, String>,
+    /// What the step must end with; unset fields are not checked.
     #[serde(default)]
     expect: Expect,
 }

@@ -21,14 +21,17 @@
 //! ```
 
 mod load;
+mod schema;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use mock_server::{Preset, Profile};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use load::{ScenarioError, load_dir, load_file, parse};
+pub use schema::file_schema;
 
 /// A scenario, checked and ready to run.
 #[derive(Debug, Clone)]
@@ -68,7 +71,7 @@ pub struct ServerSpec {
 }
 
 /// What a step does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verb {
     /// Put the server into the client's registry.
@@ -164,7 +167,7 @@ pub struct Step {
 }
 
 /// What the harness, as the user, does with the authorization page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum BrowserAction {
     /// Approve on the consent page.
@@ -179,7 +182,7 @@ pub enum BrowserAction {
 }
 
 /// What an `expire` step does to the server's tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExpireMode {
     /// Access tokens expire; refresh tokens keep working.
@@ -190,7 +193,7 @@ pub enum ExpireMode {
 }
 
 /// What a step must end with. Unset fields are not checked.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Expect {
     /// Whether the client reports success: one outcome, or a list of acceptable ones.
@@ -230,7 +233,7 @@ const CLIENT_VERBS: &[Verb] =
     &[Verb::Add, Verb::Login, Verb::List, Verb::Import, Verb::Call, Verb::Restart, Verb::Logout, Verb::Remove];
 
 /// One acceptable outcome, or several.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged, expecting = "`success`, `failure`, or a list of them")]
 pub enum OutcomeExpectation {
     One(Outcome),
@@ -257,15 +260,17 @@ impl fmt::Display for OutcomeExpectation {
 }
 
 /// Success or failure of a step, as the client reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
+    /// The client reports the step done.
     Success,
+    /// The client reports an error.
     Failure,
 }
 
 /// The fixed vocabulary every client's auth status is normalized to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Logged in with OAuth.
@@ -307,13 +312,15 @@ impl fmt::Display for Status {
 }
 
 /// One acceptable status, or several.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(
     untagged,
     expecting = "a status (`oauth`, `bearer`, `not_logged_in`, `unsupported`, `expired`, `error`) or a list of them"
 )]
 pub enum StatusExpectation {
+    /// Exactly this status.
     One(Status),
+    /// Any of these.
     AnyOf(Vec<Status>),
 }
 
@@ -336,18 +343,21 @@ impl fmt::Display for StatusExpectation {
 }
 
 /// Which tools the client must end up with.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged, expecting = "`served`, `none`, or a list of tool names")]
 pub enum ToolsExpectation {
     /// `"served"` (exactly the server's tools) or `"none"`.
     Keyword(ToolsKeyword),
-    /// Exactly these names.
+    /// Exactly these names, in this order.
     Names(Vec<String>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A tools expectation by keyword.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ToolsKeyword {
+    /// The server's tools, with their schemas, in any order.
     Served,
+    /// No tools at all.
     None,
 }

@@ -1,8 +1,10 @@
 //! Named presets: each is only a set of knobs over the happy path.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -191,6 +193,23 @@ impl Preset {
             Self::ResourceMismatch => rm.resource_override = Some("http://evil.invalid/mcp".into()),
         }
         p
+    }
+}
+
+/// Serde reads a preset through its name, so the schema lists the names, each with its summary.
+impl JsonSchema for Preset {
+    fn schema_name() -> Cow<'static, str> {
+        "Preset".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let names: Vec<_> =
+            Self::ALL.iter().map(|p| serde_json::json!({ "const": p.name(), "description": p.summary() })).collect();
+        json_schema!({
+            "description": "A named layout: a set of knobs over the happy path.",
+            "type": "string",
+            "oneOf": names,
+        })
     }
 }
 
