@@ -88,6 +88,7 @@ mod server;
 pub mod transcript;
 
 pub use authorization::{ClientKind, IssuedToken};
+pub use live::describe_knobs;
 pub use profile::{Preset, Profile, ProfileError};
 pub use resource::ToolServer;
 pub use server::{MockServer, MockServerBuilder, StartError};

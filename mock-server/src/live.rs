@@ -52,7 +52,11 @@ impl Profile {
     /// routes (`resource.paths`, `authorization_server.origin`, …): those need a new mock.
     pub fn with_live_overrides(&self, overrides: &toml::Table) -> Result<Self, ProfileError> {
         let changed = self.with_overrides(overrides)?;
-        match knob_paths(overrides).into_iter().find(|path| FIXED_KNOBS.contains(&path.as_str())) {
+        match knob_settings(overrides)
+            .into_iter()
+            .map(|(path, _)| path)
+            .find(|path| FIXED_KNOBS.contains(&path.as_str()))
+        {
             Some(path) => Err(ProfileError::Knob {
                 path,
                 message: "cannot change on a running server: it sets the listeners and their routes".into(),
@@ -62,20 +66,26 @@ impl Profile {
     }
 }
 
-/// The dotted paths of the knobs a table of overrides sets (`resource.required_scopes`).
-pub fn knob_paths(overrides: &toml::Table) -> Vec<String> {
-    fn walk(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+/// Each knob a table of overrides sets, by dotted path, with its value
+/// (`resource.required_scopes`, `["mcp:admin"]`).
+pub fn knob_settings(overrides: &toml::Table) -> Vec<(String, toml::Value)> {
+    fn walk(table: &toml::Table, prefix: &str, out: &mut Vec<(String, toml::Value)>) {
         for (key, value) in table {
             let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
             match value {
                 toml::Value::Table(inner) => walk(inner, &path, out),
-                _ => out.push(path),
+                _ => out.push((path, value.clone())),
             }
         }
     }
     let mut out = Vec::new();
     walk(overrides, "", &mut out);
     out
+}
+
+/// Knob settings on one line: `resource.required_scopes = ["mcp:admin"], tokens.refresh = "none"`.
+pub fn describe_knobs(overrides: &toml::Table) -> String {
+    knob_settings(overrides).iter().map(|(path, value)| format!("{path} = {value}")).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

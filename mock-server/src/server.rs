@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::authorization::{AuthorizationServer, IssuedToken};
-use crate::live::{LiveProfile, knob_paths};
+use crate::live::{LiveProfile, describe_knobs};
 use crate::profile::{AsOrigin, AuthorizeOrigin, Preset, Profile, ProfileError};
 use crate::recording::{record, tagged};
 use crate::resource::ProtectedResource;
@@ -245,7 +245,7 @@ impl MockServer {
     /// ```
     pub fn apply(&self, knobs: &toml::Table) -> Result<(), ProfileError> {
         let changed = self.profile.get().with_live_overrides(knobs)?;
-        self.transcript.note(format!("apply {}", knob_paths(knobs).join(", ")));
+        self.transcript.note(format!("apply {}", describe_knobs(knobs)));
         self.profile.replace(changed);
         self.authorization_server.retune();
         Ok(())
