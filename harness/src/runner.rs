@@ -55,7 +55,8 @@ pub struct ServerRecord {
     pub mcp_uri: String,
     pub issuer: String,
     pub served_tools: Vec<ToolInfo>,
-    /// The knobs the server ran with.
+    /// The knobs the server started with (`change` steps may have changed some later: see
+    /// `events`), which the checks read the layout from.
     pub profile: mock_server::Profile,
     /// Every exchange on the server's listeners (secrets are labels: see `mock_server::Transcript`).
     pub exchanges: Vec<Exchange>,
@@ -288,7 +289,7 @@ pub async fn run(
                 mcp_uri: mock.uri(),
                 issuer: mock.issuer(),
                 served_tools: served_tools(mock),
-                profile: mock.profile(),
+                profile: scenario.servers[key].profile.clone(),
                 exchanges: mock.transcript().exchanges(),
                 events: mock.transcript().events(),
                 issued_secrets: mock.issued_tokens().into_iter().map(|t| t.value).collect(),
