@@ -15,7 +15,9 @@ use crate::client::{
     AdapterError, ClientAdapter, ClientState, Reply, Sandbox, ServerEntry, StepContext, Support, ToolInfo,
 };
 use crate::revision::Revision;
-use crate::scenario::{ExpireMode, Outcome, Scenario, Step, ToolsExpectation, ToolsKeyword, Verb};
+use crate::scenario::{
+    ExpireMode, Outcome, Scenario, ServerAction, ServerChange, Step, ToolsExpectation, ToolsKeyword, Verb,
+};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -56,10 +58,15 @@ pub struct ServerRecord {
     pub mcp_uri: String,
     pub issuer: String,
     pub served_tools: Vec<ToolInfo>,
-    /// The knobs the server ran with.
+    /// The knobs the server started with (`change` steps may have changed some later: see
+    /// `events`), which the checks read the layout from.
     pub profile: mock_server::Profile,
     /// Every exchange on the server's listeners (secrets are labels: see `mock_server::Transcript`).
     pub exchanges: Vec<Exchange>,
+    /// What the harness did to the server while it ran (`change` and `expire` steps), placed
+    /// among the exchanges.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<mock_server::Event>,
     /// Raw values of every token the server issued, kept only so tests can prove none leaks
     /// into a report; never written anywhere.
     #[serde(skip)]
@@ -312,8 +319,9 @@ pub async fn run(
                 mcp_uri: mock.uri(),
                 issuer: mock.issuer(),
                 served_tools: served_tools(mock),
-                profile: mock.profile().clone(),
+                profile: scenario.servers[key].profile.clone(),
                 exchanges: mock.transcript().exchanges(),
+                events: mock.transcript().events(),
                 issued_secrets: mock.issued_tokens().into_iter().map(|t| t.value).collect(),
             };
             (key.clone(), record)
@@ -364,7 +372,7 @@ async fn perform(
     if let Support::No(why) = client.support(step.verb) {
         return Err(AdapterError::NotApplicable(why));
     }
-    if step.verb != Verb::Expire {
+    if !step.verb.performed_by_harness() {
         ctx.only_options(&client.name(), client.known_options())?;
     }
     let mock = mocks.get(&step.server);
@@ -378,7 +386,8 @@ async fn perform(
             .first()
             .map(|c| (c.client_id.clone(), c.client_secret.clone())),
     });
-    let entry = || entry.clone().ok_or_else(|| AdapterError::Failed(format!("step has no server `{}`", step.server)));
+    let no_server = || AdapterError::Failed(format!("step has no server `{}`", step.server));
+    let entry = || entry.clone().ok_or_else(no_server);
     match step.verb {
         Verb::Add => client.add(ctx, &entry()?).await,
         Verb::Login => client.login(ctx, &entry()?).await,
@@ -391,8 +400,14 @@ async fn perform(
         Verb::Restart => client.restart(ctx).await,
         Verb::Logout => client.logout(ctx, &entry()?).await,
         Verb::Remove => client.remove(ctx, &entry()?).await,
+        Verb::Change => {
+            let change =
+                step.change.as_ref().ok_or_else(|| AdapterError::Failed("a change step without a change".into()))?;
+            change_server(mock.ok_or_else(no_server)?, change).await?;
+            Ok(Reply::success(format!("{change} on {}", step.server)))
+        }
         Verb::Expire => {
-            let mock = mock.ok_or_else(|| AdapterError::Failed(format!("step has no server `{}`", step.server)))?;
+            let mock = mock.ok_or_else(no_server)?;
             match step.expire {
                 ExpireMode::AccessTokens => mock.expire_access_tokens(),
                 ExpireMode::AllTokens => mock.revoke_all_tokens(),
@@ -400,6 +415,21 @@ async fn perform(
             Ok(Reply::success(format!("{:?} of {} no longer valid", step.expire, step.server)))
         }
     }
+}
+
+/// Performs a `change` step on its server; what it can refuse was refused when the scenario loaded.
+async fn change_server(mock: &MockServer, change: &ServerChange) -> Result<(), AdapterError> {
+    let failed = |e: &dyn std::fmt::Display| AdapterError::Failed(format!("cannot {change}: {e}"));
+    match change {
+        ServerChange::Profile(knobs) => mock.apply(knobs).map_err(|e| failed(&e))?,
+        ServerChange::Action(ServerAction::EndSessions) => mock.end_sessions().await,
+        ServerChange::Action(ServerAction::ForgetClients) => mock.forget_clients(),
+        ServerChange::Action(ServerAction::RevokeRefreshTokens) => mock.revoke_refresh_tokens(),
+        ServerChange::Action(ServerAction::Restart) => mock.restart().await.map_err(|e| failed(&e))?,
+        ServerChange::Action(ServerAction::Stop) => mock.stop().await,
+        ServerChange::Action(ServerAction::Resume) => mock.resume().await.map_err(|e| failed(&e))?,
+    }
+    Ok(())
 }
 
 /// The server's tools, if it listed them (a `tools/list` answered 200) since `from`.

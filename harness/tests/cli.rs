@@ -430,3 +430,17 @@ fn an_unpublished_version_names_the_nearest_published_ones() {
     assert!(err.contains("mcp-remote@0.0.404 is not published on the npm registry; nearest published: "), "{err}");
     assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0, "nothing is installed for a missing version");
 }
+
+#[test]
+fn markdown_diagram_and_json_results_show_server_changes() {
+    let (code, out, err) = stdout(harness().args(["run", "server-down-then-up", "--format", "markdown"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Note over RS_main,AS_main: change stop"), "{out}");
+    assert!(out.contains("Note over RS_main,AS_main: change resume"), "{out}");
+    let (code, out, err) = stdout(harness().args(["run", "server-down-then-up", "--format", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let events = &runs[0]["servers"]["main"]["events"];
+    let what: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["what"].as_str().unwrap()).collect();
+    assert_eq!(what, ["stop", "resume"]);
+}

@@ -54,8 +54,33 @@
 //! [`MockServer::expire_access_tokens`] makes every token issued so far expire now, and
 //! [`MockServer::revoke_all_tokens`] revokes them, so expiry and rejected-refresh scenarios need
 //! no sleeping.
+//!
+//! # Changing a running server
+//!
+//! A test can change the server under a client, as real servers change:
+//! [`MockServer::apply`] changes knobs (scopes, the challenge, metadata contents, `iss`, …) from
+//! the next request on; [`MockServer::end_sessions`] ends every MCP session (404 for an old
+//! `Mcp-Session-Id`); [`MockServer::forget_clients`] drops registered clients
+//! (`invalid_client`); [`MockServer::revoke_refresh_tokens`] revokes refresh tokens only;
+//! [`MockServer::stop`] refuses connections until [`MockServer::resume`] serves again on the
+//! same ports with the same state, and [`MockServer::restart`] does both. Each is an
+//! [`Event`] in the transcript.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let server = mock_server::MockServer::start().await;
+//! let uri = server.uri();
+//! server.stop().await;
+//! assert!(reqwest::Client::new().post(&uri).send().await.is_err(), "connection refused");
+//! server.resume().await.unwrap();
+//! let answer = reqwest::Client::new().post(&uri).send().await.unwrap();
+//! assert_eq!(answer.status(), 401);
+//! # }
+//! ```
 
 mod authorization;
+mod live;
 pub mod profile;
 mod recording;
 mod resource;
@@ -63,7 +88,8 @@ mod server;
 pub mod transcript;
 
 pub use authorization::{ClientKind, IssuedToken};
+pub use live::describe_knobs;
 pub use profile::{Preset, Profile, ProfileError};
 pub use resource::ToolServer;
 pub use server::{MockServer, MockServerBuilder, StartError};
-pub use transcript::{Endpoint, Exchange, Origin, Transcript};
+pub use transcript::{Endpoint, Event, Exchange, Origin, Transcript};

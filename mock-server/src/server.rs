@@ -1,7 +1,7 @@
 //! [`MockServer`]: the listeners, started from a profile, shut down on drop.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
 use axum::response::IntoResponse;
@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::authorization::{AuthorizationServer, IssuedToken};
-use crate::profile::{AsOrigin, AuthorizeOrigin, Preset, Profile};
+use crate::live::{LiveProfile, describe_knobs};
+use crate::profile::{AsOrigin, AuthorizeOrigin, Preset, Profile, ProfileError};
 use crate::recording::{record, tagged};
 use crate::resource::ProtectedResource;
 use crate::transcript::{Endpoint, Origin, Transcript};
@@ -67,11 +68,22 @@ impl MockServerBuilder {
 ///
 /// See the [crate documentation](crate) for an example.
 pub struct MockServer {
-    profile: Profile,
+    profile: Arc<LiveProfile>,
     resources: Vec<Arc<ProtectedResource>>,
     authorization_server: Arc<AuthorizationServer>,
     transcript: Transcript,
+    /// Every listener's address and routes, so [`resume`](Self::resume) serves them again on
+    /// the same ports.
+    listeners: Vec<(SocketAddr, Router)>,
+    /// The listeners while they serve; `None` while the server is [stopped](Self::stop).
+    serving: Mutex<Option<Serving>>,
+    /// Ends rmcp's sessions and streams when the mock is dropped.
     shutdown: CancellationToken,
+}
+
+/// The tasks of one period of serving, and the token that ends it.
+struct Serving {
+    stop: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -98,19 +110,14 @@ impl MockServer {
             AuthorizeOrigin::Issuer => None,
             AuthorizeOrigin::Separate => Some(bind(0).await?),
         };
-        let authorization_server = Arc::new(AuthorizationServer::new(
-            profile.authorization_server.clone(),
-            profile.tokens.clone(),
-            &as_origin,
-            authorize_listener.as_ref().map(origin_of),
-            &profile.resource_metadata.scopes_supported,
-        ));
-        let resources: Vec<_> = profile
-            .resource
-            .paths
+        let paths = profile.resource.paths.clone();
+        let profile = Arc::new(LiveProfile::new(profile));
+        let authorization_server =
+            Arc::new(AuthorizationServer::new(profile.clone(), &as_origin, authorize_listener.as_ref().map(origin_of)));
+        let resources: Vec<_> = paths
             .iter()
             .map(|path| {
-                Arc::new(ProtectedResource::new(&profile, &resource_origin, path, authorization_server.clone()))
+                Arc::new(ProtectedResource::new(profile.clone(), &resource_origin, path, authorization_server.clone()))
             })
             .collect();
 
@@ -121,21 +128,33 @@ impl MockServer {
         for resource in &resources {
             resource_router = resource_router.merge(resource.router(shutdown.clone(), &mut metadata_taken));
         }
-        let mut tasks = Vec::new();
+        let mut listeners = Vec::new();
         if let Some(listener) = authorize_listener {
             let router = finish(authorization_server.authorize_router(), &transcript, Origin::AuthorizationEndpoint);
-            tasks.push(serve(listener, router, shutdown.clone()));
+            listeners.push((listener, router));
         }
         match as_listener {
             None => resource_router = resource_router.merge(authorization_server.router()),
             Some(listener) => {
                 let router = finish(authorization_server.router(), &transcript, Origin::AuthorizationServer);
-                tasks.push(serve(listener, router, shutdown.clone()));
+                listeners.push((listener, router));
             }
         }
-        let router = finish(resource_router, &transcript, Origin::Resource);
-        tasks.push(serve(resource_listener, router, shutdown.clone()));
-        Ok(Self { profile, resources, authorization_server, transcript, shutdown, tasks })
+        listeners.push((resource_listener, finish(resource_router, &transcript, Origin::Resource)));
+        let addresses: Vec<(SocketAddr, Router)> = listeners
+            .iter()
+            .map(|(listener, router)| (listener.local_addr().expect("a bound listener has an address"), router.clone()))
+            .collect();
+        let serving = Serving::start(listeners);
+        Ok(Self {
+            profile,
+            resources,
+            authorization_server,
+            transcript,
+            listeners: addresses,
+            serving: Mutex::new(Some(serving)),
+            shutdown,
+        })
     }
 
     /// The (first) MCP endpoint's URL, e.g. `http://127.0.0.1:41234/mcp`.
@@ -153,9 +172,9 @@ impl MockServer {
         self.authorization_server.issuer()
     }
 
-    /// The profile the mock runs with.
-    pub fn profile(&self) -> &Profile {
-        &self.profile
+    /// The knobs the mock runs with now (changed by [`apply`](Self::apply)).
+    pub fn profile(&self) -> Profile {
+        self.profile.get()
     }
 
     /// The record of every exchange so far (a live handle: it keeps filling).
@@ -165,7 +184,7 @@ impl MockServer {
 
     /// The tools `tools/list` serves.
     pub fn served_tools(&self) -> Vec<Tool> {
-        self.profile.resource.tools.iter().map(|t| t.describe()).collect()
+        self.profile.read(|p| p.resource.tools.iter().map(|t| t.describe()).collect())
     }
 
     /// Every token issued so far with its raw value.
@@ -176,20 +195,125 @@ impl MockServer {
     /// Makes every access token issued so far expire now (refresh tokens stay valid): the
     /// deterministic way to reach "the token expired" without waiting.
     pub fn expire_access_tokens(&self) {
+        self.transcript.note("expire access tokens");
         self.authorization_server.expire_access_tokens();
     }
 
     /// Revokes every access and refresh token issued so far.
     pub fn revoke_all_tokens(&self) {
+        self.transcript.note("revoke all tokens");
         self.authorization_server.revoke_all();
+    }
+
+    /// Revokes every refresh token issued so far; access tokens keep working until they expire,
+    /// after which only a new authorization helps.
+    pub fn revoke_refresh_tokens(&self) {
+        self.transcript.note("revoke refresh tokens");
+        self.authorization_server.revoke_refresh_tokens();
+    }
+
+    /// Forgets every client registered so far (dynamically or by metadata document): the token
+    /// endpoint answers `invalid_client` for their ids, and the authorization endpoint does not
+    /// know them. Preregistered clients and issued tokens stay.
+    pub fn forget_clients(&self) {
+        self.transcript.note("forget clients");
+        self.authorization_server.forget_clients();
+    }
+
+    /// Ends every MCP session: a request with an old `Mcp-Session-Id` gets 404, so the client
+    /// must initialize again.
+    pub async fn end_sessions(&self) {
+        self.transcript.note("end sessions");
+        for resource in &self.resources {
+            resource.end_sessions().await;
+        }
+    }
+
+    /// Changes knobs of the running server, like [`Profile::with_overrides`]: scopes, the
+    /// challenge, metadata contents, `iss`, consent, token lifetimes… take effect from the next
+    /// request. Knobs that set listeners and routes (`resource.paths`,
+    /// `authorization_server.origin`, …) are refused, naming the knob, and nothing changes.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let server = mock_server::MockServer::start().await;
+    /// let knobs: toml::Table = toml::from_str("[resource]\nrequired_scopes = [\"mcp:admin\"]").unwrap();
+    /// server.apply(&knobs).unwrap();
+    /// assert_eq!(server.profile().resource.required_scopes, ["mcp:admin"]);
+    /// # }
+    /// ```
+    pub fn apply(&self, knobs: &toml::Table) -> Result<(), ProfileError> {
+        let changed = self.profile.get().with_live_overrides(knobs)?;
+        self.transcript.note(format!("apply {}", describe_knobs(knobs)));
+        self.profile.replace(changed);
+        self.authorization_server.retune();
+        Ok(())
+    }
+
+    /// Takes every listener down: a new connection is refused until [`resume`](Self::resume).
+    /// Registered clients, tokens and MCP sessions are kept.
+    pub async fn stop(&self) {
+        let serving = self.serving.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(serving) = serving {
+            self.transcript.note("stop");
+            serving.end().await;
+        }
+    }
+
+    /// Serves again on the same ports after [`stop`](Self::stop), with the same state. Fails
+    /// only if another process took one of the ports meanwhile.
+    pub async fn resume(&self) -> Result<(), StartError> {
+        if self.serving.lock().unwrap_or_else(PoisonError::into_inner).is_some() {
+            return Ok(());
+        }
+        let mut bound = Vec::new();
+        for (addr, _) in &self.listeners {
+            bound.push(bind(addr.port()).await?);
+        }
+        let serving = Serving::start(bound.into_iter().zip(self.listeners.iter().map(|(_, router)| router.clone())));
+        self.transcript.note("resume");
+        *self.serving.lock().unwrap_or_else(PoisonError::into_inner) = Some(serving);
+        Ok(())
+    }
+
+    /// [`stop`](Self::stop) then [`resume`](Self::resume): the server restarts on the same
+    /// ports keeping its state, as one with persistent storage would.
+    pub async fn restart(&self) -> Result<(), StartError> {
+        self.stop().await;
+        self.resume().await
+    }
+}
+
+impl Serving {
+    /// Serves each router on its listener.
+    fn start(listeners: impl IntoIterator<Item = (TcpListener, Router)>) -> Self {
+        let stop = CancellationToken::new();
+        let tasks = listeners.into_iter().map(|(listener, router)| serve(listener, router, stop.clone())).collect();
+        Self { stop, tasks }
+    }
+
+    /// Closes the listeners and waits until they are gone, so a connection attempt right after
+    /// is refused.
+    async fn end(self) {
+        // The signal tells open connections to finish their request and close; aborting drops
+        // the listener now rather than when axum gets round to it.
+        self.stop.cancel();
+        for task in self.tasks {
+            task.abort();
+            let _ = task.await;
+        }
     }
 }
 
 impl Drop for MockServer {
     fn drop(&mut self) {
         self.shutdown.cancel();
-        // Long-lived streams would hold a graceful shutdown open; nothing may outlive the handle.
-        self.tasks.iter().for_each(JoinHandle::abort);
+        if let Some(serving) = self.serving.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            serving.stop.cancel();
+            // Long-lived streams would hold a graceful shutdown open; nothing may outlive the handle.
+            serving.tasks.iter().for_each(JoinHandle::abort);
+        }
     }
 }
 

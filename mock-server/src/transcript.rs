@@ -120,6 +120,16 @@ impl Exchange {
     }
 }
 
+/// Something done to a running mock rather than asked of it (a knob change, a restart, its
+/// listeners going down), placed among the exchanges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// The sequence number the next exchange got: the event happened before that exchange.
+    pub before_seq: u64,
+    /// What happened, in a few words (`stop`, `apply resource.required_scopes`).
+    pub what: String,
+}
+
 /// The ordered record of a mock's traffic. Cloning shares the record.
 #[derive(Debug, Clone)]
 pub struct Transcript {
@@ -136,6 +146,7 @@ impl Default for Transcript {
 #[derive(Debug, Default)]
 struct Recorded {
     exchanges: Vec<Exchange>,
+    events: Vec<Event>,
     next_seq: u64,
     labels: Secrets,
 }
@@ -183,6 +194,18 @@ impl Transcript {
     /// Exchanges from `seq` on: the slice one step of a scenario produced.
     pub fn since(&self, seq: u64) -> Vec<Exchange> {
         self.lock().exchanges.iter().filter(|e| e.seq >= seq).cloned().collect()
+    }
+
+    /// Every event so far, in order.
+    pub fn events(&self) -> Vec<Event> {
+        self.lock().events.clone()
+    }
+
+    /// Records an event at the current position.
+    pub(crate) fn note(&self, what: impl Into<String>) {
+        let mut rec = self.lock();
+        let before_seq = rec.next_seq;
+        rec.events.push(Event { before_seq, what: what.into() });
     }
 
     /// The sequence number the next exchange will get.

@@ -7,7 +7,7 @@ use crate::revision::Revision;
 use crate::runner::ScenarioRun;
 use mock_server::profile::RefreshPolicy;
 
-use crate::scenario::{ExpireMode, Verb};
+use crate::scenario::{ExpireMode, ServerAction, ServerChange, Verb};
 
 pub fn checks() -> Vec<Check> {
     vec![
@@ -167,7 +167,9 @@ fn token_audience(run: &ScenarioRun) -> Outcome {
 /// any step the user did not ask for a login (`login`), registering or authorizing again for
 /// that entry while the token still works is blamed on that step. A holding ends when the token
 /// stops working: a refresh is refused, the user logs out or removes the entry, the harness
-/// revokes the server's tokens (`expire = "all-tokens"`). A 403 `insufficient_scope`
+/// revokes the server's tokens (`expire = "all-tokens"`) or changes the server in a way that can
+/// stop them working (a `change` step, but for one that keeps the server's state). A 403
+/// `insufficient_scope`
 /// earlier in the step makes re-authorization the right answer.
 fn refresh_before_relogin(run: &ScenarioRun) -> Outcome {
     // (server, entry) → the refresh token label.
@@ -182,6 +184,14 @@ fn refresh_before_relogin(run: &ScenarioRun) -> Outcome {
             }
             Verb::Expire if step.step.expire == ExpireMode::AccessTokens => {}
             Verb::Expire => held.retain(|(server, _), _| *server != server_key),
+            // A server that keeps its state (restarted, stopped and resumed, sessions ended)
+            // keeps its refresh tokens working; anything else may not.
+            Verb::Change => match step.step.change {
+                Some(ServerChange::Action(
+                    ServerAction::EndSessions | ServerAction::Restart | ServerAction::Stop | ServerAction::Resume,
+                )) => {}
+                _ => held.retain(|(server, _), _| *server != server_key),
+            },
             Verb::Add | Verb::Login | Verb::List | Verb::Import | Verb::Call | Verb::Restart => {}
         }
         for (key, server) in &run.servers {

@@ -29,7 +29,7 @@ pub fn exec(args: Args) -> super::Outcome {
     for path in args.manifests {
         let manifest = client::Manifest::load(&path).map_err(|e| e.to_string())?;
         println!("{} ({}): {}", manifest.name, path.display(), manifest.summary);
-        for verb in Verb::ALL.into_iter().filter(|v| *v != Verb::Expire) {
+        for verb in Verb::ALL.into_iter().filter(|v| !v.performed_by_harness()) {
             println!("  {:<8} {}", verb.name(), manifest.describe(verb));
         }
     }

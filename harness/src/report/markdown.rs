@@ -112,6 +112,10 @@ fn diagram(run: &ScenarioRun) -> String {
     }
     for (index, step) in run.steps.iter().enumerate() {
         let _ = writeln!(out, "    Note over C,B: step {} {} {}", index + 1, step.verb, step.entry);
+        if let Some(change) = &step.step.change {
+            let key = &step.server;
+            let _ = writeln!(out, "    Note over RS_{key},AS_{key}: change {}", plain(&change.to_string()));
+        }
         for key in run.servers.keys() {
             for exchange in step.exchanges(run, key) {
                 let (from, to) = parties(key, exchange);

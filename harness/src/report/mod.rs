@@ -240,7 +240,7 @@ pub fn snapshot(run: &ScenarioRun) -> Value {
                 }
             }
             exchanges.sort();
-            json!({
+            let mut value = json!({
                 "do": step.verb,
                 "entry": step.entry,
                 "not_applicable": step.not_applicable,
@@ -253,7 +253,12 @@ pub fn snapshot(run: &ScenarioRun) -> Value {
                 "exchanges": exchanges,
                 "mcp_calls": mcp_calls,
                 "expectations": step.expectations.iter().map(|e| json!({e.field.as_str(): if e.passed { "held" } else { "FAILED" }})).collect::<Vec<_>>(),
-            })
+            });
+            // Only change steps carry the key, so snapshots of scenarios without one keep their shape.
+            if let Some(change) = &step.step.change {
+                value["change"] = json!(format!("{}: {change}", step.server));
+            }
+            value
         })
         .collect();
     let checks: BTreeMap<&str, &str> = run

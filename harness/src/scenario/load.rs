@@ -11,7 +11,9 @@ use toml::Spanned;
 
 use crate::toml_span::{self, Segment, line_column};
 
-use super::{BrowserAction, EXPECT_FIELDS, Expect, ExpireMode, Scenario, ServerSpec, Step, Verb};
+use super::{
+    BrowserAction, EXPECT_FIELDS, Expect, ExpireMode, Scenario, ServerAction, ServerChange, ServerSpec, Step, Verb,
+};
 
 /// A scenario file that cannot be used, and exactly where and why.
 pub type ScenarioError = toml_span::FileError;
@@ -103,6 +105,12 @@ struct RawStep {
     /// For `expire`: what stops working (default `access-tokens`).
     #[schemars(with = "Option<ExpireMode>")]
     expire: Option<Spanned<ExpireMode>>,
+    /// For `change`: what happens to the running server (one of `action` and `profile`).
+    #[schemars(with = "Option<ServerAction>")]
+    action: Option<Spanned<ServerAction>>,
+    /// For `change`: knob changes applied to the running server from its next request.
+    #[schemars(with = "Option<mock_server::Profile>")]
+    profile: Option<Spanned<toml::Table>>,
     /// Client-specific settings (`credentials_store = "keyring"` for Codex); a client that does
     /// not know one reports the step not applicable.
     #[serde(default)]
@@ -128,16 +136,10 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
         let server = server.into_inner();
         let profile = match &server.profile {
             None => server.preset.profile(),
-            Some(overrides) => server.preset.profile().with_overrides(overrides.get_ref()).map_err(|e| match e {
-                // At the knob's own key, named by its whole path.
-                ProfileError::Knob { path, message } => {
-                    let mut full =
-                        vec![Segment::Key("servers".into()), Segment::Key(key.clone()), Segment::Key("profile".into())];
-                    full.extend(toml_span::parse_path(&path));
-                    let span = toml_span::key_span(text, &full).unwrap_or(overrides.span());
-                    at(span, &toml_span::render(&full), message)
-                }
-                other => at(overrides.span(), &format!("servers.{key}.profile"), other.to_string()),
+            Some(overrides) => server.preset.profile().with_overrides(overrides.get_ref()).map_err(|e| {
+                let table =
+                    vec![Segment::Key("servers".into()), Segment::Key(key.clone()), Segment::Key("profile".into())];
+                knob_error(text, table, overrides.span(), e, &at)
             })?,
         };
         let _ = span;
@@ -172,6 +174,28 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
         if step.verb == Verb::Call && step.tool.is_none() {
             return Err(at(span, &field("tool"), "a `call` step names the tool to call".into()));
         }
+        let change = match (step.verb, &step.action, &step.profile) {
+            (Verb::Change, None, None) => {
+                let message = "a `change` step takes `action` (end-sessions, forget-clients, revoke-refresh-tokens, \
+                               restart, stop, resume) or `profile` (knob changes)";
+                return Err(at(span, &field("action"), message.into()));
+            }
+            (Verb::Change, Some(_), Some(profile)) => {
+                let message = "a `change` step does one thing: `action` or `profile`, not both".into();
+                return Err(at(profile.span(), &field("profile"), message));
+            }
+            (Verb::Change, Some(action), None) => Some(ServerChange::Action(*action.get_ref())),
+            (Verb::Change, None, Some(knobs)) => {
+                let current = servers.get(&server).map(|spec| spec.profile.clone()).unwrap_or_default();
+                if let Err(e) = current.with_live_overrides(knobs.get_ref()) {
+                    let table =
+                        vec![Segment::Key("steps".into()), Segment::Index(index), Segment::Key("profile".into())];
+                    return Err(knob_error(text, table, knobs.span(), e, &at));
+                }
+                Some(ServerChange::Profile(knobs.get_ref().clone()))
+            }
+            _ => None,
+        };
         let entry = step.name.clone().unwrap_or_else(|| server.clone());
         if let Some(path) = &step.path
             && let Some(spec) = servers.get(&server)
@@ -198,6 +222,7 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
             tool: step.tool.map(Spanned::into_inner),
             arguments,
             expire: step.expire.map(Spanned::into_inner).unwrap_or_default(),
+            change,
             client_options: step.client_options,
             expect: step.expect,
             line,
@@ -248,6 +273,26 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
     })
 }
 
+/// A knob error from the profile table at `table` (`servers.main.profile`, `steps[2].profile`),
+/// at the knob's own key and named by its whole path.
+fn knob_error(
+    text: &str,
+    table: Vec<Segment>,
+    table_span: Range<usize>,
+    error: ProfileError,
+    at: &impl Fn(Range<usize>, &str, String) -> ScenarioError,
+) -> ScenarioError {
+    match error {
+        ProfileError::Knob { path, message } => {
+            let mut full = table;
+            full.extend(toml_span::parse_path(&path));
+            let span = toml_span::key_span(text, &full).unwrap_or(table_span);
+            at(span, &toml_span::render(&full), message)
+        }
+        other => at(table_span, &toml_span::render(&table), other.to_string()),
+    }
+}
+
 /// Fields that mean nothing for a step's verb are errors, not silently ignored.
 fn reject_misplaced(
     step: &RawStep,
@@ -285,6 +330,16 @@ fn reject_misplaced(
         && step.verb != Verb::Expire
     {
         return misplaced(expire.span(), "expire", "expire");
+    }
+    if let Some(action) = &step.action
+        && step.verb != Verb::Change
+    {
+        return misplaced(action.span(), "action", "change");
+    }
+    if let Some(profile) = &step.profile
+        && step.verb != Verb::Change
+    {
+        return misplaced(profile.span(), "profile", "change");
     }
     Ok(())
 }
@@ -413,6 +468,34 @@ mod tests {
     fn misplaced_field_is_an_error() {
         let (_, _, field, _) = error(&format!("{HEAD}[[steps]]\ndo = \"list\"\ntool = \"echo\"\n"));
         assert_eq!(field, "steps[0].tool");
+    }
+
+    #[test]
+    fn change_steps_take_an_action_or_knobs() {
+        let s = parse("f.toml", "f", &format!("{HEAD}[[steps]]\ndo = \"change\"\naction = \"stop\"\n")).unwrap();
+        assert_eq!(s.steps[0].change, Some(ServerChange::Action(ServerAction::Stop)));
+        assert_eq!(s.steps[0].server, "main");
+        let knobs = "[[steps]]\ndo = \"change\"\nprofile = { resource = { required_scopes = [\"a\"] } }\n";
+        let s = parse("f.toml", "f", &format!("{HEAD}{knobs}")).unwrap();
+        assert!(matches!(&s.steps[0].change, Some(ServerChange::Profile(t)) if t.contains_key("resource")));
+        let (line, _, field, _) = error(&format!("{HEAD}[[steps]]\ndo = \"change\"\n"));
+        assert_eq!((line, field.as_str()), (3, "steps[0].action"));
+    }
+
+    #[test]
+    fn layout_knobs_in_a_change_step_are_errors_at_the_knob() {
+        let (line, column, field, message) = error(&format!(
+            "{HEAD}[[steps]]\ndo = \"change\"\nprofile = {{ authorization_server = {{ origin = \"separate\" }} }}\n"
+        ));
+        assert_eq!((line, column, field.as_str()), (5, 38, "steps[0].profile.authorization_server.origin"));
+        assert!(message.contains("running server"), "{message}");
+    }
+
+    #[test]
+    fn change_fields_on_other_verbs_are_misplaced() {
+        let (_, _, field, message) = error(&format!("{HEAD}[[steps]]\ndo = \"login\"\naction = \"stop\"\n"));
+        assert_eq!(field, "steps[0].action");
+        assert!(message.contains("only change steps"), "{message}");
     }
 
     #[test]

@@ -88,6 +88,8 @@ pub enum Verb {
     Restart,
     /// Make the server's tokens stop working.
     Expire,
+    /// Change the running server: its knobs, its sessions, its registrations, its listeners.
+    Change,
     /// Log out.
     Logout,
     /// Take the server out of the registry.
@@ -97,10 +99,15 @@ pub enum Verb {
 impl Verb {
     /// Whether the verb acts on one server entry (and so needs it added first).
     pub fn names_entry(self) -> bool {
-        !matches!(self, Self::List | Self::Restart | Self::Expire)
+        !matches!(self, Self::List | Self::Restart) && !self.performed_by_harness()
     }
 
-    pub const ALL: [Verb; 9] = [
+    /// Whether the harness performs the step on the server, without the client.
+    pub fn performed_by_harness(self) -> bool {
+        matches!(self, Self::Expire | Self::Change)
+    }
+
+    pub const ALL: [Verb; 10] = [
         Self::Add,
         Self::Login,
         Self::List,
@@ -108,6 +115,7 @@ impl Verb {
         Self::Call,
         Self::Restart,
         Self::Expire,
+        Self::Change,
         Self::Logout,
         Self::Remove,
     ];
@@ -121,6 +129,7 @@ impl Verb {
             Self::Call => "call",
             Self::Restart => "restart",
             Self::Expire => "expire",
+            Self::Change => "change",
             Self::Logout => "logout",
             Self::Remove => "remove",
         }
@@ -158,6 +167,9 @@ pub struct Step {
     pub arguments: serde_json::Map<String, serde_json::Value>,
     /// For `expire`: what stops working.
     pub expire: ExpireMode,
+    /// For `change`: what happens to the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<ServerChange>,
     /// Client-specific settings for this step (e.g. `credentials_store = "keyring"` for Codex);
     /// a client that does not know one reports the step not applicable.
     pub client_options: BTreeMap<String, String>,
@@ -190,6 +202,57 @@ pub enum ExpireMode {
     AccessTokens,
     /// Every token is revoked: a refresh is rejected and only a new login helps.
     AllTokens,
+}
+
+/// What a `change` step does to its running server: one thing per step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServerChange {
+    /// `profile = { … }`: knob changes, in effect from the next request (only knobs that can
+    /// change on a running server; see `mock_server::Profile::with_live_overrides`).
+    Profile(toml::Table),
+    /// `action = "…"`.
+    Action(ServerAction),
+}
+
+impl fmt::Display for ServerChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Profile(knobs) => write!(f, "profile {}", mock_server::describe_knobs(knobs)),
+            Self::Action(action) => f.write_str(action.name()),
+        }
+    }
+}
+
+/// What a `change` step's `action` does to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServerAction {
+    /// End every MCP session: an old `Mcp-Session-Id` gets 404.
+    EndSessions,
+    /// Forget every registered client: `invalid_client` for their ids.
+    ForgetClients,
+    /// Revoke refresh tokens only: access tokens work until they expire.
+    RevokeRefreshTokens,
+    /// Restart on the same ports, keeping clients, tokens and sessions.
+    Restart,
+    /// Take every listener down: connections are refused.
+    Stop,
+    /// Serve again after `stop`, on the same ports with the same state.
+    Resume,
+}
+
+impl ServerAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::EndSessions => "end-sessions",
+            Self::ForgetClients => "forget-clients",
+            Self::RevokeRefreshTokens => "revoke-refresh-tokens",
+            Self::Restart => "restart",
+            Self::Stop => "stop",
+            Self::Resume => "resume",
+        }
+    }
 }
 
 /// What a step must end with. Unset fields are not checked.

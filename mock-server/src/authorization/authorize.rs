@@ -73,10 +73,11 @@ impl AuthorizationServer {
             Ok(id) => id,
             Err(err) => return err.into_response(),
         };
+        let knobs = self.knobs();
         let known = self.grants().client(client_id).cloned();
         let client = match known {
             Some(client) => client,
-            None if self.knobs.client_id_metadata_documents && client_id.starts_with("http") => {
+            None if knobs.client_id_metadata_documents && client_id.starts_with("http") => {
                 match registration::fetch_metadata_document(&self.http, client_id).await {
                     Ok(client) => {
                         self.grants().register(client.clone());
@@ -103,10 +104,10 @@ impl AuthorizationServer {
             scopes: Scopes::new(),
         };
         match self.check_request(params, partial.clone()) {
-            Ok(request) => match self.knobs.consent {
+            Ok(request) => match knobs.consent {
                 Consent::Auto => self.approve(request),
                 Consent::Page => {
-                    let page = consent_page(&request, &self.knobs.issuer_path);
+                    let page = consent_page(&request, &knobs.issuer_path);
                     let id = self.grants().park(request);
                     Html(page.replace("{request_id}", &id)).into_response()
                 }
@@ -161,13 +162,14 @@ impl AuthorizationServer {
                 }
                 Some(resource.to_owned())
             }
-            None if self.knobs.require_resource => {
+            None if self.knobs().require_resource => {
                 return Err(RedirectError::new("invalid_target", "resource is required"));
             }
             None => None,
         };
         request.scopes = parse_scopes(params.get("scope"));
-        if let Some(unknown) = request.scopes.iter().find(|s| !self.known_scopes.contains(*s)) {
+        let known_scopes = self.known_scopes();
+        if let Some(unknown) = request.scopes.iter().find(|s| !known_scopes.contains(*s)) {
             return Err(RedirectError::new("invalid_scope", format!("unknown scope `{unknown}`")));
         }
         Ok(request)
@@ -175,7 +177,8 @@ impl AuthorizationServer {
 
     fn approve(&self, request: AuthorizationRequest) -> Response {
         let mut granted = request.clone();
-        granted.scopes.retain(|s| !self.knobs.withheld_scopes.contains(s));
+        let withheld = self.knobs().withheld_scopes;
+        granted.scopes.retain(|s| !withheld.contains(s));
         let code = self.grants().issue_code(granted);
         self.redirect(&request, &[("code", code.as_str())])
     }
@@ -193,7 +196,7 @@ impl AuthorizationServer {
             if let Some(state) = &request.state {
                 query.append_pair("state", state);
             }
-            match self.knobs.iss_parameter {
+            match self.knobs().iss_parameter {
                 IssParameter::Correct => {
                     query.append_pair("iss", &self.issuer());
                 }

@@ -197,6 +197,11 @@ impl Grants {
         }
     }
 
+    /// Token knobs changed on a running server: they apply to what is issued from now on.
+    pub fn retune(&mut self, knobs: TokenKnobs) {
+        self.knobs = knobs;
+    }
+
     pub fn client(&self, client_id: &str) -> Option<&Client> {
         self.clients.get(client_id)
     }
@@ -380,6 +385,18 @@ impl Grants {
         self.refresh.values_mut().for_each(|rt| rt.state = RefreshState::Revoked);
     }
 
+    /// Revokes every refresh token issued so far; access tokens keep working until they expire.
+    pub fn revoke_refresh_tokens(&mut self) {
+        self.refresh.values_mut().for_each(|rt| rt.state = RefreshState::Revoked);
+    }
+
+    /// Forgets every client that registered (dynamically or by metadata document), as an
+    /// authorization server that lost or purged its registrations would; clients configured
+    /// out of band stay. Tokens already issued are left alone.
+    pub fn forget_clients(&mut self) {
+        self.clients.retain(|_, client| client.kind == ClientKind::Preregistered);
+    }
+
     pub fn issued(&self) -> &[IssuedToken] {
         &self.issued
     }
@@ -533,6 +550,24 @@ mod tests {
         assert_eq!(g.refresh("c", &rt1, None, None).unwrap_err().code, "invalid_grant");
         let rt2 = second.refresh_token.unwrap();
         assert_eq!(g.refresh("c", &rt2, None, None).unwrap_err().code, "invalid_grant");
+    }
+
+    #[test]
+    fn revoking_refresh_tokens_leaves_access_tokens_working() {
+        let mut g = grants(RefreshPolicy::Rotate);
+        let c = code(&mut g);
+        let t = g.redeem_code("c", &c, Some("http://127.0.0.1:1/cb"), Some(VERIFIER), None).unwrap();
+        g.revoke_refresh_tokens();
+        assert!(g.validate(&t.access_token, &["http://r/mcp".to_owned()]).is_ok());
+        assert_eq!(g.refresh("c", &t.refresh_token.unwrap(), None, None).unwrap_err().code, "invalid_grant");
+    }
+
+    #[test]
+    fn forgotten_clients_fail_authentication() {
+        let mut g = grants(RefreshPolicy::Rotate);
+        g.forget_clients();
+        let presented = PresentedClient { client_id: "c".into(), secret: None, via_basic: false };
+        assert_eq!(g.authenticate(&presented).unwrap_err().code, "invalid_client");
     }
 
     #[test]

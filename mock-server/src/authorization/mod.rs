@@ -16,7 +16,8 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::profile::{AuthorizationServerKnobs, IssParameter, MetadataDocument, TokenKnobs};
+use crate::live::LiveProfile;
+use crate::profile::{AuthorizationServerKnobs, IssParameter, MetadataDocument};
 use crate::recording::tagged;
 use crate::transcript::Endpoint;
 
@@ -26,12 +27,11 @@ use grants::{Client, Grants};
 
 /// One authorization server, shared by its handlers and by the protected resources it serves.
 pub struct AuthorizationServer {
-    knobs: AuthorizationServerKnobs,
+    /// Read per request, so knob changes on a running mock take effect at once.
+    profile: Arc<LiveProfile>,
     issuer: Url,
     /// Where `/authorize` is served when it has an origin of its own.
     authorize_origin: Option<Url>,
-    /// Every scope a client may ask for: the metadata's and the resources'.
-    known_scopes: grants::Scopes,
     grants: Mutex<Grants>,
     /// Fetches client ID metadata documents.
     http: reqwest::Client,
@@ -40,13 +40,8 @@ pub struct AuthorizationServer {
 impl AuthorizationServer {
     /// `origin` is where the server listens (`http://127.0.0.1:port`).
     /// `authorize_origin` is the listener of the authorization endpoint when it is not `origin`.
-    pub fn new(
-        knobs: AuthorizationServerKnobs,
-        tokens: TokenKnobs,
-        origin: &Url,
-        authorize_origin: Option<Url>,
-        resource_scopes: &[String],
-    ) -> Self {
+    pub fn new(profile: Arc<LiveProfile>, origin: &Url, authorize_origin: Option<Url>) -> Self {
+        let (knobs, tokens) = profile.read(|p| (p.authorization_server.clone(), p.tokens.clone()));
         let issuer = origin.join(&knobs.issuer_path).expect("issuer paths are relative paths");
         let preregistered = knobs
             .preregistered_clients
@@ -59,26 +54,12 @@ impl AuthorizationServer {
                 kind: ClientKind::Preregistered,
             })
             .collect();
-        let known_scopes = knobs
-            .scopes_supported
-            .iter()
-            .chain(resource_scopes)
-            .cloned()
-            .chain(["offline_access".to_owned()])
-            .collect();
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a plain HTTP client always builds");
-        Self {
-            knobs,
-            issuer,
-            authorize_origin,
-            known_scopes,
-            grants: Mutex::new(Grants::new(tokens, preregistered)),
-            http,
-        }
+        Self { profile, issuer, authorize_origin, grants: Mutex::new(Grants::new(tokens, preregistered)), http }
     }
 
     /// The issuer identifier, exactly as metadata should state it (no trailing slash for a
@@ -87,9 +68,31 @@ impl AuthorizationServer {
         self.issuer.as_str().trim_end_matches('/').to_owned()
     }
 
+    /// The authorization server's knobs as they are now.
+    fn knobs(&self) -> AuthorizationServerKnobs {
+        self.profile.read(|p| p.authorization_server.clone())
+    }
+
+    /// Every scope a client may ask for now: the metadata's and the protected resource's.
+    fn known_scopes(&self) -> grants::Scopes {
+        self.profile.read(|p| {
+            let resource_scopes = &p.resource_metadata.scopes_supported;
+            let scopes = p.authorization_server.scopes_supported.iter().chain(resource_scopes).cloned();
+            scopes.chain(["offline_access".to_owned()]).collect()
+        })
+    }
+
+    /// Takes up the token knobs of a changed profile (the grants keep their own copy, read
+    /// under their lock).
+    pub fn retune(&self) {
+        let tokens = self.profile.read(|p| p.tokens.clone());
+        self.grants().retune(tokens);
+    }
+
     /// The authorization endpoint and its consent form.
     pub fn authorize_router(self: &Arc<Self>) -> Router {
-        let prefix = self.knobs.issuer_path.trim_end_matches('/');
+        let prefix = self.knobs().issuer_path;
+        let prefix = prefix.trim_end_matches('/');
         Router::new()
             .route(&format!("{prefix}/authorize"), get(authorize::authorize))
             .route(&format!("{prefix}/authorize/consent"), post(authorize::consent))
@@ -99,22 +102,23 @@ impl AuthorizationServer {
     /// The routes of this server, to be mounted on its listener (with the authorization endpoint
     /// unless it has an origin of its own).
     pub fn router(self: &Arc<Self>) -> Router {
-        let prefix = self.knobs.issuer_path.trim_end_matches('/');
+        let knobs = self.knobs();
+        let prefix = knobs.issuer_path.trim_end_matches('/');
         let mut router = Router::new()
             .route(&format!("{prefix}/token"), post(token::token))
             .route(&format!("{prefix}/revoke"), post(token::revoke));
-        if self.knobs.dynamic_registration {
+        if knobs.dynamic_registration {
             router = router.route(&format!("{prefix}/register"), post(registration::register));
         }
         let mut served = Vec::new();
-        for document in &self.knobs.metadata {
+        for document in &knobs.metadata {
             let path = metadata_path(*document, prefix);
             if !served.contains(&path) {
                 router = router.route(&path, get(metadata).with_state((self.clone(), *document)));
                 served.push(path);
             }
         }
-        if self.knobs.metadata.iter().any(|d| *d != MetadataDocument::Oauth) {
+        if knobs.metadata.iter().any(|d| *d != MetadataDocument::Oauth) {
             router = router.route(&format!("{prefix}/jwks"), get(jwks));
         }
         let router = router.with_state(self.clone());
@@ -130,7 +134,7 @@ impl AuthorizationServer {
 
     /// The metadata document (RFC 8414 §2; OIDC discovery adds its required members).
     pub fn metadata(&self, document: MetadataDocument) -> Value {
-        let k = &self.knobs;
+        let k = &self.knobs();
         let issuer = k.issuer_override.clone().unwrap_or_else(|| self.issuer());
         let mut doc = json!({
             "issuer": issuer,
@@ -183,6 +187,14 @@ impl AuthorizationServer {
 
     pub fn revoke_all(&self) {
         self.grants().revoke_all();
+    }
+
+    pub fn revoke_refresh_tokens(&self) {
+        self.grants().revoke_refresh_tokens();
+    }
+
+    pub fn forget_clients(&self) {
+        self.grants().forget_clients();
     }
 
     fn grants(&self) -> MutexGuard<'_, Grants> {

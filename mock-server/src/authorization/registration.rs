@@ -42,20 +42,19 @@ impl AuthorizationServer {
     fn register(&self, body: &[u8]) -> Result<serde_json::Value, OAuthError> {
         let metadata: ClientMetadata = serde_json::from_slice(body)
             .map_err(|e| OAuthError::invalid_client_metadata(format!("body is not client metadata JSON: {e}")))?;
+        let knobs = self.knobs();
         let mut redirect_uris = checked_redirect_uris(metadata.redirect_uris)?;
-        if let Some(replacement) = &self.knobs.registered_redirect_uri {
+        if let Some(replacement) = &knobs.registered_redirect_uri {
             redirect_uris = vec![replacement.clone()];
         }
         // RFC 7591 §2: the default is client_secret_basic.
         let method_name = metadata.token_endpoint_auth_method.as_deref().unwrap_or("client_secret_basic");
         let auth_method =
-            self.knobs.token_endpoint_auth_methods.iter().copied().find(|m| m.as_str() == method_name).ok_or_else(
-                || {
-                    OAuthError::invalid_client_metadata(format!(
-                        "token_endpoint_auth_method `{method_name}` is not supported"
-                    ))
-                },
-            )?;
+            knobs.token_endpoint_auth_methods.iter().copied().find(|m| m.as_str() == method_name).ok_or_else(|| {
+                OAuthError::invalid_client_metadata(format!(
+                    "token_endpoint_auth_method `{method_name}` is not supported"
+                ))
+            })?;
         let client_id = random_token("client");
         let secret = (auth_method != ClientAuthMethod::None).then(|| random_token("secret"));
         let mut answer = serde_json::Value::Object(metadata.rest);

@@ -49,7 +49,7 @@ impl AuthorizationServer {
         let grant_type = params.require("grant_type")?;
         let mut grants = self.grants();
         let client_id = grants.authenticate(&presented)?.client_id.clone();
-        if self.knobs.require_resource && params.get("resource").is_none() {
+        if self.knobs().require_resource && params.get("resource").is_none() {
             return Err(OAuthError::invalid_target("resource is required"));
         }
         match grant_type {

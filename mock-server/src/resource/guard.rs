@@ -66,7 +66,7 @@ impl ProtectedResource {
         let Some(token) = token else {
             return Err(Refusal::NoToken);
         };
-        let granted = self.authorization_server.validate(token, &self.audiences).map_err(|why| Refusal::Error {
+        let granted = self.authorization_server.validate(token, &self.audiences()).map_err(|why| Refusal::Error {
             status: StatusCode::UNAUTHORIZED,
             code: "invalid_token",
             description: why.description().into(),
@@ -75,9 +75,10 @@ impl ProtectedResource {
     }
 
     fn check_scopes(&self, granted: &AccessToken, body: &Bytes) -> Result<(), Refusal> {
-        let mut needed: Vec<&str> = self.knobs.required_scopes.iter().map(String::as_str).collect();
+        let knobs = self.knobs();
+        let mut needed: Vec<&str> = knobs.required_scopes.iter().map(String::as_str).collect();
         if calls_tool(body, "write_note") {
-            needed.push(&self.knobs.write_scope);
+            needed.push(&knobs.write_scope);
         }
         if needed.iter().all(|s| granted.scopes.contains(*s)) {
             Ok(())
@@ -94,8 +95,8 @@ impl ProtectedResource {
         let mut params: Vec<(&str, String)> = Vec::new();
         let status = match &refusal {
             Refusal::NoToken => {
-                if let Some(scope) = &self.knobs.challenge_scope {
-                    params.push(("scope", scope.clone()));
+                if let Some(scope) = self.knobs().challenge_scope {
+                    params.push(("scope", scope));
                 }
                 StatusCode::UNAUTHORIZED
             }
@@ -110,8 +111,8 @@ impl ProtectedResource {
                 StatusCode::FORBIDDEN
             }
         };
-        if let Some(url) = &self.challenge_metadata_url {
-            params.push(("resource_metadata", url.clone()));
+        if let Some(url) = self.challenge_metadata_url() {
+            params.push(("resource_metadata", url));
         }
         let challenge = if params.is_empty() {
             "Bearer".to_owned()

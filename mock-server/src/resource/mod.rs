@@ -8,13 +8,15 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
+use rmcp::transport::streamable_http_server::session::SessionManager as _;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::authorization::AuthorizationServer;
-use crate::profile::{Profile, ResourceKnobs, ToolKind};
+use crate::live::LiveProfile;
+use crate::profile::ResourceKnobs;
 use crate::recording::tagged;
 use crate::transcript::Endpoint;
 
@@ -26,42 +28,75 @@ pub struct ProtectedResource {
     path: String,
     /// Its canonical URI: what clients send as `resource` and what tokens are bound to.
     uri: String,
-    knobs: ResourceKnobs,
-    /// Identifiers a token's audience may carry: the URI, and the PRM's `resource` if it differs.
-    audiences: Vec<String>,
-    /// Where the 401 challenge points (`resource_metadata`), if anywhere.
-    challenge_metadata_url: Option<String>,
+    /// The listener's origin, which metadata URLs are built on.
+    origin: Url,
+    /// Read per request, so knob changes on a running mock take effect at once.
+    profile: Arc<LiveProfile>,
+    /// Where the metadata document is served, if anywhere (fixed at start: it is a route).
     metadata_path: Option<String>,
-    metadata: serde_json::Value,
+    /// The MCP sessions rmcp keeps, held here so they can be ended from outside.
+    sessions: Arc<LocalSessionManager>,
     authorization_server: Arc<AuthorizationServer>,
 }
 
 impl ProtectedResource {
-    pub fn new(profile: &Profile, origin: &Url, path: &str, authorization_server: Arc<AuthorizationServer>) -> Self {
+    pub fn new(
+        profile: Arc<LiveProfile>,
+        origin: &Url,
+        path: &str,
+        authorization_server: Arc<AuthorizationServer>,
+    ) -> Self {
         let uri = origin.join(path).expect("MCP paths are absolute paths").to_string();
-        let rm = &profile.resource_metadata;
-        let metadata_path = metadata::path(rm, path);
-        let challenge_metadata_url = metadata_path
-            .as_ref()
-            .filter(|_| rm.in_challenge)
-            .map(|p| origin.join(p).expect("metadata paths are absolute paths").to_string());
-        let metadata = metadata::document(rm, &uri, &authorization_server.issuer());
-        let mut audiences = vec![uri.clone()];
-        if profile.resource.trailing_slash {
-            audiences.push(format!("{uri}/"));
-        }
-        if let Some(other) = metadata["resource"].as_str().filter(|r| *r != uri) {
-            audiences.push(other.to_owned());
-        }
+        let metadata_path = profile.read(|p| metadata::path(&p.resource_metadata, path));
         Self {
             path: path.to_owned(),
             uri,
-            knobs: profile.resource.clone(),
-            audiences,
-            challenge_metadata_url,
+            origin: origin.clone(),
+            profile,
             metadata_path,
-            metadata,
+            sessions: Arc::default(),
             authorization_server,
+        }
+    }
+
+    /// The resource's knobs as they are now.
+    fn knobs(&self) -> ResourceKnobs {
+        self.profile.read(|p| p.resource.clone())
+    }
+
+    /// Identifiers a token's audience may carry: the URI (with a trailing slash too, when that
+    /// spelling is served), and the metadata's `resource` if it differs.
+    fn audiences(&self) -> Vec<String> {
+        self.profile.read(|p| {
+            let mut audiences = vec![self.uri.clone()];
+            if p.resource.trailing_slash {
+                audiences.push(format!("{}/", self.uri));
+            }
+            audiences.extend(p.resource_metadata.resource_override.clone().filter(|r| *r != self.uri));
+            audiences
+        })
+    }
+
+    /// Where the 401 challenge points (`resource_metadata`), if anywhere.
+    fn challenge_metadata_url(&self) -> Option<String> {
+        let in_challenge = self.profile.read(|p| p.resource_metadata.in_challenge);
+        let path = self.metadata_path.as_ref().filter(|_| in_challenge)?;
+        Some(self.origin.join(path).expect("metadata paths are absolute paths").to_string())
+    }
+
+    /// The protected resource metadata document as it reads now.
+    fn metadata(&self) -> serde_json::Value {
+        let issuer = self.authorization_server.issuer();
+        self.profile.read(|p| metadata::document(&p.resource_metadata, &self.uri, &issuer))
+    }
+
+    /// Ends every MCP session: the next request carrying one of their ids gets 404, and the
+    /// client must initialize a new session (MCP 2025-11-25 §Session Management).
+    pub async fn end_sessions(&self) {
+        let ids: Vec<_> = self.sessions.sessions.read().await.keys().cloned().collect();
+        for id in ids {
+            // The only failure is a session whose worker already ended: gone either way.
+            let _ = self.sessions.close_session(&id).await;
         }
     }
 
@@ -73,25 +108,27 @@ impl ProtectedResource {
     /// The routes of this resource; `metadata_taken` lists metadata paths another resource on the
     /// same listener already serves (root and custom locations are shared).
     pub fn router(self: &Arc<Self>, shutdown: CancellationToken, metadata_taken: &mut Vec<String>) -> Router {
-        let tools: Arc<[ToolKind]> = self.knobs.tools.clone().into();
-        let page_size = self.knobs.tools_page_size;
         let config = StreamableHttpServerConfig::default().with_cancellation_token(shutdown).with_sse_keep_alive(None);
+        let profile = self.profile.clone();
+        // Each new session serves the tools the knobs name at the time it starts.
         let mcp = StreamableHttpService::new(
-            move || Ok(ToolServer::new(tools.clone(), page_size)),
-            Arc::new(LocalSessionManager::default()),
+            move || Ok(profile.read(|p| ToolServer::new(p.resource.tools.clone().into(), p.resource.tools_page_size))),
+            self.sessions.clone(),
             config,
         );
         let mut router = Router::new().route_service(&self.path, mcp.clone());
-        if self.knobs.trailing_slash {
+        if self.knobs().trailing_slash {
             router = router.route_service(&format!("{}/", self.path), mcp);
         }
         let mut router = router.route_layer(axum::middleware::from_fn_with_state(self.clone(), guard::guard));
         if let Some(path) = &self.metadata_path
             && !metadata_taken.contains(path)
         {
-            let doc = self.metadata.clone();
-            router =
-                router.route(path, get(move || async move { tagged(Endpoint::ResourceMetadata, axum::Json(doc)) }));
+            let resource = self.clone();
+            router = router.route(
+                path,
+                get(move || async move { tagged(Endpoint::ResourceMetadata, axum::Json(resource.metadata())) }),
+            );
             metadata_taken.push(path.clone());
         }
         router

@@ -280,8 +280,8 @@ impl ClientAdapter for ManifestClient {
                 Some(why) => Support::No(why.clone()),
                 None => Support::Yes,
             },
-            // The harness expires tokens itself; every verb is a new process.
-            None if matches!(verb, Verb::Expire | Verb::Restart) => Support::Yes,
+            // The harness expires tokens and changes servers itself; every verb is a new process.
+            None if verb.performed_by_harness() || verb == Verb::Restart => Support::Yes,
             None => Support::No(self.silent_on(verb)),
         }
     }

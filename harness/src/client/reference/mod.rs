@@ -161,44 +161,56 @@ impl ClientAdapter for ReferenceClient {
         let mut output = String::new();
         let limit = if self.has(Fault::UnboundedStepUp) { 10 } else { STEP_UP_LIMIT };
         for attempt in 0..=limit {
-            let client = match self.connect(&ctx.home, entry).await {
-                Ok(client) => client,
-                Err(error) => return Ok(Reply { output, ..Reply::failure(error.to_string()) }),
-            };
-            let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments.clone());
-            let result = client.call_tool(params).await;
-            let challenge = result.as_ref().err().and_then(|e| e.auth_challenge()).map(str::to_owned);
-            let _ = client.cancel().await;
-            match result {
-                Ok(result) => {
-                    let text: Vec<String> =
-                        result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect();
-                    let text = text.join("\n");
-                    return Ok(if result.is_error == Some(true) {
-                        Reply { output, content: Some(text.clone()), ..Reply::failure(format!("tool error: {text}")) }
-                    } else {
-                        Reply { content: Some(text), ..Reply::success(output) }
-                    });
-                }
-                Err(error) => {
-                    let needed = challenge.as_deref().and_then(|c| www_authenticate::param(c, "scope"));
-                    let insufficient = challenge.as_deref().and_then(|c| www_authenticate::param(c, "error"))
-                        == Some("insufficient_scope");
-                    match needed.filter(|_| insufficient && attempt < limit) {
-                        Some(needed) => {
-                            // SEP-2350: ask for what we hold plus what the challenge names.
-                            let mut scopes = granted_scopes(&ctx.home, &entry.url);
-                            scopes.extend(needed.split_whitespace().map(str::to_owned));
-                            scopes.sort();
-                            scopes.dedup();
-                            output.push_str(&format!("step-up: re-authorizing for `{}`\n", scopes.join(" ")));
-                            if let Err(error) = self.authorize(ctx, entry, Some(scopes)).await {
-                                return Ok(Reply { output, ..Reply::failure(format!("step-up failed: {error}")) });
-                            }
+            // A scope the server newly requires refuses the session's `initialize` as well as
+            // the call, and both are the same challenge to step up for (MCP authorization
+            // 2025-11-25 §"Scope Challenge Handling" covers any request).
+            let (failure, challenge) = match self.connect(&ctx.home, entry).await {
+                Ok(client) => {
+                    let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments.clone());
+                    let result = client.call_tool(params).await;
+                    let _ = client.cancel().await;
+                    match result {
+                        Ok(result) => {
+                            let text: Vec<String> =
+                                result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect();
+                            let text = text.join("\n");
+                            return Ok(if result.is_error == Some(true) {
+                                Reply {
+                                    output,
+                                    content: Some(text.clone()),
+                                    ..Reply::failure(format!("tool error: {text}"))
+                                }
+                            } else {
+                                Reply { content: Some(text), ..Reply::success(output) }
+                            });
                         }
-                        None => return Ok(Reply { output, ..Reply::failure(format!("tools/call failed: {error}")) }),
+                        Err(error) => {
+                            let challenge = error.auth_challenge().map(str::to_owned);
+                            (format!("tools/call failed: {error}"), challenge)
+                        }
                     }
                 }
+                Err(ConnectError::Rejected(challenge)) => {
+                    (ConnectError::Rejected(challenge.clone()).to_string(), Some(challenge))
+                }
+                Err(error) => return Ok(Reply { output, ..Reply::failure(error.to_string()) }),
+            };
+            let needed = challenge.as_deref().and_then(|c| www_authenticate::param(c, "scope"));
+            let insufficient =
+                challenge.as_deref().and_then(|c| www_authenticate::param(c, "error")) == Some("insufficient_scope");
+            match needed.filter(|_| insufficient && attempt < limit) {
+                Some(needed) => {
+                    // SEP-2350: ask for what we hold plus what the challenge names.
+                    let mut scopes = granted_scopes(&ctx.home, &entry.url);
+                    scopes.extend(needed.split_whitespace().map(str::to_owned));
+                    scopes.sort();
+                    scopes.dedup();
+                    output.push_str(&format!("step-up: re-authorizing for `{}`\n", scopes.join(" ")));
+                    if let Err(error) = self.authorize(ctx, entry, Some(scopes)).await {
+                        return Ok(Reply { output, ..Reply::failure(format!("step-up failed: {error}")) });
+                    }
+                }
+                None => return Ok(Reply { output, ..Reply::failure(failure) }),
             }
         }
         Ok(Reply { output, ..Reply::failure("insufficient scope after step-up retries") })
@@ -355,6 +367,7 @@ impl ReferenceClient {
                     ("logged in".into(), Status::Oauth)
                 }
                 Err(ConnectError::Rejected(why)) => (format!("login expired ({why})"), Status::Expired),
+                Err(error @ ConnectError::ClientUnknown) => (format!("login expired ({error})"), Status::Expired),
                 Err(error) => (format!("error: {error}"), Status::Error),
             };
         }
@@ -381,8 +394,8 @@ impl ReferenceClient {
         if store.read().await.is_none() {
             return Err(ConnectError::NotLoggedIn);
         }
-        let (mut manager, _) = self.manager(&entry.url).await.map_err(|e| ConnectError::Other(describe(e)))?;
-        manager.set_credential_store(store);
+        let (mut manager, oauth_http) = self.manager(&entry.url).await.map_err(|e| ConnectError::Other(describe(e)))?;
+        manager.set_credential_store(store.clone());
         match manager.initialize_from_store().await {
             Ok(true) => {}
             Ok(false) => return Err(ConnectError::NotLoggedIn),
@@ -393,9 +406,21 @@ impl ReferenceClient {
             http,
             StreamableHttpClientTransportConfig::with_uri(entry.url.as_str()),
         );
-        ClientConfig::default().serve(transport).await.map_err(|e| match e.auth_challenge() {
+        let failure = match ClientConfig::default().serve(transport).await {
+            Ok(client) => return Ok(client),
+            Err(e) => e,
+        };
+        if oauth_http.client_rejected() {
+            // rmcp reports a refresh answered `invalid_client` as any failed refresh and keeps
+            // the client id, so the next login would authorize with a client the server no longer
+            // knows. The registration is dead (RFC 6749 §5.2), and with it the login: both go,
+            // and the next login registers again (RFC 7591).
+            let _ = store.clear().await;
+            return Err(ConnectError::ClientUnknown);
+        }
+        Err(match failure.auth_challenge() {
             Some(challenge) => ConnectError::Rejected(challenge.to_owned()),
-            None => ConnectError::Other(e.to_string()),
+            None => ConnectError::Other(failure.to_string()),
         })
     }
 }
@@ -406,6 +431,8 @@ enum ConnectError {
     NotLoggedIn,
     #[error("the server rejected the stored login: {0}")]
     Rejected(String),
+    #[error("the authorization server no longer knows this client (invalid_client): log in again to register anew")]
+    ClientUnknown,
     #[error("{0}")]
     Other(String),
 }

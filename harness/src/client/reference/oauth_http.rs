@@ -1,9 +1,10 @@
 //! The reference client's OAuth HTTP. rmcp makes every discovery, registration and token request
 //! through an [`OAuthHttpClient`]; the adapter gives it rmcp's default client wrapped in this
 //! one, which keeps what rmcp reads and then drops — the redirect URIs a registration response
-//! says were registered — and is where the discovery faults act: rmcp's discovery does those
+//! says were registered, and whether the server answered `invalid_client` — and is where the discovery faults act: rmcp's discovery does those
 //! things right and has no switch to do them wrong.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rmcp::transport::auth::{
@@ -26,6 +27,8 @@ pub(super) struct OAuthHttp {
     extra: reqwest::Client,
     faults: Vec<Fault>,
     registered_redirect_uris: Mutex<Option<Vec<String>>>,
+    /// Whether the authorization server answered `invalid_client`: it does not know this client.
+    client_rejected: AtomicBool,
 }
 
 impl OAuthHttp {
@@ -35,12 +38,18 @@ impl OAuthHttp {
             extra: reqwest::Client::new(),
             faults: faults.to_vec(),
             registered_redirect_uris: Mutex::default(),
+            client_rejected: AtomicBool::new(false),
         }))
     }
 
     /// The redirect URIs the last dynamic registration answered with.
     pub fn registered_redirect_uris(&self) -> Option<Vec<String>> {
         self.registered_redirect_uris.lock().expect("never poisoned").clone()
+    }
+
+    /// Whether a response said `invalid_client`, which rmcp reports as any other OAuth failure.
+    pub fn client_rejected(&self) -> bool {
+        self.client_rejected.load(Ordering::Relaxed)
     }
 
     fn has(&self, fault: Fault) -> bool {
@@ -76,6 +85,12 @@ impl OAuthHttp {
         }
         let registration = registration_request(&request);
         let mut response = self.inner.execute(request).await?;
+        if response.status() == 401
+            && serde_json::from_slice::<serde_json::Value>(response.body())
+                .is_ok_and(|body| body["error"] == "invalid_client")
+        {
+            self.client_rejected.store(true, Ordering::Relaxed);
+        }
         if registration && response.status().is_success() {
             let uris = serde_json::from_slice::<serde_json::Value>(response.body())
                 .ok()
