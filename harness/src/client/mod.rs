@@ -3,7 +3,9 @@
 mod codex;
 mod manifest;
 pub(crate) mod npm;
+mod port;
 mod process;
+mod pty;
 mod reference;
 mod sandbox;
 
