@@ -26,6 +26,8 @@ pub struct Finished {
     pub stopped: bool,
     /// What the client printed that means the verb failed (its `fail_when`), whatever its exit.
     pub failed: Option<String>,
+    /// It ran in a pseudo-terminal: everything it said is in `stdout`.
+    pub terminal: bool,
 }
 
 impl Finished {
@@ -33,7 +35,8 @@ impl Finished {
         self.failed.is_none() && (self.stopped || self.code == Some(0))
     }
 
-    /// The client's error as a user would read it: the kill reason, or the last lines of stderr.
+    /// The client's error as a user would read it: the kill reason, or the last lines of stderr
+    /// (of the screen, in a terminal).
     pub fn error(&self) -> Option<String> {
         if let Some(reason) = self.killed.as_ref().or(self.failed.as_ref()) {
             return Some(reason.clone());
@@ -41,9 +44,12 @@ impl Finished {
         if self.succeeded() {
             return None;
         }
-        let said = error_message(&self.stderr).unwrap_or_else(|| {
-            let said: Vec<&str> = said_lines(&self.stderr).collect();
-            said[said.len().saturating_sub(3)..].join(" | ")
+        // On a screen, the last line is the one a user reads (the lines above it are the
+        // dialog); in a stream, the last few.
+        let (errors, lines) = if self.terminal { (&self.stdout, 1) } else { (&self.stderr, 3) };
+        let said = error_message(errors).unwrap_or_else(|| {
+            let said: Vec<&str> = said_lines(errors).collect();
+            said[said.len().saturating_sub(lines)..].join(" | ")
         });
         Some(format!("exit {}: {said}", self.code.map_or("?".into(), |c| c.to_string())))
     }
@@ -345,7 +351,7 @@ pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim)
         }
         failed = failure(invocation, &output);
     }
-    Ok(Finished { code, stdout, stderr, killed, stopped, failed })
+    Ok(Finished { code, stdout, stderr, killed, stopped, failed, terminal: invocation.pty })
 }
 
 /// The client's error when its output matches `fail_when`: the last error line it printed

@@ -287,6 +287,7 @@ mod tests {
             killed: None,
             stopped: false,
             failed: None,
+            terminal: false,
         }
     }
 
