@@ -58,7 +58,7 @@ enum Command {
         scenarios: Vec<String>,
         /// A client to test; repeat for a matrix: `reference`, `reference+FAULT` (a mutant),
         /// `codex@VERSION`, `codex` (every pinned version), `mcp-remote`, `gemini-cli`,
-        /// `typescript-sdk`, a manifest file (`*.toml`), or `all`.
+        /// `typescript-sdk`, `claude-code`, `opencode`, a manifest file (`*.toml`), or `all`.
         #[arg(long = "client", default_value = "reference")]
         clients: Vec<String>,
         /// The catalog directory.

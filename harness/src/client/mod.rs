@@ -263,7 +263,8 @@ pub trait ClientAdapter: Send + Sync {
 
 /// A client by the name the CLI takes: `reference`, `reference+FAULT` (a mutant), `codex@VERSION`
 /// or `codex` (every pinned version), a built-in manifest client by name (`mcp-remote`,
-/// `gemini-cli`, `typescript-sdk`, optionally `@VERSION`), a manifest file (`*.toml`),
+/// `gemini-cli`, `typescript-sdk`, `claude-code`, `opencode`, optionally `@VERSION`), a manifest
+/// file (`*.toml`),
 /// `conformance:COMMAND` (a client following the official suite's contract), or `all`.
 pub fn by_name(name: &str) -> Result<Vec<Arc<dyn ClientAdapter>>, String> {
     let manifests = || ManifestClient::built_in().into_iter().map(|c| Arc::new(c) as Arc<dyn ClientAdapter>);

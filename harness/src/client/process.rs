@@ -354,10 +354,15 @@ pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim)
     Ok(Finished { code, stdout, stderr, killed, stopped, failed, terminal: invocation.pty })
 }
 
-/// The client's error when its output matches `fail_when`: the last error line it printed
+/// The client's error when its output matches `fail_when`: its `reason` group when it has one
+/// (a client that prints the reason after the failure), else the last error line it printed
 /// before (what a user reads), else the matched text.
 fn failure(invocation: &Invocation, output: &str) -> Option<String> {
-    let found = invocation.fail_when.as_ref()?.find(output)?;
+    let found = invocation.fail_when.as_ref()?.captures(output)?;
+    if let Some(reason) = found.name("reason") {
+        return Some(reason.as_str().trim().to_owned());
+    }
+    let found = found.get(0).expect("a match");
     Some(error_message(&output[..found.start()]).unwrap_or_else(|| found.as_str().trim().to_owned()))
 }
 

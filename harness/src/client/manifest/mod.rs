@@ -26,6 +26,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("harness/clients/gemini-cli.toml", include_str!("../../../clients/gemini-cli.toml")),
     ("harness/clients/typescript-sdk.toml", include_str!("../../../clients/typescript-sdk.toml")),
     ("harness/clients/claude-code.toml", include_str!("../../../clients/claude-code.toml")),
+    ("harness/clients/opencode.toml", include_str!("../../../clients/opencode.toml")),
 ];
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

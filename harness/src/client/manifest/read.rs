@@ -233,7 +233,10 @@ fn read_credentials(spec: &CredentialsSpec, values: &BTreeMap<&str, String>) -> 
             let present = |pointer: &Option<String>| {
                 pointer.as_ref().and_then(|p| record.pointer(p)).and_then(Value::as_str).is_some_and(|s| !s.is_empty())
             };
-            let expiry = match spec.expires_at_ms.as_ref().and_then(|p| record.pointer(p)).and_then(Value::as_i64) {
+            let at = |pointer: &Option<String>, unit: f64| {
+                pointer.as_ref().and_then(|p| record.pointer(p)).and_then(Value::as_f64).map(|t| (t * unit) as i64)
+            };
+            let expiry = match at(&spec.expires_at_ms, 1.0).or_else(|| at(&spec.expires_at_s, 1000.0)) {
                 Some(at) if at <= now_ms => "expired",
                 Some(at) if at - now_ms > 3_600_000 => ">1h",
                 Some(_) => "<1h",

@@ -146,7 +146,7 @@ pub struct VerbSpec {
     /// status says nothing of its login).
     pub require_file: Option<RequiredFile>,
     /// The verb failed once the output matches this, whatever the exit code; the process is then
-    /// stopped.
+    /// stopped. Its `reason` group, if any, is the error shown.
     pub failed_when_output: Option<String>,
     /// For `list`: each entry's status.
     pub statuses: Option<StatusesSpec>,
@@ -316,6 +316,8 @@ pub struct CredentialsSpec {
     pub scope: Option<String>,
     /// Expiry instant in milliseconds since the epoch.
     pub expires_at_ms: Option<String>,
+    /// Expiry instant in seconds since the epoch (a client that keeps it so, fractions allowed).
+    pub expires_at_s: Option<String>,
     pub client_id: Option<String>,
 }
 
