@@ -7,7 +7,6 @@
 //! same call its UI uses to mount tools. Credentials are forced into the file store
 //! (`$CODEX_HOME/.credentials.json`) so every surface reads what login wrote.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -81,13 +80,8 @@ impl CodexClient {
         }
         let root = ctx.home.parent().unwrap_or(&ctx.home);
         let shim = BrowserShim::install(root).map_err(|e| AdapterError::Failed(format!("browser shim: {e}")))?;
-        let mut env = BTreeMap::from([
-            ("HOME".to_owned(), ctx.home.display().to_string()),
-            ("CODEX_HOME".to_owned(), Self::codex_home(&ctx.home).display().to_string()),
-            ("NO_COLOR".to_owned(), "1".to_owned()),
-            ("TERM".to_owned(), "dumb".to_owned()),
-        ]);
-        env.extend(shim.env());
+        let mut env = shim.client_env(&ctx.home);
+        env.insert("CODEX_HOME".to_owned(), Self::codex_home(&ctx.home).display().to_string());
         // Codex hands the URL to $BROWSER (and prints it too): the shim is enough.
         let invocation = Invocation::new(binary, args, env, COMMAND_TIMEOUT);
         Ok((invocation, shim))

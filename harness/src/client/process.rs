@@ -10,6 +10,7 @@ use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, Buf
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use super::StepContext;
+use super::pty::{Pty, Screen};
 use crate::browser::VisitEnd;
 
 /// How a process run ended.
@@ -25,6 +26,8 @@ pub struct Finished {
     pub stopped: bool,
     /// What the client printed that means the verb failed (its `fail_when`), whatever its exit.
     pub failed: Option<String>,
+    /// It ran in a pseudo-terminal: everything it said is in `stdout`.
+    pub terminal: bool,
 }
 
 impl Finished {
@@ -32,7 +35,8 @@ impl Finished {
         self.failed.is_none() && (self.stopped || self.code == Some(0))
     }
 
-    /// The client's error as a user would read it: the kill reason, or the last lines of stderr.
+    /// The client's error as a user would read it: the kill reason, or the last lines of stderr
+    /// (of the screen, in a terminal).
     pub fn error(&self) -> Option<String> {
         if let Some(reason) = self.killed.as_ref().or(self.failed.as_ref()) {
             return Some(reason.clone());
@@ -40,9 +44,12 @@ impl Finished {
         if self.succeeded() {
             return None;
         }
-        let said = error_message(&self.stderr).unwrap_or_else(|| {
-            let said: Vec<&str> = said_lines(&self.stderr).collect();
-            said[said.len().saturating_sub(3)..].join(" | ")
+        // On a screen, the last line is the one a user reads (the lines above it are the
+        // dialog); in a stream, the last few.
+        let (errors, lines) = if self.terminal { (&self.stdout, 1) } else { (&self.stderr, 3) };
+        let said = error_message(errors).unwrap_or_else(|| {
+            let said: Vec<&str> = said_lines(errors).collect();
+            said[said.len().saturating_sub(lines)..].join(" | ")
         });
         Some(format!("exit {}: {said}", self.code.map_or("?".into(), |c| c.to_string())))
     }
@@ -66,6 +73,9 @@ pub struct Invocation {
     pub fail_when: Option<regex::Regex>,
     /// Where the process starts (the home, unless a client needs another place).
     pub current_dir: Option<PathBuf>,
+    /// Run in a pseudo-terminal: its output (stdout and stderr as one screen) is read with
+    /// escapes stripped, and the answers are typed into it.
+    pub pty: bool,
 }
 
 impl Invocation {
@@ -80,6 +90,7 @@ impl Invocation {
             stop_when: None,
             fail_when: None,
             current_dir: None,
+            pty: false,
         }
     }
 }
@@ -136,12 +147,31 @@ impl BrowserShim {
     }
 
     /// `BROWSER` and `PATH` for a child.
-    pub fn env(&self) -> [(String, String); 2] {
+    fn env(&self) -> [(String, String); 2] {
         let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
         [
             ("BROWSER".into(), self.dir.join("harness-browser").display().to_string()),
             ("PATH".into(), format!("{}:{path}", self.dir.display())),
         ]
+    }
+
+    /// The environment a client starts with in `home`: HOME first, every XDG base directory
+    /// derived from it (a client that falls back on the real user's directories would write
+    /// outside the sandbox), no colours, a dumb terminal, and this shim as the browser.
+    pub fn client_env(&self, home: &Path) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::from([("HOME".to_owned(), home.display().to_string())]);
+        for (name, dir) in [
+            ("XDG_CONFIG_HOME", ".config"),
+            ("XDG_DATA_HOME", ".local/share"),
+            ("XDG_STATE_HOME", ".local/state"),
+            ("XDG_CACHE_HOME", ".cache"),
+        ] {
+            env.insert(name.to_owned(), home.join(dir).display().to_string());
+        }
+        env.insert("NO_COLOR".to_owned(), "1".to_owned());
+        env.insert("TERM".to_owned(), "dumb".to_owned());
+        env.extend(self.env());
+        env
     }
 
     fn read_from(&self, offset: usize) -> Vec<String> {
@@ -155,22 +185,48 @@ impl BrowserShim {
     }
 }
 
-/// Starts `invocation` in its own process group.
-fn spawn(invocation: &Invocation, stdin: bool) -> std::io::Result<Child> {
+/// `invocation` as a command, with nothing yet said of its stdio.
+fn command(invocation: &Invocation) -> Command {
     let mut command = Command::new(&invocation.program);
     if let Some(dir) = &invocation.current_dir {
         command.current_dir(dir);
     }
+    command.args(&invocation.args).env_clear().envs(&invocation.env).kill_on_drop(true);
     command
-        .args(&invocation.args)
-        .env_clear()
-        .envs(&invocation.env)
+}
+
+/// Starts `invocation` in its own process group, on pipes.
+fn spawn(invocation: &Invocation, stdin: bool) -> std::io::Result<Child> {
+    command(invocation)
         .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
-        .kill_on_drop(true);
-    command.spawn()
+        .spawn()
+}
+
+/// A started client: the process, where its input goes, and what collects its output (stdout
+/// and stderr, or the one terminal).
+struct Started {
+    child: Child,
+    stdin: Option<Box<dyn tokio::io::AsyncWrite + Send + Unpin>>,
+    stdout: tokio::task::JoinHandle<String>,
+    stderr: Option<tokio::task::JoinHandle<String>>,
+}
+
+fn start(invocation: &Invocation, chunks: tokio::sync::mpsc::UnboundedSender<String>) -> std::io::Result<Started> {
+    if invocation.pty {
+        let mut command = command(invocation);
+        let terminal = Pty::attach(&mut command)?;
+        let child = command.spawn()?;
+        let stdout = tokio::spawn(collect(terminal.clone(), chunks));
+        return Ok(Started { child, stdin: Some(Box::new(terminal)), stdout, stderr: None });
+    }
+    let mut child = spawn(invocation, invocation.input.piped())?;
+    let stdin = child.stdin.take().map(|pipe| Box::new(pipe) as Box<dyn tokio::io::AsyncWrite + Send + Unpin>);
+    let stdout = tokio::spawn(collect(child.stdout.take().expect("piped"), chunks.clone()));
+    let stderr = Some(tokio::spawn(collect(child.stderr.take().expect("piped"), chunks)));
+    Ok(Started { child, stdin, stdout, stderr })
 }
 
 /// Kills a child's whole process group (a client may have started helpers) when dropped, so
@@ -203,16 +259,13 @@ impl Drop for ProcessGroup {
 /// given the step's user timeout to notice, then killed.
 pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim) -> std::io::Result<Finished> {
     let started = std::time::Instant::now();
-    let mut child = spawn(invocation, invocation.input.piped())?;
-    let group = ProcessGroup::of(&child);
-    let mut stdin = child.stdin.take();
-    let mut answers = invocation.input.answers.iter();
-    let mut next_answer = answers.next();
     // Output is read as it comes, not by lines: prompts end without a newline, and authorization
     // URLs must be visited while the client waits for them.
     let (chunks, mut printed) = tokio::sync::mpsc::unbounded_channel();
-    let out = tokio::spawn(collect(child.stdout.take().expect("piped"), chunks.clone()));
-    let err = tokio::spawn(collect(child.stderr.take().expect("piped"), chunks));
+    let Started { mut child, mut stdin, stdout: out, stderr: err } = start(invocation, chunks)?;
+    let group = ProcessGroup::of(&child);
+    let mut answers = invocation.input.answers.iter();
+    let mut next_answer = answers.next();
     let mut output = String::new();
     // Where the next prompt is looked for, and where the next URL scan starts.
     let (mut prompt_from, mut scanned) = (0, 0);
@@ -242,7 +295,8 @@ pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim)
                 next_answer = answers.next();
             }
         }
-        if next_answer.is_none() && !invocation.input.hold {
+        // A terminal stays open: closing it would hang up on the client.
+        if next_answer.is_none() && !invocation.input.hold && !invocation.pty {
             stdin = None;
         }
         let mut urls = Vec::new();
@@ -285,7 +339,11 @@ pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim)
     drop(group);
     let _ = child.wait().await;
     ctx.add_process_time(started.elapsed());
-    let (stdout, stderr) = (out.await.unwrap_or_default(), err.await.unwrap_or_default());
+    let stdout = out.await.unwrap_or_default();
+    let stderr = match err {
+        Some(err) => err.await.unwrap_or_default(),
+        None => String::new(),
+    };
     if failed.is_none() && killed.is_none() {
         // The rest of the output, in the order it came.
         while let Ok(chunk) = printed.try_recv() {
@@ -293,13 +351,18 @@ pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim)
         }
         failed = failure(invocation, &output);
     }
-    Ok(Finished { code, stdout, stderr, killed, stopped, failed })
+    Ok(Finished { code, stdout, stderr, killed, stopped, failed, terminal: invocation.pty })
 }
 
-/// The client's error when its output matches `fail_when`: the last error line it printed
+/// The client's error when its output matches `fail_when`: its `reason` group when it has one
+/// (a client that prints the reason after the failure), else the last error line it printed
 /// before (what a user reads), else the matched text.
 fn failure(invocation: &Invocation, output: &str) -> Option<String> {
-    let found = invocation.fail_when.as_ref()?.find(output)?;
+    let found = invocation.fail_when.as_ref()?.captures(output)?;
+    if let Some(reason) = found.name("reason") {
+        return Some(reason.as_str().trim().to_owned());
+    }
+    let found = found.get(0).expect("a match");
     Some(error_message(&output[..found.start()]).unwrap_or_else(|| found.as_str().trim().to_owned()))
 }
 
@@ -317,20 +380,24 @@ pub fn error_message(text: &str) -> Option<String> {
     Some(said[last..said.len().min(last + 3)].join(" | "))
 }
 
-/// Reads a stream to its end, forwarding what arrives and returning the whole text.
+/// Reads a stream to its end, forwarding the text of what arrives and returning the whole text.
+/// Escapes are stripped from every client's output, piped or not: some colour their words even
+/// with `NO_COLOR`, and the readers match words.
 async fn collect(
     mut stream: impl tokio::io::AsyncRead + Unpin,
     chunks: tokio::sync::mpsc::UnboundedSender<String>,
 ) -> String {
-    let mut bytes = Vec::new();
+    let mut screen = Screen::default();
+    let mut text = String::new();
     let mut buffer = [0u8; 8192];
     while let Ok(n) = stream.read(&mut buffer).await
         && n > 0
     {
-        bytes.extend_from_slice(&buffer[..n]);
-        let _ = chunks.send(String::from_utf8_lossy(&buffer[..n]).into_owned());
+        let piece = screen.read(&buffer[..n]);
+        text.push_str(&piece);
+        let _ = chunks.send(piece);
     }
-    String::from_utf8_lossy(&bytes).into_owned()
+    text
 }
 
 /// An authorization request URL in a line a client printed (`…?response_type=code&…`).
@@ -493,6 +560,29 @@ mod tests {
         let finished = run(&inv, &ctx, &shim).await.unwrap();
         assert!(finished.stopped && finished.succeeded(), "{finished:?}");
         assert!(finished.stdout.contains("got yes list"), "{}", finished.stdout);
+    }
+
+    #[tokio::test]
+    async fn a_client_in_a_pty_sees_a_terminal_and_its_screen_is_read_without_escapes() {
+        let (root, shim, ctx) = sandbox(BrowserAction::Approve);
+        // A client that refuses to run without a terminal, prompts in colour and waits for Enter.
+        let pid_file = root.path().join("child.pid");
+        let script = format!(
+            "[ -t 0 ] && [ -t 1 ] || exit 7; sleep 30 & echo $! > {}; printf '\\033[1mContinue?\\033[0m '; read a; printf '\\033]8;;http://x\\033\\\\link\\033]8;;\\033\\\\ got %s\\n' \"$a\"; sleep 30",
+            pid_file.display()
+        );
+        let mut inv = invocation(&script, Duration::from_secs(10));
+        inv.pty = true;
+        inv.input.answers = vec![Answer {
+            after: Some(regex::Regex::new(r"Continue\? ").unwrap()),
+            send: "yes\r".into(),
+            repeat: false,
+        }];
+        inv.stop_when = Some(regex::Regex::new("got yes").unwrap());
+        let finished = run(&inv, &ctx, &shim).await.unwrap();
+        assert!(finished.succeeded(), "{finished:?}");
+        assert!(finished.stdout.contains("Continue? yes\nlink got yes"), "{:?}", finished.stdout);
+        assert_gone(&pid_file).await;
     }
 
     #[tokio::test]

@@ -9,13 +9,13 @@ mod spec;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use super::process::{self, Answer, BrowserShim, Input, Invocation};
-use super::{AdapterError, ClientAdapter, ClientState, Reply, ServerEntry, StepContext, Support, npm, registry};
+use super::{AdapterError, ClientAdapter, ClientState, Reply, ServerEntry, StepContext, Support, npm, port, registry};
 use crate::scenario::Verb;
 pub use spec::{Manifest, ManifestError, PLACEHOLDERS};
 
@@ -25,6 +25,8 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("harness/clients/mcp-remote.toml", include_str!("../../../clients/mcp-remote.toml")),
     ("harness/clients/gemini-cli.toml", include_str!("../../../clients/gemini-cli.toml")),
     ("harness/clients/typescript-sdk.toml", include_str!("../../../clients/typescript-sdk.toml")),
+    ("harness/clients/claude-code.toml", include_str!("../../../clients/claude-code.toml")),
+    ("harness/clients/opencode.toml", include_str!("../../../clients/opencode.toml")),
 ];
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -97,7 +99,7 @@ impl ManifestClient {
             return fixed;
         }
         let mut ports = self.ports.lock().unwrap_or_else(PoisonError::into_inner);
-        *ports.entry(home.to_owned()).or_insert_with(free_port)
+        *ports.entry(home.to_owned()).or_insert_with(port::free_port)
     }
 
     fn values(
@@ -169,12 +171,11 @@ impl ManifestClient {
         };
         let root = ctx.home.parent().unwrap_or(&ctx.home);
         let shim = BrowserShim::install(root).map_err(|e| AdapterError::Failed(format!("browser shim: {e}")))?;
-        let mut env = BTreeMap::from([
-            ("HOME".to_owned(), ctx.home.display().to_string()),
-            ("NO_COLOR".to_owned(), "1".to_owned()),
-            ("TERM".to_owned(), "dumb".to_owned()),
-        ]);
-        env.extend(shim.env());
+        let mut env = shim.client_env(&ctx.home);
+        if spec.pty {
+            // A terminal the client can draw its dialogs on (colours stay off: NO_COLOR).
+            env.insert("TERM".to_owned(), "xterm-256color".to_owned());
+        }
         // The client's own bins, then the pinned Node.js, come first, so npm clients'
         // `#!/usr/bin/env node` runs it whichever version of the client runs.
         if let Some(modules) = values.get("npm") {
@@ -193,6 +194,7 @@ impl ManifestClient {
         let timeout = spec.timeout_secs.map_or(DEFAULT_TIMEOUT, Duration::from_secs);
         let mut invocation = Invocation::new(program, args.collect(), env, timeout);
         invocation.scrape_urls = spec.scrape_urls;
+        invocation.pty = spec.pty;
         invocation.current_dir = Some(ctx.home.clone());
         invocation.input = Input {
             answers: spec
@@ -200,7 +202,7 @@ impl ManifestClient {
                 .iter()
                 .map(|a| Answer {
                     after: a.after.as_deref().map(|p| regex::Regex::new(p).expect("checked at load")),
-                    send: expand(&a.send),
+                    send: expand(&a.send) + &a.keys.iter().map(|k| k.bytes()).collect::<String>(),
                     repeat: a.repeat,
                 })
                 .collect(),
@@ -215,7 +217,7 @@ impl ManifestClient {
         invocation.fail_when =
             spec.failed_when_output.as_deref().map(|p| regex::Regex::new(p).expect("checked at load"));
         let _turn = match self.manifest.callback_port {
-            Some(port) => Some(fixed_port_turn(port).lock_owned().await),
+            Some(port) => Some(port::Turn::take(port).await),
             None => None,
         };
         let finished = process::run(&invocation, ctx, &shim)
@@ -223,7 +225,7 @@ impl ManifestClient {
             .map_err(|e| AdapterError::Failed(format!("cannot run {}: {e}", invocation.program.display())))?;
         let required =
             required.as_ref().map(|(path, contains, before)| (path.as_path(), contains.as_str(), before.clone()));
-        let reply = read::reply(spec, &finished, required);
+        let reply = read::reply(spec, &finished, required, &values);
         if reply.error.is_none() {
             self.edit_files(spec, &values)?;
         }
@@ -252,17 +254,6 @@ impl ManifestClient {
         }
         Ok(spec.edit.len() + spec.delete.len())
     }
-}
-
-/// A free loopback port (bound, then released, for the client to bind).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_or(0, |a| a.port())
-}
-
-/// Clients whose callback port is fixed take turns at it, across all runs of this process.
-fn fixed_port_turn(port: u16) -> Arc<tokio::sync::Mutex<()>> {
-    static TURNS: LazyLock<Mutex<HashMap<u16, Arc<tokio::sync::Mutex<()>>>>> = LazyLock::new(Mutex::default);
-    TURNS.lock().unwrap_or_else(PoisonError::into_inner).entry(port).or_default().clone()
 }
 
 #[async_trait]

@@ -12,8 +12,14 @@ use crate::client::{ClientState, CredentialSummary, EntryStatus, RegistryEntry, 
 use crate::scenario::Status;
 
 /// The step's reply: the process outcome, then what the verb's readers find in the output.
-/// `required` is the file the verb must have written, with what it held before.
-pub fn reply(spec: &VerbSpec, finished: &Finished, required: Option<(&Path, &str, Option<String>)>) -> Reply {
+/// `required` is the file the verb must have written, with what it held before; `values` expand
+/// the readers' placeholders.
+pub fn reply(
+    spec: &VerbSpec,
+    finished: &Finished,
+    required: Option<(&Path, &str, Option<String>)>,
+    values: &BTreeMap<&str, String>,
+) -> Reply {
     let mut reply = Reply {
         error: finished.error(),
         output: finished.stdout.clone(),
@@ -42,7 +48,8 @@ pub fn reply(spec: &VerbSpec, finished: &Finished, required: Option<(&Path, &str
         if matches!(tools.from, Stream::Server) {
             reply.tools_seen_at_server = true;
         }
-        reply.tools = read_tools(tools, finished);
+        let prefix = tools.prefix.as_deref().map(|p| super::spec::expand(p, values));
+        reply.tools = read_tools(tools, finished, prefix.as_deref());
         if reply.error.is_none() && !reply.tools_seen_at_server && reply.tools.as_ref().is_none_or(Vec::is_empty) {
             reply.error = Some("the client printed no tools".into());
         }
@@ -78,32 +85,37 @@ fn read_statuses(spec: &StatusesSpec, finished: &Finished) -> Vec<EntryStatus> {
         .collect()
 }
 
-fn read_tools(spec: &ToolsSpec, finished: &Finished) -> Option<Vec<ToolInfo>> {
+fn read_tools(spec: &ToolsSpec, finished: &Finished, prefix: Option<&str>) -> Option<Vec<ToolInfo>> {
     let text = text(spec.from, finished);
-    if let Some(pattern) = &spec.pattern {
+    let tools: Vec<ToolInfo> = if let Some(pattern) = &spec.pattern {
         let pattern = regex::Regex::new(pattern).expect("checked at load");
-        let names: Vec<ToolInfo> = pattern
+        pattern
             .captures_iter(&text)
             .filter_map(|c| c.name("name"))
             .map(|name| ToolInfo { name: name.as_str().to_owned(), input_schema: Value::Null })
-            .collect();
-        return (!names.is_empty()).then_some(names);
-    }
-    let marker = spec.json_after.as_deref()?;
-    let after = &text[text.find(marker)? + marker.len()..];
-    let value = serde_json::Deserializer::from_str(after).into_iter::<Value>().next()?.ok()?;
-    let tools = value.pointer(&spec.pointer)?.as_array()?;
-    Some(
-        tools
-            .iter()
-            .filter_map(|tool| {
-                Some(ToolInfo {
-                    name: tool["name"].as_str()?.to_owned(),
-                    input_schema: tool.get("inputSchema").or_else(|| tool.get("input_schema")).cloned()?,
-                })
-            })
+            .collect()
+    } else {
+        let marker = spec.json_after.as_deref()?;
+        let after = &text[text.find(marker)? + marker.len()..];
+        let value = serde_json::Deserializer::from_str(after).into_iter::<Value>().next()?.ok()?;
+        let tools = value.pointer(&spec.pointer)?.as_array()?;
+        let tools = tools.iter().filter_map(|tool| match tool {
+            Value::String(name) => Some(ToolInfo { name: name.clone(), input_schema: Value::Null }),
+            _ => Some(ToolInfo {
+                name: tool["name"].as_str()?.to_owned(),
+                input_schema: tool.get("inputSchema").or_else(|| tool.get("input_schema")).cloned()?,
+            }),
+        });
+        tools.collect()
+    };
+    let tools: Vec<ToolInfo> = match prefix {
+        Some(prefix) => tools
+            .into_iter()
+            .filter_map(|tool| Some(ToolInfo { name: tool.name.strip_prefix(prefix)?.to_owned(), ..tool }))
             .collect(),
-    )
+        None => tools,
+    };
+    (spec.json_after.is_some() || !tools.is_empty()).then_some(tools)
 }
 
 fn capture(spec: &Capture, finished: &Finished) -> Option<String> {
@@ -210,14 +222,21 @@ fn read_credentials(spec: &CredentialsSpec, values: &BTreeMap<&str, String>) -> 
         .flatten()
         .filter_map(|path| read_json(&path))
         .flat_map(|document| match &spec.records {
-            Some(pointer) => document.pointer(pointer).and_then(Value::as_array).cloned().unwrap_or_default(),
+            Some(pointer) => match document.pointer(pointer) {
+                Some(Value::Array(records)) => records.clone(),
+                Some(Value::Object(records)) => records.values().cloned().collect(),
+                _ => Vec::new(),
+            },
             None => vec![document],
         })
         .map(|record| {
             let present = |pointer: &Option<String>| {
                 pointer.as_ref().and_then(|p| record.pointer(p)).and_then(Value::as_str).is_some_and(|s| !s.is_empty())
             };
-            let expiry = match spec.expires_at_ms.as_ref().and_then(|p| record.pointer(p)).and_then(Value::as_i64) {
+            let at = |pointer: &Option<String>, unit: f64| {
+                pointer.as_ref().and_then(|p| record.pointer(p)).and_then(Value::as_f64).map(|t| (t * unit) as i64)
+            };
+            let expiry = match at(&spec.expires_at_ms, 1.0).or_else(|| at(&spec.expires_at_s, 1000.0)) {
                 Some(at) if at <= now_ms => "expired",
                 Some(at) if at - now_ms > 3_600_000 => ">1h",
                 Some(_) => "<1h",
@@ -271,6 +290,7 @@ mod tests {
             killed: None,
             stopped: false,
             failed: None,
+            terminal: false,
         }
     }
 
@@ -281,11 +301,26 @@ mod tests {
             json_after: Some("Tools:".into()),
             pointer: "/tools".into(),
             pattern: None,
+            prefix: None,
         };
         let stderr = "[1] connected\n[1] Tools: {\n  \"tools\": [{\"name\": \"echo\", \"inputSchema\": {\"type\": \"object\"}}]\n}\n[1] bye";
-        let tools = read_tools(&spec, &finished("", stderr)).unwrap();
+        let tools = read_tools(&spec, &finished("", stderr), None).unwrap();
         assert_eq!(tools[0].name, "echo");
         assert_eq!(tools[0].input_schema["type"], "object");
+    }
+
+    #[test]
+    fn tool_names_keep_only_the_servers_under_a_prefix() {
+        let spec = ToolsSpec {
+            from: Stream::Stdout,
+            json_after: Some(String::new()),
+            pointer: "/tools".into(),
+            pattern: None,
+            prefix: Some("mcp__main__".into()),
+        };
+        let stdout = "{\"type\":\"system\",\"tools\":[\"Bash\",\"mcp__main__echo\",\"mcp__other__echo\"]}\n{}";
+        let tools = read_tools(&spec, &finished(stdout, ""), spec.prefix.as_deref()).unwrap();
+        assert_eq!(tools, vec![ToolInfo { name: "echo".into(), input_schema: Value::Null }]);
     }
 
     #[test]

@@ -148,6 +148,10 @@ pub struct VerbSpec {
     /// Keep stdin open until the process ends (some clients quit at end-of-file).
     #[serde(default)]
     pub hold_stdin: bool,
+    /// Run in a pseudo-terminal (a client that refuses to work without one, or a TUI): answers
+    /// are typed into it, and its output is one screen read with escapes stripped.
+    #[serde(default)]
+    pub pty: bool,
     /// Visit authorization URLs the client prints, besides those it hands to a browser.
     #[serde(default)]
     pub scrape_urls: bool,
@@ -158,7 +162,7 @@ pub struct VerbSpec {
     /// status says nothing of its login).
     pub require_file: Option<RequiredFile>,
     /// The verb failed once the output matches this, whatever the exit code; the process is then
-    /// stopped.
+    /// stopped. Its `reason` group, if any, is the error shown.
     pub failed_when_output: Option<String>,
     /// For `list`: each entry's status.
     pub statuses: Option<StatusesSpec>,
@@ -183,10 +187,47 @@ pub struct JsonEdit {
 pub struct AnswerSpec {
     /// A regex the output must match first (from where the previous answer's prompt ended).
     pub after: Option<String>,
+    /// Text typed (with `\n` or a key for Enter).
+    #[serde(default)]
     pub send: String,
+    /// Keys pressed after the text, by name.
+    #[serde(default)]
+    pub keys: Vec<Key>,
     /// Answer every later occurrence of the prompt too.
     #[serde(default)]
     pub repeat: bool,
+}
+
+/// A key a user presses, by name, for TUI dialogs (what a terminal sends for it).
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub enum Key {
+    Enter,
+    Tab,
+    Escape,
+    Backspace,
+    Up,
+    Down,
+    Right,
+    Left,
+    #[serde(rename = "Ctrl-C")]
+    CtrlC,
+}
+
+impl Key {
+    pub fn bytes(self) -> &'static str {
+        match self {
+            // A terminal sends CR for Enter; in line mode the tty turns it into the newline.
+            Self::Enter => "\r",
+            Self::Tab => "\t",
+            Self::Escape => "\x1b",
+            Self::Backspace => "\x7f",
+            Self::Up => "\x1b[A",
+            Self::Down => "\x1b[B",
+            Self::Right => "\x1b[C",
+            Self::Left => "\x1b[D",
+            Self::CtrlC => "\x03",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -224,7 +265,8 @@ pub struct StatusesSpec {
 }
 
 /// Tools from output: either the JSON value printed after `json_after` (with `pointer` to the
-/// array of `{name, inputSchema}`), or every match of `pattern`'s `name` group (names only).
+/// array of `{name, inputSchema}`, or of names only), or every match of `pattern`'s `name` group
+/// (names only).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ToolsSpec {
@@ -234,6 +276,9 @@ pub struct ToolsSpec {
     #[serde(default)]
     pub pointer: String,
     pub pattern: Option<String>,
+    /// Only tools named with this prefix are the server's, and their names are the rest (a client
+    /// that lists its own tools beside MCP tools named `mcp__{name}__echo`).
+    pub prefix: Option<String>,
 }
 
 /// Text from output: the `content` group of `pattern` (or its whole match).
@@ -276,7 +321,8 @@ fn streamable_http() -> String {
 #[serde(deny_unknown_fields)]
 pub struct CredentialsSpec {
     pub files: String,
-    /// Pointer to the array of records in a file; absent when the file is one record.
+    /// Pointer to the records in a file (an array, or an object of records by any key); absent
+    /// when the file is one record.
     pub records: Option<String>,
     /// What the client keys the record by: a template over pointers (`{/serverName}`).
     pub key: String,
@@ -286,6 +332,8 @@ pub struct CredentialsSpec {
     pub scope: Option<String>,
     /// Expiry instant in milliseconds since the epoch.
     pub expires_at_ms: Option<String>,
+    /// Expiry instant in seconds since the epoch (a client that keeps it so, fractions allowed).
+    pub expires_at_s: Option<String>,
     pub client_id: Option<String>,
 }
 
@@ -375,6 +423,9 @@ fn check_verb(spec: &VerbSpec) -> Result<(), (String, String)> {
     if spec.run.as_ref().is_some_and(Vec::is_empty) {
         return Err(("run".into(), "the command is empty".into()));
     }
+    if spec.answers.iter().any(|a| a.send.is_empty() && a.keys.is_empty()) {
+        return Err(("answers".into(), "an answer needs `send` text or `keys`".into()));
+    }
     let strings = spec
         .run
         .iter()
@@ -383,6 +434,7 @@ fn check_verb(spec: &VerbSpec) -> Result<(), (String, String)> {
         .chain(&spec.delete)
         .chain(spec.env.values())
         .chain(spec.answers.iter().map(|a| &a.send))
+        .chain(spec.tools.iter().flat_map(|t| &t.prefix))
         .chain(spec.require_file.iter().flat_map(|d| [&d.path, &d.contains]));
     for string in strings {
         check_placeholders(string).map_err(|m| ("run".to_owned(), m))?;
