@@ -65,20 +65,28 @@ fn mark(verdict: Verdict) -> &'static str {
     }
 }
 
-/// What a run is listed under: its client, and the revision that judged it when the runs were
-/// judged by several (`run --spec A --spec B`).
-pub fn column(run: &ScenarioRun, runs: &[ScenarioRun]) -> String {
-    if runs.iter().any(|r| r.revision != run.revision) {
-        format!("{} @{}", run.client, run.revision)
-    } else {
-        run.client.clone()
+/// What each run is listed under: its client, and the revision that judged it when the same runs
+/// were judged by several (`run --spec A --spec B`; a scenario pinned to its own revision alone
+/// does not split a client's column).
+pub fn columns(runs: &[ScenarioRun]) -> Vec<String> {
+    let mut revisions: BTreeMap<(&str, &str), std::collections::BTreeSet<crate::revision::Revision>> = BTreeMap::new();
+    for run in runs {
+        revisions.entry((run.client.as_str(), run.scenario.as_str())).or_default().insert(run.revision);
     }
+    let split: std::collections::BTreeSet<&str> =
+        revisions.iter().filter(|(_, judged)| judged.len() > 1).map(|((client, _), _)| *client).collect();
+    runs.iter()
+        .map(|run| match split.contains(run.client.as_str()) {
+            true => format!("{} @{}", run.client, run.revision),
+            false => run.client.clone(),
+        })
+        .collect()
 }
 
 /// Counts per client, and a scenario × client matrix when more than one client ran; then the
 /// revisions that judged them.
 pub fn summary(runs: &[ScenarioRun]) -> String {
-    let columns: Vec<String> = runs.iter().map(|r| column(r, runs)).collect();
+    let columns = columns(runs);
     let mut clients: Vec<&str> = columns.iter().map(String::as_str).collect();
     clients.sort_unstable();
     clients.dedup();
@@ -149,7 +157,7 @@ pub fn junit(runs: &[ScenarioRun]) -> String {
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
     let mut report = Report::new("mcp-auth-harness");
     let mut suites: BTreeMap<String, TestSuite> = BTreeMap::new();
-    for run in runs {
+    for (run, suite) in runs.iter().zip(columns(runs)) {
         let status = match run.verdict() {
             Verdict::Passed => TestCaseStatus::success(),
             Verdict::NotApplicable => {
@@ -170,7 +178,6 @@ pub fn junit(runs: &[ScenarioRun]) -> String {
             }
         };
         let mut case = TestCase::new(run.scenario.as_str(), status);
-        let suite = column(run, runs);
         case.set_classname(suite.as_str()).set_time(run.elapsed);
         case.properties.push(quick_junit::Property::new("mcp-revision", run.revision.name()));
         suites.entry(suite.clone()).or_insert_with(|| TestSuite::new(suite.as_str())).add_test_case(case);
