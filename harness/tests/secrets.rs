@@ -6,8 +6,13 @@ use std::sync::Arc;
 use mcp_auth_harness::client::{ClientAdapter, ManifestClient, ReferenceClient, Sandbox};
 use mcp_auth_harness::{catalog, report, scenario};
 
+/// The tests here take turns: the sandbox count is machine-wide, and a run of the other test
+/// would show up as a sandbox left behind.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn no_issued_token_reaches_any_report_and_no_sandbox_is_left() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let before = Sandbox::existing();
     let scenarios = scenario::load_dir(&catalog::default_dir()).unwrap();
     let client: Arc<dyn ClientAdapter> = Arc::new(ReferenceClient::new());
@@ -41,6 +46,7 @@ async fn no_issued_token_reaches_any_report_and_no_sandbox_is_left() {
 
 #[tokio::test]
 async fn secrets_a_real_client_prints_are_redacted() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     // The TypeScript SDK's example client prints the authorization code it receives.
     let Some(client) = ManifestClient::built_in().into_iter().find(|c| c.name().starts_with("typescript-sdk")) else {
         panic!("the typescript-sdk manifest is built in");

@@ -42,6 +42,21 @@ pub struct Args {
     /// revision is judged by that one.
     #[arg(long = "spec", value_name = "REVISION")]
     revisions: Vec<Revision>,
+    #[command(flatten)]
+    report: Reporting,
+    /// Run only part K of N of the scenario × client matrix (e.g. `2/4`), one part per CI
+    /// machine; `merge` joins the parts' `results.json` files.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// A previous run's `results.json`: shards are balanced by its recorded durations instead
+    /// of by count.
+    #[arg(long, value_name = "RESULTS", requires = "shard")]
+    durations: Option<PathBuf>,
+}
+
+/// How runs are reported and judged: shared by `run` and `merge`.
+#[derive(clap::Args)]
+pub(super) struct Reporting {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -53,14 +68,13 @@ pub struct Args {
     /// `conformance/<scenario>@<client>/checks.json` into this directory.
     #[arg(long)]
     output: Option<PathBuf>,
-    /// Run only part K of N of the scenario × client matrix (e.g. `2/4`), one part per CI
-    /// machine; `merge` joins the parts' `results.json` files.
-    #[arg(long, value_name = "K/N")]
-    shard: Option<Shard>,
-    /// A previous run's `results.json`: shards are balanced by its recorded durations instead
-    /// of by count.
-    #[arg(long, value_name = "RESULTS", requires = "shard")]
-    durations: Option<PathBuf>,
+}
+
+impl Reporting {
+    /// The baseline, read before anything runs so a bad file fails at once.
+    pub(super) fn baseline(&self) -> Result<Option<Baseline>, String> {
+        self.expected_failures.as_deref().map(Baseline::load).transpose()
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -78,7 +92,7 @@ pub(super) enum Format {
 }
 
 pub async fn exec(args: Args) -> super::Outcome {
-    let baseline = args.expected_failures.as_deref().map(Baseline::load).transpose()?;
+    let baseline = args.report.baseline()?;
     let scenarios = catalog::select(&args.catalog, &args.scenarios).map_err(|e| e.to_string())?;
     let mut clients: Vec<Arc<dyn ClientAdapter>> = Vec::new();
     for name in &args.clients {
@@ -105,7 +119,7 @@ pub async fn exec(args: Args) -> super::Outcome {
             slots
         }
     };
-    let progress = Progress::new(slots.len(), matches!(args.format, Format::Human));
+    let progress = Progress::new(slots.len(), matches!(args.report.format, Format::Human));
     let tick = |r: &_| progress.tick(r);
     let results = tokio::select! {
         results = catalog::run_slots(&scenarios, &clients, &slots, &plans, args.jobs, &tick) => results,
@@ -116,18 +130,14 @@ pub async fn exec(args: Args) -> super::Outcome {
     };
     progress.finish();
     let runs = results.into_iter().collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
-    report_runs(&runs, args.format, args.output.as_deref(), baseline.as_ref())
+    report_runs(&runs, &args.report, baseline.as_ref())
 }
 
-/// Prints `runs` in `format`, writes every format into `output`, and judges them (against
-/// `baseline` when given): the exit status of `run` and `merge`.
-pub(super) fn report_runs(
-    runs: &[ScenarioRun],
-    format: Format,
-    output: Option<&std::path::Path>,
-    baseline: Option<&Baseline>,
-) -> super::Outcome {
-    match format {
+/// Prints `runs` in the chosen format, writes every format into `--output`, and judges them
+/// (against `--expected-failures` when given): the exit status of `run` and `merge`.
+pub(super) fn report_runs(runs: &[ScenarioRun], reporting: &Reporting, baseline: Option<&Baseline>) -> super::Outcome {
+    let output = reporting.output.as_deref();
+    match reporting.format {
         Format::Human => {
             for run in runs {
                 print!("{}", report::scenario_block(run));
