@@ -568,6 +568,23 @@ mod tests {
     }
 
     #[test]
+    fn a_key_is_named_and_an_answer_must_type_something() {
+        let text = format!(
+            "{HEAD}[verbs.login]\nrun = [\"c\"]\npty = true\nanswers = [{{ after = \"x\", keys = [\"Enterr\"] }}]\n"
+        );
+        let (line, _, message) = error(&text);
+        assert_eq!(line, 6);
+        assert!(message.contains("Enterr"), "{message}");
+        let (_, field, _) = error(&format!("{HEAD}[verbs.login]\nrun = [\"c\"]\nanswers = [{{ after = \"x\" }}]\n"));
+        assert_eq!(field, "verbs.login.answers");
+        let keys = parse(
+            "m.toml",
+            &format!("{HEAD}[verbs.login]\nrun = [\"c\"]\nanswers = [{{ keys = [\"Down\", \"Enter\"] }}]\n"),
+        );
+        assert!(keys.is_ok());
+    }
+
+    #[test]
     fn placeholders_expand_and_strangers_stay() {
         let values = BTreeMap::from([("url", "http://x/mcp".to_owned())]);
         assert_eq!(expand("{url} {\"a\": 1}", &values), "http://x/mcp {\"a\": 1}");
