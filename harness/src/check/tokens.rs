@@ -195,6 +195,7 @@ fn refresh_before_relogin(run: &ScenarioRun) -> Outcome {
             Verb::Add | Verb::Login | Verb::List | Verb::Import | Verb::Call | Verb::Restart => {}
         }
         for (key, server) in &run.servers {
+            // The token held for this step's entry (any entry's, for a step about none).
             let holding = |held: &std::collections::BTreeMap<(&str, &str), String>| {
                 held.iter()
                     .find(|((s, e), _)| *s == key.as_str() && (!step.verb.targets_entry() || *e == entry))
@@ -206,9 +207,12 @@ fn refresh_before_relogin(run: &ScenarioRun) -> Outcome {
                 challenged |= exchange.status == 403;
                 let renewal = matches!(exchange.endpoint, Endpoint::Registration | Endpoint::Authorize)
                     || (exchange.endpoint == Endpoint::Token && !refresh);
+                // Only a step about one entry is blamed: what a `list` sends may be for an entry
+                // that never logged in (a second name for the same server).
                 if renewal
                     && !challenged
                     && step.verb != Verb::Login
+                    && step.verb.targets_entry()
                     && let Some(token) = holding(&held)
                 {
                     return fail(
