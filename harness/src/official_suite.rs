@@ -51,29 +51,45 @@ pub fn contract_client() -> Result<PathBuf, String> {
         .ok_or_else(|| format!("no conformance-client binary beside {} (cargo build --bins)", exe.display()))
 }
 
-/// Runs one official scenario against `client_command`, in `work`.
-pub fn run_official(client_command: &Path, scenario: &str, work: &Path) -> Result<OfficialResult, String> {
+/// The official suite's client runner on the pinned Node.js: `client_command` under `selection`
+/// (`--scenario NAME` or `--suite NAME`), results into `out`.
+fn conformance(
+    client_command: &Path,
+    selection: &[&str],
+    out: &Path,
+    work: &Path,
+) -> Result<std::process::Output, String> {
     let modules = npm::node_modules()?;
-    let out = work.join(scenario.replace('/', "_"));
-    let started = Instant::now();
-    let output = Command::new(modules.join(".bin/node"))
+    Command::new(modules.join(".bin/node"))
         .arg(modules.join("@modelcontextprotocol/conformance/dist/index.js"))
         .args(["client", "--command"])
         .arg(client_command)
-        .args(["--scenario", scenario, "-o"])
-        .arg(&out)
+        .args(selection)
+        .arg("-o")
+        .arg(out)
         .current_dir(work)
         .output()
-        .map_err(|e| format!("cannot run the official suite: {e}"))?;
+        .map_err(|e| format!("cannot run the official suite: {e}"))
+}
+
+/// The checks of one `checks.json` the official suite wrote.
+fn read_checks(path: &Path) -> Result<Vec<serde_json::Value>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Runs one official scenario against `client_command`, in `work`.
+pub fn run_official(client_command: &Path, scenario: &str, work: &Path) -> Result<OfficialResult, String> {
+    let out = work.join(scenario.replace('/', "_"));
+    let started = Instant::now();
+    let output = conformance(client_command, &["--scenario", scenario], &out, work)?;
     let wall = started.elapsed();
     let mut found = Vec::new();
     collect_checks(&out, &mut found);
     let checks = found.pop().ok_or_else(|| {
         format!("the official suite wrote no checks.json for {scenario}: {}", String::from_utf8_lossy(&output.stderr))
     })?;
-    let checks: Vec<serde_json::Value> =
-        serde_json::from_str(&std::fs::read_to_string(&checks).map_err(|e| format!("{}: {e}", checks.display()))?)
-            .map_err(|e| format!("{}: {e}", checks.display()))?;
+    let checks = read_checks(&checks)?;
     let count = |status: &str| checks.iter().filter(|c| c["status"] == status).count();
     let flagged = checks
         .iter()
@@ -115,19 +131,10 @@ fn usage(who: libc::c_int) -> (Duration, u64) {
 /// the reference client through `conformance-client`. Its CPU and memory are its own and its
 /// children's: it must be the only child this process waits for meanwhile.
 pub fn run_official_suite(client_command: &Path, work: &Path) -> Result<SuiteCost, String> {
-    let modules = npm::node_modules()?;
     let out = work.join("suite-auth");
     let (cpu_before, _) = usage(libc::RUSAGE_CHILDREN);
     let started = Instant::now();
-    let output = Command::new(modules.join(".bin/node"))
-        .arg(modules.join("@modelcontextprotocol/conformance/dist/index.js"))
-        .args(["client", "--command"])
-        .arg(client_command)
-        .args(["--suite", "auth", "-o"])
-        .arg(&out)
-        .current_dir(work)
-        .output()
-        .map_err(|e| format!("cannot run the official suite: {e}"))?;
+    let output = conformance(client_command, &["--suite", "auth"], &out, work)?;
     let wall = started.elapsed();
     let (cpu_after, max_rss_kib) = usage(libc::RUSAGE_CHILDREN);
     let mut checks = Vec::new();
@@ -138,8 +145,7 @@ pub fn run_official_suite(client_command: &Path, work: &Path) -> Result<SuiteCos
     let passed = checks
         .iter()
         .filter(|file| {
-            let text = std::fs::read_to_string(file).unwrap_or_default();
-            let checks: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap_or_default();
+            let checks = read_checks(file).unwrap_or_default();
             !checks.is_empty() && checks.iter().all(|c| c["status"] != "FAILURE" && c["status"] != "WARNING")
         })
         .count();
