@@ -44,6 +44,11 @@ impl CheckInfo {
     pub fn clause(&self, revision: Revision) -> Option<&'static Clause> {
         self.clauses.iter().rev().find(|c| c.since <= revision)
     }
+
+    /// The clause as reports cite it in `revision`, or that the rule is not in it.
+    pub fn cite(&self, revision: Revision) -> String {
+        self.clause(revision).map_or_else(|| format!("not in MCP {revision}"), |c| c.spec.to_owned())
+    }
 }
 
 /// Where a rule is written, from which revision on, and how strongly.
@@ -82,7 +87,7 @@ impl CheckResult {
 
     /// The clause as reports cite it.
     pub fn spec(&self) -> String {
-        self.clause().map_or_else(|| format!("not in MCP {}", self.revision), |c| c.spec.to_owned())
+        self.info.cite(self.revision)
     }
 
     pub fn failed(&self) -> bool {

@@ -181,8 +181,7 @@ async fn explain(scenario: &Scenario) -> Result<String, String> {
         "\nchecks, judged by MCP {revision} ({pinned}); each decides whether the run gives it something to judge:"
     );
     for check in check::all() {
-        let spec = check.info.clause(revision).map_or_else(|| format!("not in MCP {revision}"), |c| c.spec.to_owned());
-        let _ = writeln!(out, "  {:<28} {spec}", check.info.id);
+        let _ = writeln!(out, "  {:<28} {}", check.info.id, check.info.cite(revision));
     }
     Ok(out)
 }
