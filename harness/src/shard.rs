@@ -41,25 +41,29 @@ impl fmt::Display for Shard {
 
 /// How long each scenario × client run took last time, read from a `results.json`.
 #[derive(Debug, Clone, Default)]
-pub struct Durations(BTreeMap<(String, String), Duration>);
+pub struct Durations {
+    recorded: BTreeMap<(String, String), Duration>,
+    /// The median of the recorded ones: what a run never seen (a new scenario or client) weighs.
+    typical: Duration,
+}
 
 impl Durations {
     /// The durations recorded in a `results.json` (of a whole run or of a merge).
     pub fn load(path: &Path) -> Result<Self, String> {
         let runs = read_results(path)?;
-        Ok(Self(runs.into_iter().map(|r| ((r.scenario, r.client), r.elapsed)).collect()))
+        Ok(Self::new(runs.into_iter().map(|r| ((r.scenario, r.client), r.elapsed)).collect()))
     }
 
-    /// The recorded duration of a run, or the median of all recorded ones for a run never seen
-    /// (a new scenario or client), so it weighs like a typical run.
-    fn of(&self, scenario: &str, client: &str) -> Duration {
-        self.0.get(&(scenario.to_owned(), client.to_owned())).copied().unwrap_or_else(|| self.median())
-    }
-
-    fn median(&self) -> Duration {
-        let mut all: Vec<Duration> = self.0.values().copied().collect();
+    fn new(recorded: BTreeMap<(String, String), Duration>) -> Self {
+        let mut all: Vec<Duration> = recorded.values().copied().collect();
         all.sort();
-        all.get(all.len() / 2).copied().unwrap_or(Duration::from_millis(1))
+        let typical = all.get(all.len() / 2).copied().unwrap_or(Duration::from_millis(1));
+        Self { recorded, typical }
+    }
+
+    /// The recorded duration of a run, or the typical one for a run never seen.
+    fn of(&self, scenario: &str, client: &str) -> Duration {
+        self.recorded.get(&(scenario.to_owned(), client.to_owned())).copied().unwrap_or(self.typical)
     }
 }
 
@@ -203,7 +207,7 @@ mod tests {
     fn recorded_durations_balance_the_time_of_each_shard() {
         let m = matrix(30);
         // Client c0 is a hundred times slower than the others: count-balanced shards would not be.
-        let durations = Durations(
+        let durations = Durations::new(
             m.iter()
                 .map(|(s, c)| ((s.clone(), c.clone()), Duration::from_millis(if c == "c0" { 1000 } else { 10 })))
                 .collect(),
@@ -222,7 +226,7 @@ mod tests {
 
     #[test]
     fn a_run_never_seen_weighs_like_a_typical_one() {
-        let durations = Durations(BTreeMap::from([
+        let durations = Durations::new(BTreeMap::from([
             (("a".into(), "x".into()), Duration::from_millis(10)),
             (("b".into(), "x".into()), Duration::from_millis(20)),
             (("c".into(), "x".into()), Duration::from_millis(30)),
