@@ -444,3 +444,20 @@ fn markdown_diagram_and_json_results_show_server_changes() {
     let what: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["what"].as_str().unwrap()).collect();
     assert_eq!(what, ["stop", "resume"]);
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_harness_quietly() {
+    use std::process::Stdio;
+    // `mcp-auth-harness checks | head -0`: the reader is gone before the first line is written.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-auth-harness"))
+        .arg("checks")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(141), "the status of a command SIGPIPE ended: {err}");
+}

@@ -100,6 +100,7 @@ enum Command {
 
 /// Parses the command line, runs it, and maps the outcome to the exit status.
 pub fn main() -> ExitCode {
+    end_quietly_when_stdout_closes();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -115,6 +116,27 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `mcp-auth-harness checks | head` closes stdout early, and `println!` panics on the broken pipe.
+/// The usual cure, restoring SIGPIPE's default action, would also kill the harness whenever a
+/// client under test exits while the harness still writes to its stdin, so instead a write to a
+/// closed stdout ends the process at once, with the status a shell gives a command that SIGPIPE
+/// killed (128 + 13). Every report is printed after the runs have cleaned up their sandboxes.
+fn end_quietly_when_stdout_closes() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        report(info);
+    }));
 }
 
 /// Each command's outcome: an exit status, or a usage or input error (exit status 2).
