@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use axum::Router;
 use axum::response::IntoResponse;
 use rmcp::model::Tool;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -77,6 +77,9 @@ pub struct MockServer {
     listeners: Vec<(SocketAddr, Router)>,
     /// The listeners while they serve; `None` while the server is [stopped](Self::stop).
     serving: Mutex<Option<Serving>>,
+    /// While the server is stopped, a bound socket per port that holds it for
+    /// [`resume`](Self::resume) and, not listening, refuses every connection.
+    reserved: Mutex<Vec<TcpSocket>>,
     /// Ends rmcp's sessions and streams when the mock is dropped.
     shutdown: CancellationToken,
 }
@@ -153,6 +156,7 @@ impl MockServer {
             transcript,
             listeners: addresses,
             serving: Mutex::new(Some(serving)),
+            reserved: Mutex::new(Vec::new()),
             shutdown,
         })
     }
@@ -257,6 +261,10 @@ impl MockServer {
         let serving = self.serving.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(serving) = serving {
             self.transcript.note("stop");
+            // Hold the ports before the listeners close: a port left free for a moment goes to
+            // the next outgoing connection that asks the kernel for one, and resume would fail.
+            let held = self.listeners.iter().filter_map(|(addr, _)| reserve(*addr).ok()).collect();
+            *self.reserved.lock().unwrap_or_else(PoisonError::into_inner) = held;
             serving.end().await;
         }
     }
@@ -274,6 +282,7 @@ impl MockServer {
         let serving = Serving::start(bound.into_iter().zip(self.listeners.iter().map(|(_, router)| router.clone())));
         self.transcript.note("resume");
         *self.serving.lock().unwrap_or_else(PoisonError::into_inner) = Some(serving);
+        self.reserved.lock().unwrap_or_else(PoisonError::into_inner).clear();
         Ok(())
     }
 
@@ -326,9 +335,28 @@ impl std::fmt::Debug for MockServer {
     }
 }
 
+/// Listens on 127.0.0.1. SO_REUSEPORT lets [`reserve`] hold the port while this listener still
+/// has it, so a stopped server keeps its ports; only sockets of this user can share them.
 async fn bind(port: u16) -> Result<TcpListener, StartError> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })
+    let listen = || {
+        let socket = TcpSocket::new_v4()?;
+        socket.set_reuseaddr(true)?;
+        socket.set_reuseport(true)?;
+        socket.bind(addr)?;
+        socket.listen(1024)
+    };
+    listen().map_err(|source| StartError::Bind { addr, source })
+}
+
+/// A socket bound to `addr` that never listens: it keeps the port from every other use, and a
+/// connection to it is refused.
+fn reserve(addr: SocketAddr) -> std::io::Result<TcpSocket> {
+    let socket = TcpSocket::new_v4()?;
+    // No SO_REUSEADDR: with it, any other socket asking for SO_REUSEADDR could bind the port too.
+    socket.set_reuseport(true)?;
+    socket.bind(addr)?;
+    Ok(socket)
 }
 
 fn origin_of(listener: &TcpListener) -> Url {

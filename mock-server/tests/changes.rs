@@ -88,6 +88,10 @@ async fn stopped_servers_refuse_connections_on_every_listener_and_resume_with_th
         let err = http().get(&url).send().await.expect_err("the listener is down");
         assert!(err.is_connect(), "{url}: {err}");
     }
+    // Meanwhile the ports stay the server's: nothing else on the machine can take them.
+    let port = url::Url::parse(&server.uri()).unwrap().port().unwrap();
+    let taken = std::net::TcpListener::bind(("127.0.0.1", port)).expect_err("the stopped server holds its port");
+    assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse);
     server.resume().await.unwrap();
     assert_eq!(mcp_initialize(&server, access).await.status(), 200, "the same token works on the same port");
     assert_eq!(http().get(&metadata).send().await.unwrap().status(), 200);
