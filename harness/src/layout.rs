@@ -144,26 +144,30 @@ pub async fn discover(mcp_urls: &[String], issuer: &str) -> Result<Layout, Layou
         .filter(|(member, _)| member.ends_with("_endpoint") || member.as_str() == "jwks_uri")
         .filter_map(|(member, url)| url.as_str().map(|url| (member.clone(), url.to_owned())))
         .collect();
-    let (named, is_advertised) = if advertised.is_empty() {
-        // MCP authorization 2025-03-26 §2.3.3: without metadata, clients use these paths on the
-        // MCP server's origin.
-        let origin = match mcp_urls.first() {
-            Some(url) => parse(url)?.origin().ascii_serialization(),
-            None => String::new(),
-        };
-        let defaults = [
-            ("authorization_endpoint", "/authorize"),
-            ("token_endpoint", "/token"),
-            ("registration_endpoint", "/register"),
-        ];
-        (defaults.iter().map(|(member, path)| ((*member).to_owned(), format!("{origin}{path}"))).collect(), false)
-    } else {
-        (advertised, true)
+    // MCP authorization 2025-03-26 §2.3.3: without metadata, clients use these paths on the
+    // MCP server's origin. With metadata, the ones served anyway are listed too: answers where no
+    // metadata points are what a guessing client meets.
+    let origin = match mcp_urls.first() {
+        Some(url) => parse(url)?.origin().ascii_serialization(),
+        None => String::new(),
     };
+    let defaults: Vec<(String, String)> =
+        [("authorization_endpoint", "/authorize"), ("token_endpoint", "/token"), ("registration_endpoint", "/register")]
+            .iter()
+            .map(|(member, path)| ((*member).to_owned(), format!("{origin}{path}")))
+            .filter(|(_, url)| !advertised.iter().any(|(_, named)| named == url))
+            .collect();
+    let without_metadata = advertised.is_empty();
     let mut endpoints = Vec::new();
-    for (member, url) in unique(named) {
+    for (member, url) in unique(advertised) {
         let served = http.get(&url).send().await.is_ok_and(|r| r.status() != reqwest::StatusCode::NOT_FOUND);
-        endpoints.push(Endpoint { member, url, served, advertised: is_advertised });
+        endpoints.push(Endpoint { member, url, served, advertised: true });
+    }
+    for (member, url) in defaults {
+        let served = http.get(&url).send().await.is_ok_and(|r| r.status() != reqwest::StatusCode::NOT_FOUND);
+        if served || without_metadata {
+            endpoints.push(Endpoint { member, url, served, advertised: false });
+        }
     }
     Ok(Layout { challenges, documents, endpoints })
 }

@@ -226,14 +226,11 @@ pub async fn run(
         });
     }
     let started = Instant::now();
-    let mut mocks = BTreeMap::new();
-    for (key, spec) in &scenario.servers {
-        let mock =
-            MockServer::builder().profile(spec.profile.clone()).try_start().await.map_err(|source| {
-                RunError::ServerStart { scenario: scenario.name.clone(), server: key.clone(), source }
-            })?;
-        mocks.insert(key.clone(), mock);
-    }
+    let mocks = start_servers(scenario).await.map_err(|(server, source)| RunError::ServerStart {
+        scenario: scenario.name.clone(),
+        server,
+        source,
+    })?;
     let mut sandbox = Sandbox::new().map_err(|source| RunError::Sandbox { scenario: scenario.name.clone(), source })?;
 
     let mut steps = Vec::new();
@@ -355,6 +352,19 @@ pub async fn run(
     run.checks = check::evaluate_all(&run, run.revision);
     run.elapsed = started.elapsed();
     Ok(run)
+}
+
+/// Starts a scenario's servers as peers, so each one's placeholders can name the others.
+pub async fn start_servers(
+    scenario: &Scenario,
+) -> Result<BTreeMap<String, MockServer>, (String, mock_server::StartError)> {
+    let peers = mock_server::Peers::new();
+    let mut mocks = BTreeMap::new();
+    for (key, spec) in &scenario.servers {
+        let started = MockServer::builder().profile(spec.profile.clone()).peer_of(&peers, key).try_start().await;
+        mocks.insert(key.clone(), started.map_err(|e| (key.clone(), e))?);
+    }
+    Ok(mocks)
 }
 
 /// The URL an `add` step gives its entry: the path it chose (else the server's first MCP path),

@@ -243,6 +243,11 @@ async fn tools_imported_fails_when_a_tool_goes_missing() {
     .await;
 }
 
+#[tokio::test]
+async fn authorization_server_binding_fails_when_the_old_client_id_reaches_the_new_server() {
+    mutant("as-migrated-after-restart", "authorization-server-binding", Fault::ReuseClientAcrossServers).await;
+}
+
 /// Guards the list above: a new check needs a test here.
 #[test]
 fn every_check_has_a_failing_test_above() {
@@ -277,6 +282,9 @@ async fn each_fault_trips_its_own_check() {
         (Fault::ClaimLoginOnDenial, "consent-denied", "denial-handled"),
         (Fault::FirstPageOfToolsOnly, "tools-paginated", "tools-imported"),
         (Fault::GuessTokenEndpoint, "founding-split-origin", "no-guessed-endpoints"),
+        (Fault::GuessTokenEndpoint, "unadvertised-endpoints-answer", "no-guessed-endpoints"),
+        (Fault::ReuseClientAcrossServers, "as-migrated-after-login", "authorization-server-binding"),
+        (Fault::ReuseClientAcrossServers, "as-migrated-token-expired", "authorization-server-binding"),
     ];
     for (fault, scenario, id) in table {
         mutant(scenario, id, fault).await;

@@ -81,6 +81,8 @@
 
 mod authorization;
 mod live;
+mod peers;
+pub mod placeholder;
 pub mod profile;
 mod recording;
 mod resource;
@@ -88,7 +90,8 @@ mod server;
 pub mod transcript;
 
 pub use authorization::{ClientKind, IssuedToken};
-pub use live::describe_knobs;
+pub use live::{describe_knobs, knob_settings};
+pub use peers::Peers;
 pub use profile::{Preset, Profile, ProfileError};
 pub use resource::ToolServer;
 pub use server::{MockServer, MockServerBuilder, StartError};

@@ -17,7 +17,11 @@ const FIXED_KNOBS: &[&str] = &[
     "authorization_server.origin",
     "authorization_server.issuer_path",
     "authorization_server.authorize_origin",
+    "authorization_server.token_origin",
+    "authorization_server.registration_origin",
     "authorization_server.metadata",
+    "authorization_server.root_metadata",
+    "authorization_server.fallback.endpoints",
     "authorization_server.dynamic_registration",
     "authorization_server.preregistered_clients",
 ];

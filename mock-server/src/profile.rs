@@ -93,6 +93,11 @@ pub struct ResourceMetadataKnobs {
     pub resource_override: Option<String>,
     /// `scopes_supported` (omitted when empty).
     pub scopes_supported: Vec<String>,
+    /// The issuers `authorization_servers` names, placeholders allowed (`"{servers.other.issuer}"`);
+    /// empty: this server's own issuer. The resource accepts tokens only from the authorization
+    /// servers its metadata names at the time (its own, or another server's of the scenario), so
+    /// changing it live moves the resource to another authorization server (SEP-2352).
+    pub authorization_servers: Vec<String>,
 }
 
 impl Default for ResourceMetadataKnobs {
@@ -103,6 +108,7 @@ impl Default for ResourceMetadataKnobs {
             in_challenge: true,
             resource_override: None,
             scopes_supported: vec!["mcp:read".into(), "mcp:write".into()],
+            authorization_servers: Vec::new(),
         }
     }
 }
@@ -130,10 +136,25 @@ pub struct AuthorizationServerKnobs {
     /// Path of the issuer identifier (`""` or e.g. `/tenant1`); endpoints live below it.
     pub issuer_path: String,
     /// Where the authorization endpoint (and its consent page) is served: on the issuer's
-    /// origin, or on an origin of its own (RFC 8414 allows it; openai/codex#38944).
-    pub authorize_origin: AuthorizeOrigin,
+    /// origin, the MCP server's, or an origin of its own (RFC 8414 allows any;
+    /// openai/codex#38944).
+    pub authorize_origin: EndpointOrigin,
+    /// Where the token endpoint (and revocation) is served: on the issuer's origin, the MCP
+    /// server's, or an origin of its own.
+    pub token_origin: EndpointOrigin,
+    /// Where the registration endpoint is served: on the issuer's origin, the MCP server's, or an
+    /// origin of its own.
+    pub registration_origin: EndpointOrigin,
     /// Which metadata documents are published.
     pub metadata: Vec<MetadataDocument>,
+    /// For a path issuer, also serve each metadata document at the origin root
+    /// (`/.well-known/oauth-authorization-server`), unchanged: its `issuer` keeps the path, so
+    /// RFC 8414 §3.3 makes a client that fetched it there refuse it.
+    pub root_metadata: bool,
+    /// Endpoints at the 2025-03-26 default paths on the MCP origin (`/authorize`, `/token`,
+    /// `/register`) that no metadata names and that answer with a chosen error: a client that
+    /// guesses them gets an answer, not a 404.
+    pub fallback: FallbackKnobs,
     /// Replaces `issuer` in the metadata (a mismatch RFC 8414 §3.3 makes clients refuse).
     pub issuer_override: Option<String>,
     /// Whether metadata lists `code_challenge_methods_supported: ["S256"]`.
@@ -168,8 +189,12 @@ impl Default for AuthorizationServerKnobs {
         Self {
             origin: AsOrigin::Same,
             issuer_path: String::new(),
-            authorize_origin: AuthorizeOrigin::Issuer,
+            authorize_origin: EndpointOrigin::Issuer,
+            token_origin: EndpointOrigin::Issuer,
+            registration_origin: EndpointOrigin::Issuer,
             metadata: vec![MetadataDocument::Oauth, MetadataDocument::Openid],
+            root_metadata: false,
+            fallback: FallbackKnobs::default(),
             issuer_override: None,
             advertise_pkce: true,
             iss_parameter: IssParameter::Correct,
@@ -200,14 +225,60 @@ pub enum AsOrigin {
     Separate,
 }
 
-/// Where the authorization endpoint listens.
+/// Where one authorization server endpoint listens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum AuthorizeOrigin {
-    /// With the rest of the authorization server.
+pub enum EndpointOrigin {
+    /// With the rest of the authorization server, below the issuer's path.
     Issuer,
-    /// On a listener of its own.
+    /// On the MCP server's listener, below the issuer's path.
+    Resource,
+    /// On a listener of its own (each endpoint set so gets its own origin), below the issuer's
+    /// path.
     Separate,
+}
+
+/// Unadvertised endpoints at the 2025-03-26 default paths on the MCP origin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct FallbackKnobs {
+    /// Which ones answer (none by default: the paths are 404).
+    pub endpoints: Vec<FallbackEndpoint>,
+    /// The HTTP status they answer with.
+    #[schemars(range(min = 400, max = 599))]
+    pub status: u16,
+    /// The OAuth `error` code of their JSON body (RFC 6749 §5.2).
+    pub error: String,
+}
+
+impl Default for FallbackKnobs {
+    fn default() -> Self {
+        Self { endpoints: Vec::new(), status: 400, error: "invalid_request".into() }
+    }
+}
+
+/// A 2025-03-26 default endpoint path (MCP authorization 2025-03-26 §Fallbacks for Servers
+/// without Metadata Discovery).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FallbackEndpoint {
+    /// `GET /authorize`.
+    Authorize,
+    /// `POST /token`.
+    Token,
+    /// `POST /register`.
+    Register,
+}
+
+impl FallbackEndpoint {
+    /// The path it is served at.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Authorize => "/authorize",
+            Self::Token => "/token",
+            Self::Register => "/register",
+        }
+    }
 }
 
 /// An authorization server metadata document and the URL it is served at (MCP authorization
@@ -299,6 +370,10 @@ pub struct TokenKnobs {
     pub access_token_ttl_secs: u64,
     /// Authorization code lifetime in seconds.
     pub code_ttl_secs: u64,
+    /// Refresh token lifetime in seconds, from when each was issued (unset: they never expire);
+    /// an expired one is refused with `invalid_grant`. `0` expires them as soon as they are
+    /// issued, so a scenario reaches "the refresh token expired" without waiting.
+    pub refresh_token_ttl_secs: Option<u64>,
     /// Issue refresh tokens and rotate them.
     pub refresh: RefreshPolicy,
     /// Reusing a rotated refresh token revokes its whole family (OAuth 2.1 §4.3.1).
@@ -310,6 +385,7 @@ impl Default for TokenKnobs {
         Self {
             access_token_ttl_secs: 3600,
             code_ttl_secs: 60,
+            refresh_token_ttl_secs: None,
             refresh: RefreshPolicy::Rotate,
             revoke_family_on_reuse: true,
         }

@@ -11,9 +11,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::authorization::{AuthorizationServer, IssuedToken};
+use crate::authorization::{AuthorizationServer, EndpointOrigins, IssuedToken, issuer_at};
 use crate::live::{LiveProfile, describe_knobs};
-use crate::profile::{AsOrigin, AuthorizeOrigin, Preset, Profile, ProfileError};
+use crate::peers::Peers;
+use crate::placeholder::{ServerUrls, Surroundings};
+use crate::profile::{AsOrigin, EndpointOrigin, FallbackEndpoint, Preset, Profile, ProfileError};
 use crate::recording::{record, tagged};
 use crate::resource::ProtectedResource;
 use crate::transcript::{Endpoint, Origin, Transcript};
@@ -32,6 +34,7 @@ pub enum StartError {
 pub struct MockServerBuilder {
     profile: Profile,
     port: u16,
+    peer: Option<(Peers, String)>,
 }
 
 impl MockServerBuilder {
@@ -53,9 +56,16 @@ impl MockServerBuilder {
         self
     }
 
+    /// Joins a set of mocks under `name`: its URLs become what `{servers.NAME.…}` placeholders
+    /// of the others stand for, and its authorization server one their resources may name.
+    pub fn peer_of(mut self, peers: &Peers, name: &str) -> Self {
+        self.peer = Some((peers.clone(), name.to_owned()));
+        self
+    }
+
     /// Binds the listeners on 127.0.0.1 and starts serving.
     pub async fn try_start(self) -> Result<MockServer, StartError> {
-        MockServer::launch(self.profile, self.port).await
+        MockServer::launch(self.profile, self.port, self.peer).await
     }
 
     /// Like [`try_start`](Self::try_start), panicking if the mock cannot start, as a test wants.
@@ -71,6 +81,7 @@ pub struct MockServer {
     profile: Arc<LiveProfile>,
     resources: Vec<Arc<ProtectedResource>>,
     authorization_server: Arc<AuthorizationServer>,
+    resource_origin: String,
     transcript: Transcript,
     /// Every listener's address and routes, so [`resume`](Self::resume) serves them again on
     /// the same ports.
@@ -100,7 +111,7 @@ impl MockServer {
         MockServerBuilder::default()
     }
 
-    async fn launch(profile: Profile, port: u16) -> Result<Self, StartError> {
+    async fn launch(profile: Profile, port: u16, peer: Option<(Peers, String)>) -> Result<Self, StartError> {
         validate(&profile)?;
         let resource_listener = bind(port).await?;
         let resource_origin = origin_of(&resource_listener);
@@ -109,18 +120,60 @@ impl MockServer {
             AsOrigin::Separate => Some(bind(0).await?),
         };
         let as_origin = as_listener.as_ref().map_or(resource_origin.clone(), origin_of);
-        let authorize_listener = match profile.authorization_server.authorize_origin {
-            AuthorizeOrigin::Issuer => None,
-            AuthorizeOrigin::Separate => Some(bind(0).await?),
+        // Each endpoint set to `separate` gets a listener of its own.
+        let knobs = &profile.authorization_server;
+        let mut separate = Vec::new();
+        for (endpoint, origin) in [
+            (Origin::AuthorizationEndpoint, knobs.authorize_origin),
+            (Origin::TokenEndpoint, knobs.token_origin),
+            (Origin::RegistrationEndpoint, knobs.registration_origin),
+        ] {
+            if origin == EndpointOrigin::Separate {
+                separate.push((endpoint, bind(0).await?));
+            }
+        }
+        let origin_for = |endpoint: Origin, origin: EndpointOrigin| match origin {
+            EndpointOrigin::Issuer => as_origin.clone(),
+            EndpointOrigin::Resource => resource_origin.clone(),
+            EndpointOrigin::Separate => separate
+                .iter()
+                .find(|(e, _)| *e == endpoint)
+                .map(|(_, listener)| origin_of(listener))
+                .expect("a separate endpoint was given a listener"),
         };
+        let origins = EndpointOrigins {
+            authorize: origin_for(Origin::AuthorizationEndpoint, knobs.authorize_origin),
+            token: origin_for(Origin::TokenEndpoint, knobs.token_origin),
+            registration: origin_for(Origin::RegistrationEndpoint, knobs.registration_origin),
+        };
+        let endpoint_origins =
+            [knobs.authorize_origin, knobs.token_origin, knobs.registration_origin].map(|o| o == EndpointOrigin::Resource);
+        let issuer = issuer_at(&as_origin, &knobs.issuer_path);
+        let fallbacks = knobs.fallback.endpoints.clone();
         let paths = profile.resource.paths.clone();
+        let (peers, name) = peer.map_or((Peers::new(), None), |(peers, name)| (peers, Some(name)));
+        let urls = ServerUrls {
+            issuer: issuer.as_str().trim_end_matches('/').to_owned(),
+            mcp_url: resource_origin.join(&paths[0]).expect("MCP paths are absolute paths").to_string(),
+            resource_origin: resource_origin.as_str().trim_end_matches('/').to_owned(),
+        };
+        let surroundings = Arc::new(Surroundings::new(urls.clone(), peers.clone()));
         let profile = Arc::new(LiveProfile::new(profile));
         let authorization_server =
-            Arc::new(AuthorizationServer::new(profile.clone(), &as_origin, authorize_listener.as_ref().map(origin_of)));
+            Arc::new(AuthorizationServer::new(profile.clone(), issuer, origins, surroundings.clone()));
+        if let Some(name) = &name {
+            peers.join(name, urls, &authorization_server);
+        }
         let resources: Vec<_> = paths
             .iter()
             .map(|path| {
-                Arc::new(ProtectedResource::new(profile.clone(), &resource_origin, path, authorization_server.clone()))
+                Arc::new(ProtectedResource::new(
+                    profile.clone(),
+                    &resource_origin,
+                    path,
+                    authorization_server.clone(),
+                    surroundings.clone(),
+                ))
             })
             .collect();
 
@@ -131,17 +184,30 @@ impl MockServer {
         for resource in &resources {
             resource_router = resource_router.merge(resource.router(shutdown.clone(), &mut metadata_taken));
         }
+        for fallback in fallbacks {
+            let live = profile.clone();
+            resource_router = resource_router.route(fallback.path(), axum::routing::any(move || answer_fallback(live)));
+        }
+        let mut as_router = authorization_server.metadata_router();
         let mut listeners = Vec::new();
-        if let Some(listener) = authorize_listener {
-            let router = finish(authorization_server.authorize_router(), &transcript, Origin::AuthorizationEndpoint);
-            listeners.push((listener, router));
+        let endpoint_routers = [
+            (Origin::AuthorizationEndpoint, authorization_server.authorize_router()),
+            (Origin::TokenEndpoint, authorization_server.token_router()),
+            (Origin::RegistrationEndpoint, authorization_server.registration_router()),
+        ];
+        for ((endpoint, router), on_resource) in endpoint_routers.into_iter().zip(endpoint_origins) {
+            match separate.iter().position(|(e, _)| *e == endpoint) {
+                Some(at) => {
+                    let (_, listener) = separate.remove(at);
+                    listeners.push((listener, finish(router, &transcript, endpoint)));
+                }
+                None if on_resource => resource_router = resource_router.merge(router),
+                None => as_router = as_router.merge(router),
+            }
         }
         match as_listener {
-            None => resource_router = resource_router.merge(authorization_server.router()),
-            Some(listener) => {
-                let router = finish(authorization_server.router(), &transcript, Origin::AuthorizationServer);
-                listeners.push((listener, router));
-            }
+            None => resource_router = resource_router.merge(as_router),
+            Some(listener) => listeners.push((listener, finish(as_router, &transcript, Origin::AuthorizationServer))),
         }
         listeners.push((resource_listener, finish(resource_router, &transcript, Origin::Resource)));
         let addresses: Vec<(SocketAddr, Router)> = listeners
@@ -153,12 +219,18 @@ impl MockServer {
             profile,
             resources,
             authorization_server,
+            resource_origin: surroundings.own().resource_origin.clone(),
             transcript,
             listeners: addresses,
             serving: Mutex::new(Some(serving)),
             reserved: Mutex::new(Vec::new()),
             shutdown,
         })
+    }
+
+    /// The MCP server's origin, `http://127.0.0.1:PORT`.
+    pub fn resource_origin(&self) -> String {
+        self.resource_origin.clone()
     }
 
     /// The (first) MCP endpoint's URL, e.g. `http://127.0.0.1:41234/mcp`.
@@ -376,6 +448,17 @@ fn finish(router: Router, transcript: &Transcript, origin: Origin) -> Router {
         .layer(axum::middleware::from_fn_with_state((transcript.clone(), origin), record))
 }
 
+/// An unadvertised endpoint's answer: the chosen error, as JSON (RFC 6749 §5.2).
+async fn answer_fallback(profile: Arc<LiveProfile>) -> axum::response::Response {
+    let (status, error) = profile.read(|p| (p.authorization_server.fallback.status, p.authorization_server.fallback.error.clone()));
+    let status = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+    let body = serde_json::json!({
+        "error": error,
+        "error_description": "no metadata names this endpoint",
+    });
+    tagged(Endpoint::Fallback, (status, axum::Json(body)).into_response())
+}
+
 fn serve(listener: TcpListener, router: Router, shutdown: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await;
@@ -401,6 +484,33 @@ fn validate(profile: &Profile) -> Result<(), StartError> {
     let custom = &profile.resource_metadata.custom_path;
     if !is_plain_path(custom) || paths.contains(custom) {
         return Err(bad("resource_metadata.custom_path", custom));
+    }
+    let knobs = &profile.authorization_server;
+    // A fallback may not take the path of a real endpoint on the MCP origin: the router could
+    // not mount both, and the endpoint would no longer be unadvertised.
+    let on_resource = |origin: EndpointOrigin| {
+        origin == EndpointOrigin::Resource || (origin == EndpointOrigin::Issuer && knobs.origin == AsOrigin::Same)
+    };
+    let prefix = issuer_path.trim_end_matches('/');
+    for fallback in &knobs.fallback.endpoints {
+        let real = match fallback {
+            FallbackEndpoint::Authorize => on_resource(knobs.authorize_origin),
+            FallbackEndpoint::Token => on_resource(knobs.token_origin),
+            FallbackEndpoint::Register => on_resource(knobs.registration_origin) && knobs.dynamic_registration,
+        };
+        if (real && prefix.is_empty()) || paths.iter().any(|p| p == fallback.path()) {
+            return Err(StartError::InvalidProfile(format!(
+                "authorization_server.fallback.endpoints: `{}` is already served at {} on the MCP origin",
+                serde_json::to_value(fallback).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                fallback.path()
+            )));
+        }
+    }
+    if !(400..=599).contains(&knobs.fallback.status) {
+        return Err(StartError::InvalidProfile(format!(
+            "authorization_server.fallback.status {} is not an error status (400 to 599)",
+            knobs.fallback.status
+        )));
     }
     let mut unique = paths.clone();
     unique.sort();

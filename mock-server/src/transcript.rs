@@ -22,6 +22,10 @@ pub enum Origin {
     AuthorizationServer,
     /// The authorization endpoint's own listener (when it is on another origin than the issuer).
     AuthorizationEndpoint,
+    /// The token endpoint's own listener.
+    TokenEndpoint,
+    /// The registration endpoint's own listener.
+    RegistrationEndpoint,
 }
 
 /// What an exchange was addressed to, as the mock routed it.
@@ -48,6 +52,9 @@ pub enum Endpoint {
     Revocation,
     /// JWKS published for OIDC discovery.
     Jwks,
+    /// An endpoint no metadata names, answering with a chosen error
+    /// (`authorization_server.fallback`).
+    Fallback,
     /// Nothing is served there (404).
     NotFound,
 }

@@ -278,15 +278,7 @@ fn resource_parameter(run: &ScenarioRun) -> Outcome {
     let mut evidence = Vec::new();
     let mut judged = false;
     for (key, server) in &run.servers {
-        let resources: Vec<String> = server
-            .profile
-            .resource
-            .paths
-            .iter()
-            .map(|p| {
-                url::Url::parse(&server.mcp_uri).and_then(|u| u.join(p)).map(|u| u.to_string()).unwrap_or_default()
-            })
-            .collect();
+        let resources = super::resources_of_authorization_server(run, key);
         let requests = server
             .exchanges
             .iter()

@@ -157,7 +157,10 @@ fn no_guessed_endpoints(run: &ScenarioRun) -> Outcome {
         // The mock serves every endpoint it advertises (and the 2025-03-26 defaults when it
         // publishes no metadata); anything else it answers 404 as `NotFound`.
         let last = exchange.path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
-        if exchange.endpoint == Endpoint::NotFound && GUESSED.contains(&last) {
+        // A fallback endpoint answers, but no metadata names it: calling it is a guess too.
+        let unadvertised = exchange.endpoint == Endpoint::Fallback
+            || (exchange.endpoint == Endpoint::NotFound && GUESSED.contains(&last));
+        if unadvertised {
             return fail(
                 format!("{key}: {} {} is no endpoint the server advertised", exchange.method, exchange.path),
                 vec![line(key, exchange)],
@@ -184,7 +187,9 @@ fn prm_discovery(run: &ScenarioRun) -> Outcome {
         let exchanges = &server.exchanges;
         let Some(first_step) = proceeded(exchanges) else { continue };
         let rm = &server.profile.resource_metadata;
-        if rm.location == MetadataLocation::None {
+        // A server whose MCP endpoint the client never called lent its authorization server to
+        // another's resource: the metadata was read there.
+        if rm.location == MetadataLocation::None || !exchanges.iter().any(|e| e.endpoint == Endpoint::Mcp) {
             continue;
         }
         judged = true;

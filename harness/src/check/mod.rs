@@ -5,6 +5,7 @@
 //! "not applicable", which is neither a pass nor a failure.
 
 mod authorization;
+mod binding;
 mod client_state;
 mod discovery;
 mod tokens;
@@ -149,6 +150,7 @@ pub fn all() -> Vec<Check> {
     checks.extend(discovery::checks());
     checks.extend(authorization::checks());
     checks.extend(tokens::checks());
+    checks.extend(binding::checks());
     checks.extend(client_state::checks());
     checks
 }
@@ -186,6 +188,31 @@ fn fail(reason: impl Into<String>, evidence: Vec<String>) -> Outcome {
 /// Every server's exchanges, with the server's key.
 fn all_exchanges(run: &ScenarioRun) -> impl Iterator<Item = (&str, &Exchange)> {
     run.servers.iter().flat_map(|(key, server)| server.exchanges.iter().map(move |e| (key.as_str(), e)))
+}
+
+/// The canonical URIs of a server's MCP endpoints, one per path.
+fn canonical_uris(server: &crate::runner::ServerRecord) -> Vec<String> {
+    let base = url::Url::parse(&server.mcp_uri);
+    server.profile.resource.paths.iter().map(|p| base.clone().and_then(|u| u.join(p)).map(|u| u.to_string()).unwrap_or_default()).collect()
+}
+
+/// The resources `key`'s authorization server rightly issues tokens for: its own server's, and
+/// those of every server whose protected resource metadata, as served, named its issuer (a
+/// resource moved to it, `resource_metadata.authorization_servers`).
+fn resources_of_authorization_server(run: &ScenarioRun, key: &str) -> Vec<String> {
+    let issuer = run.servers[key].issuer.as_str();
+    run.servers
+        .iter()
+        .filter(|(other, server)| {
+            other.as_str() == key
+                || server.exchanges.iter().any(|e| {
+                    e.endpoint == Endpoint::ResourceMetadata
+                        && e.status == 200
+                        && e.response_body["authorization_servers"].as_array().is_some_and(|named| named.iter().any(|n| n == issuer))
+                })
+        })
+        .flat_map(|(_, server)| canonical_uris(server))
+        .collect()
 }
 
 /// Whether the client went on to ask for authorization (registration, authorize or token).

@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use mock_server::MockServer;
 use mock_server::profile::AsOrigin;
 
 use crate::layout::{self, DocumentKind, Layout};
@@ -74,14 +73,20 @@ fn write_layout(out: &mut String, layout: &Layout) {
             let _ = writeln!(out, "        {line}");
         }
     }
-    let source = if layout.endpoints.iter().any(|e| e.advertised) {
+    let advertised = layout.endpoints.iter().any(|e| e.advertised);
+    let source = if advertised {
         "as the AS metadata names them"
     } else {
         "no AS metadata: the 2025-03-26 defaults on the MCP origin"
     };
     let _ = writeln!(out, "    endpoints ({source}):");
     for endpoint in &layout.endpoints {
-        let served = if endpoint.served { "" } else { "   (not served)" };
+        let served = match (endpoint.served, endpoint.advertised) {
+            (false, _) => "   (not served)",
+            (true, true) => "",
+            (true, false) if advertised => "   (served, but no metadata names it)",
+            (true, false) => "",
+        };
         let _ = writeln!(out, "      {:<28} {}{served}", endpoint.member, endpoint.url);
     }
 }
@@ -109,8 +114,10 @@ async fn explain(scenario: &Scenario) -> Result<String, String> {
         let _ = writeln!(out, "  spec: {}", scenario.spec.join("; "));
     }
     let _ = writeln!(out, "\nservers (started now to show real URLs and documents as served; ports change every run):");
+    // Started together, as a run starts them, so placeholders naming another server resolve.
+    let mocks = crate::runner::start_servers(scenario).await.map_err(|(key, e)| format!("server `{key}`: {e}"))?;
     for (key, spec) in &scenario.servers {
-        let mock = MockServer::builder().profile(spec.profile.clone()).try_start().await.map_err(|e| e.to_string())?;
+        let mock = &mocks[key];
         let p = &spec.profile;
         let _ = writeln!(out, "  {key}: preset {} — {}", spec.preset, spec.preset.summary());
         for (knob, value) in overridden_knobs(&spec.preset.profile(), p) {
@@ -122,6 +129,15 @@ async fn explain(scenario: &Scenario) -> Result<String, String> {
             AsOrigin::Separate => "its own origin",
         };
         let _ = writeln!(out, "    issuer:             {} ({where_as})", mock.issuer());
+        let asv = &p.authorization_server;
+        let _ = writeln!(
+            out,
+            "    endpoint origins:   authorize on {}, token on {}, registration on {}{}",
+            spelled(&asv.authorize_origin),
+            spelled(&asv.token_origin),
+            spelled(&asv.registration_origin),
+            if asv.root_metadata { "; metadata also at the origin root" } else { "" },
+        );
         let layout = layout::discover(&mock.mcp_uris(), &mock.issuer()).await.map_err(|e| e.to_string())?;
         write_layout(&mut out, &layout);
         let r = &p.resource;
@@ -142,9 +158,10 @@ async fn explain(scenario: &Scenario) -> Result<String, String> {
         );
         let _ = writeln!(
             out,
-            "    tokens:             access {} s, refresh {}; tools: {}",
+            "    tokens:             access {} s, refresh {} (lifetime {}); tools: {}",
             p.tokens.access_token_ttl_secs,
             spelled(&p.tokens.refresh),
+            p.tokens.refresh_token_ttl_secs.map_or("unlimited".to_owned(), |s| format!("{s} s")),
             mock.served_tools().iter().map(|t| t.name.to_string()).collect::<Vec<_>>().join(", ")
         );
     }
@@ -153,6 +170,9 @@ async fn explain(scenario: &Scenario) -> Result<String, String> {
         let mut line = format!("  {}. {} {}", index + 1, step.verb, step.entry);
         if step.verb == Verb::Login {
             let _ = write!(line, " (browser: {})", spelled(&step.browser));
+        }
+        if let Some(change) = &step.change {
+            let _ = write!(line, ": {change}");
         }
         if let Some(tool) = &step.tool {
             let _ = write!(line, " tool {tool} {}", serde_json::Value::Object(step.arguments.clone()));

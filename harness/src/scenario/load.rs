@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use mock_server::{Preset, Profile, ProfileError};
+use mock_server::{Preset, Profile, ProfileError, placeholder};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::Spanned;
@@ -130,19 +130,24 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
     if raw_servers.is_empty() {
         return Err(at(servers_span, "servers", "a scenario needs at least one server".into()));
     }
+    let keys: Vec<String> = raw_servers.keys().cloned().collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     let mut servers = BTreeMap::new();
     for (key, server) in raw_servers {
-        let span = server.span();
         let server = server.into_inner();
         let profile = match &server.profile {
             None => server.preset.profile(),
-            Some(overrides) => server.preset.profile().with_overrides(overrides.get_ref()).map_err(|e| {
-                let table =
-                    vec![Segment::Key("servers".into()), Segment::Key(key.clone()), Segment::Key("profile".into())];
-                knob_error(text, table, overrides.span(), e, &at)
-            })?,
+            Some(overrides) => server
+                .preset
+                .profile()
+                .with_overrides(overrides.get_ref())
+                .and_then(|profile| placeholder::check_knobs(overrides.get_ref(), &keys).map(|()| profile))
+                .map_err(|e| {
+                    let table =
+                        vec![Segment::Key("servers".into()), Segment::Key(key.clone()), Segment::Key("profile".into())];
+                    knob_error(text, table, overrides.span(), e, &at)
+                })?,
         };
-        let _ = span;
         servers.insert(key, ServerSpec { preset: server.preset, profile });
     }
 
@@ -187,7 +192,10 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
             (Verb::Change, Some(action), None) => Some(ServerChange::Action(*action.get_ref())),
             (Verb::Change, None, Some(knobs)) => {
                 let current = servers.get(&server).map(|spec| spec.profile.clone()).unwrap_or_default();
-                if let Err(e) = current.with_live_overrides(knobs.get_ref()) {
+                let checked = current
+                    .with_live_overrides(knobs.get_ref())
+                    .and_then(|_| placeholder::check_knobs(knobs.get_ref(), &keys));
+                if let Err(e) = checked {
                     let table =
                         vec![Segment::Key("steps".into()), Segment::Index(index), Segment::Key("profile".into())];
                     return Err(knob_error(text, table, knobs.span(), e, &at));
@@ -489,6 +497,21 @@ mod tests {
         ));
         assert_eq!((line, column, field.as_str()), (5, 38, "steps[0].profile.authorization_server.origin"));
         assert!(message.contains("running server"), "{message}");
+    }
+
+    #[test]
+    fn unknown_placeholders_are_errors_at_the_knob() {
+        let text = "summary = \"s\"\n[servers.main]\n[servers.main.profile.resource_metadata]\nauthorization_servers = [\"{servers.nope.issuer}\"]\n[[steps]]\ndo = \"add\"\n";
+        let (line, column, field, message) = error(text);
+        assert_eq!((line, column, field.as_str()), (4, 1, "servers.main.profile.resource_metadata.authorization_servers"));
+        assert!(message.contains("no server `nope`") && message.contains("main"), "{message}");
+        let (line, _, field, message) = error(&format!(
+            "{HEAD}[[steps]]\ndo = \"change\"\nprofile = {{ authorization_server = {{ issuer_override = \"{{isuer}}\" }} }}\n"
+        ));
+        assert_eq!((line, field.as_str()), (5, "steps[0].profile.authorization_server.issuer_override"));
+        assert!(message.contains("unknown placeholder `{isuer}`"), "{message}");
+        let ok = "[servers.main.profile.resource_metadata]\nauthorization_servers = [\"{servers.other.issuer}\"]\n[servers.other]\n[[steps]]\ndo = \"add\"\nserver = \"main\"\n";
+        assert!(parse("f.toml", "f", &format!("summary = \"s\"\n{ok}")).is_ok());
     }
 
     #[test]

@@ -116,6 +116,7 @@ pub struct AccessToken {
 }
 
 struct RefreshToken {
+    issued: Instant,
     client_id: String,
     resource: Option<String>,
     scopes: Scopes,
@@ -309,12 +310,16 @@ impl Grants {
     ) -> Result<TokenResponse, OAuthError> {
         let rotate = self.knobs.refresh == RefreshPolicy::Rotate;
         let revoke_on_reuse = self.knobs.revoke_family_on_reuse;
+        let lifetime = self.knobs.refresh_token_ttl_secs.map(Duration::from_secs);
         let token =
             self.refresh.get_mut(refresh_token).ok_or_else(|| OAuthError::invalid_grant("unknown refresh token"))?;
         if token.client_id != client_id {
             return Err(OAuthError::invalid_grant("refresh token was issued to another client"));
         }
         match token.state {
+            RefreshState::Active if lifetime.is_some_and(|ttl| token.issued.elapsed() >= ttl) => {
+                return Err(OAuthError::invalid_grant("refresh token expired"));
+            }
             RefreshState::Active => {}
             RefreshState::Revoked => return Err(OAuthError::invalid_grant("refresh token revoked")),
             RefreshState::Rotated => {
@@ -413,7 +418,14 @@ impl Grants {
             let value = random_token("rt");
             self.refresh.insert(
                 value.clone(),
-                RefreshToken { client_id: client_id.to_owned(), resource, scopes, family, state: RefreshState::Active },
+                RefreshToken {
+                    issued: Instant::now(),
+                    client_id: client_id.to_owned(),
+                    resource,
+                    scopes,
+                    family,
+                    state: RefreshState::Active,
+                },
             );
             self.record_issued("refresh_token", &value, client_id);
             response.refresh_token = Some(value);
@@ -550,6 +562,16 @@ mod tests {
         assert_eq!(g.refresh("c", &rt1, None, None).unwrap_err().code, "invalid_grant");
         let rt2 = second.refresh_token.unwrap();
         assert_eq!(g.refresh("c", &rt2, None, None).unwrap_err().code, "invalid_grant");
+    }
+
+    #[test]
+    fn an_expired_refresh_token_is_invalid_grant() {
+        let mut g = grants(RefreshPolicy::Rotate);
+        let c = code(&mut g);
+        let first = g.redeem_code("c", &c, Some("http://127.0.0.1:1/cb"), Some(VERIFIER), None).unwrap();
+        g.retune(TokenKnobs { refresh_token_ttl_secs: Some(0), ..TokenKnobs::default() });
+        let refused = g.refresh("c", &first.refresh_token.unwrap(), None, None).unwrap_err();
+        assert_eq!((refused.code, refused.description.as_str()), ("invalid_grant", "refresh token expired"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::live::LiveProfile;
+use crate::placeholder::Surroundings;
 use crate::profile::{AuthorizationServerKnobs, IssParameter, MetadataDocument};
 use crate::recording::tagged;
 use crate::transcript::Endpoint;
@@ -25,24 +26,50 @@ pub use error::OAuthError;
 pub use grants::{AccessToken, ClientKind, IssuedToken, TokenRejection};
 use grants::{Client, Grants};
 
+/// The origins an authorization server's endpoints are served on (each endpoint lives below the
+/// issuer's path on its origin).
+#[derive(Debug, Clone)]
+pub struct EndpointOrigins {
+    pub authorize: Url,
+    pub token: Url,
+    pub registration: Url,
+}
+
 /// One authorization server, shared by its handlers and by the protected resources it serves.
 pub struct AuthorizationServer {
     /// Read per request, so knob changes on a running mock take effect at once.
     profile: Arc<LiveProfile>,
     issuer: Url,
-    /// Where `/authorize` is served when it has an origin of its own.
-    authorize_origin: Option<Url>,
+    /// Where each endpoint is served.
+    origins: EndpointOrigins,
+    /// What placeholders in knob values stand for.
+    surroundings: Arc<Surroundings>,
     grants: Mutex<Grants>,
     /// Fetches client ID metadata documents.
     http: reqwest::Client,
 }
 
+impl std::fmt::Debug for AuthorizationServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizationServer").field("issuer", &self.issuer()).finish_non_exhaustive()
+    }
+}
+
+/// The issuer identifier of an authorization server listening at `origin` (`http://127.0.0.1:port`)
+/// with the issuer path the profile names.
+pub fn issuer_at(origin: &Url, issuer_path: &str) -> Url {
+    origin.join(issuer_path).expect("issuer paths are relative paths")
+}
+
 impl AuthorizationServer {
-    /// `origin` is where the server listens (`http://127.0.0.1:port`).
-    /// `authorize_origin` is the listener of the authorization endpoint when it is not `origin`.
-    pub fn new(profile: Arc<LiveProfile>, origin: &Url, authorize_origin: Option<Url>) -> Self {
+    /// `issuer` comes from [`issuer_at`]; `origins` says where each endpoint listens.
+    pub fn new(
+        profile: Arc<LiveProfile>,
+        issuer: Url,
+        origins: EndpointOrigins,
+        surroundings: Arc<Surroundings>,
+    ) -> Self {
         let (knobs, tokens) = profile.read(|p| (p.authorization_server.clone(), p.tokens.clone()));
-        let issuer = origin.join(&knobs.issuer_path).expect("issuer paths are relative paths");
         let preregistered = knobs
             .preregistered_clients
             .iter()
@@ -59,7 +86,14 @@ impl AuthorizationServer {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a plain HTTP client always builds");
-        Self { profile, issuer, authorize_origin, grants: Mutex::new(Grants::new(tokens, preregistered)), http }
+        Self {
+            profile,
+            issuer,
+            origins,
+            surroundings,
+            grants: Mutex::new(Grants::new(tokens, preregistered)),
+            http,
+        }
     }
 
     /// The issuer identifier, exactly as metadata should state it (no trailing slash for a
@@ -89,43 +123,65 @@ impl AuthorizationServer {
         self.grants().retune(tokens);
     }
 
+    /// The issuer path as a route prefix (`""` or `/tenant1`).
+    fn prefix(&self) -> String {
+        self.knobs().issuer_path.trim_end_matches('/').to_owned()
+    }
+
     /// The authorization endpoint and its consent form.
     pub fn authorize_router(self: &Arc<Self>) -> Router {
-        let prefix = self.knobs().issuer_path;
-        let prefix = prefix.trim_end_matches('/');
+        let prefix = self.prefix();
         Router::new()
             .route(&format!("{prefix}/authorize"), get(authorize::authorize))
             .route(&format!("{prefix}/authorize/consent"), post(authorize::consent))
             .with_state(self.clone())
     }
 
-    /// The routes of this server, to be mounted on its listener (with the authorization endpoint
-    /// unless it has an origin of its own).
-    pub fn router(self: &Arc<Self>) -> Router {
-        let knobs = self.knobs();
-        let prefix = knobs.issuer_path.trim_end_matches('/');
-        let mut router = Router::new()
+    /// The token endpoint and revocation.
+    pub fn token_router(self: &Arc<Self>) -> Router {
+        let prefix = self.prefix();
+        Router::new()
             .route(&format!("{prefix}/token"), post(token::token))
-            .route(&format!("{prefix}/revoke"), post(token::revoke));
-        if knobs.dynamic_registration {
-            router = router.route(&format!("{prefix}/register"), post(registration::register));
+            .route(&format!("{prefix}/revoke"), post(token::revoke))
+            .with_state(self.clone())
+    }
+
+    /// The registration endpoint, when dynamic registration is offered.
+    pub fn registration_router(self: &Arc<Self>) -> Router {
+        match self.knobs().dynamic_registration {
+            true => Router::new()
+                .route(&format!("{}/register", self.prefix()), post(registration::register))
+                .with_state(self.clone()),
+            false => Router::new(),
         }
+    }
+
+    /// The metadata documents (also at the origin root when `root_metadata` asks for it) and
+    /// the key set OIDC discovery names: what the issuer's own origin serves.
+    pub fn metadata_router(self: &Arc<Self>) -> Router {
+        let knobs = self.knobs();
+        let prefix = self.prefix();
+        let mut router = Router::new();
         let mut served = Vec::new();
-        for document in &knobs.metadata {
-            let path = metadata_path(*document, prefix);
-            if !served.contains(&path) {
-                router = router.route(&path, get(metadata).with_state((self.clone(), *document)));
-                served.push(path);
+        let prefixes: &[&str] = if knobs.root_metadata { &[&prefix, ""] } else { &[&prefix] };
+        for prefix in prefixes {
+            for document in &knobs.metadata {
+                let path = metadata_path(*document, prefix);
+                if !served.contains(&path) {
+                    router = router.route(&path, get(metadata).with_state((self.clone(), *document)));
+                    served.push(path);
+                }
             }
         }
         if knobs.metadata.iter().any(|d| *d != MetadataDocument::Oauth) {
             router = router.route(&format!("{prefix}/jwks"), get(jwks));
         }
-        let router = router.with_state(self.clone());
-        match self.authorize_origin {
-            None => router.merge(self.authorize_router()),
-            Some(_) => router,
-        }
+        router
+    }
+
+    /// `name` below the issuer's path on `origin`.
+    fn endpoint_on(&self, origin: &Url, name: &str) -> String {
+        format!("{}{}/{name}", origin.as_str().trim_end_matches('/'), self.issuer.path().trim_end_matches('/'))
     }
 
     fn endpoint(&self, name: &str) -> String {
@@ -135,22 +191,19 @@ impl AuthorizationServer {
     /// The metadata document (RFC 8414 §2; OIDC discovery adds its required members).
     pub fn metadata(&self, document: MetadataDocument) -> Value {
         let k = &self.knobs();
-        let issuer = k.issuer_override.clone().unwrap_or_else(|| self.issuer());
+        let issuer = k.issuer_override.as_deref().map_or_else(|| self.issuer(), |i| self.surroundings.resolve(i));
         let mut doc = json!({
             "issuer": issuer,
-            "authorization_endpoint": match &self.authorize_origin {
-                Some(origin) => format!("{}{}/authorize", origin.as_str().trim_end_matches('/'), k.issuer_path.trim_end_matches('/')),
-                None => self.endpoint("authorize"),
-            },
-            "token_endpoint": self.endpoint("token"),
-            "revocation_endpoint": self.endpoint("revoke"),
+            "authorization_endpoint": self.endpoint_on(&self.origins.authorize, "authorize"),
+            "token_endpoint": self.endpoint_on(&self.origins.token, "token"),
+            "revocation_endpoint": self.endpoint_on(&self.origins.token, "revoke"),
             "response_types_supported": ["code"],
             "grant_types_supported": ["authorization_code", "refresh_token"],
             "token_endpoint_auth_methods_supported":
                 k.token_endpoint_auth_methods.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
         });
         if k.dynamic_registration {
-            doc["registration_endpoint"] = json!(self.endpoint("register"));
+            doc["registration_endpoint"] = json!(self.endpoint_on(&self.origins.registration, "register"));
         }
         if k.advertise_pkce {
             doc["code_challenge_methods_supported"] = json!(["S256"]);

@@ -45,7 +45,7 @@ impl AuthorizationServer {
         let knobs = self.knobs();
         let mut redirect_uris = checked_redirect_uris(metadata.redirect_uris)?;
         if let Some(replacement) = &knobs.registered_redirect_uri {
-            redirect_uris = vec![replacement.clone()];
+            redirect_uris = vec![self.surroundings.resolve(replacement)];
         }
         // RFC 7591 §2: the default is client_secret_basic.
         let method_name = metadata.token_endpoint_auth_method.as_deref().unwrap_or("client_secret_basic");

@@ -66,7 +66,7 @@ impl ProtectedResource {
         let Some(token) = token else {
             return Err(Refusal::NoToken);
         };
-        let granted = self.authorization_server.validate(token, &self.audiences()).map_err(|why| Refusal::Error {
+        let granted = self.validate(token).map_err(|why| Refusal::Error {
             status: StatusCode::UNAUTHORIZED,
             code: "invalid_token",
             description: why.description().into(),

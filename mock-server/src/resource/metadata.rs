@@ -16,11 +16,11 @@ pub fn path(knobs: &ResourceMetadataKnobs, mcp_path: &str) -> Option<String> {
     }
 }
 
-/// The document itself.
-pub fn document(knobs: &ResourceMetadataKnobs, resource: &str, issuer: &str) -> Value {
+/// The document itself; `resource` and `issuers` are the resolved values it names.
+pub fn document(knobs: &ResourceMetadataKnobs, resource: &str, issuers: &[String]) -> Value {
     let mut doc = json!({
-        "resource": knobs.resource_override.as_deref().unwrap_or(resource),
-        "authorization_servers": [issuer],
+        "resource": resource,
+        "authorization_servers": issuers,
         "bearer_methods_supported": ["header"],
     });
     if !knobs.scopes_supported.is_empty() {

@@ -14,7 +14,8 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::authorization::AuthorizationServer;
+use crate::authorization::{AccessToken, AuthorizationServer, TokenRejection};
+use crate::placeholder::Surroundings;
 use crate::live::LiveProfile;
 use crate::profile::ResourceKnobs;
 use crate::recording::tagged;
@@ -36,7 +37,10 @@ pub struct ProtectedResource {
     metadata_path: Option<String>,
     /// The MCP sessions rmcp keeps, held here so they can be ended from outside.
     sessions: Arc<LocalSessionManager>,
+    /// Its own authorization server, named by its metadata unless a knob names others.
     authorization_server: Arc<AuthorizationServer>,
+    /// What placeholders stand for, and the peers' authorization servers.
+    surroundings: Arc<Surroundings>,
 }
 
 impl ProtectedResource {
@@ -45,6 +49,7 @@ impl ProtectedResource {
         origin: &Url,
         path: &str,
         authorization_server: Arc<AuthorizationServer>,
+        surroundings: Arc<Surroundings>,
     ) -> Self {
         let uri = origin.join(path).expect("MCP paths are absolute paths").to_string();
         let metadata_path = profile.read(|p| metadata::path(&p.resource_metadata, path));
@@ -56,6 +61,7 @@ impl ProtectedResource {
             metadata_path,
             sessions: Arc::default(),
             authorization_server,
+            surroundings,
         }
     }
 
@@ -72,9 +78,39 @@ impl ProtectedResource {
             if p.resource.trailing_slash {
                 audiences.push(format!("{}/", self.uri));
             }
-            audiences.extend(p.resource_metadata.resource_override.clone().filter(|r| *r != self.uri));
+            let named = p.resource_metadata.resource_override.as_deref().map(|r| self.surroundings.resolve(r));
+            audiences.extend(named.filter(|r| *r != self.uri));
             audiences
         })
+    }
+
+    /// The issuers the metadata names now: the knob's, resolved, or the own server's.
+    fn issuers(&self) -> Vec<String> {
+        self.profile.read(|p| match p.resource_metadata.authorization_servers.as_slice() {
+            [] => vec![self.authorization_server.issuer()],
+            named => named.iter().map(|issuer| self.surroundings.resolve(issuer)).collect(),
+        })
+    }
+
+    /// Checks a bearer token against every authorization server the metadata names now: a
+    /// resource accepts the tokens of the servers it advertises, and only theirs.
+    fn validate(&self, token: &str) -> Result<AccessToken, TokenRejection> {
+        let audiences = self.audiences();
+        let own = self.authorization_server.issuer();
+        let mut rejection = TokenRejection::Unknown;
+        for issuer in self.issuers() {
+            let server = match issuer == own {
+                true => Some(self.authorization_server.clone()),
+                false => self.surroundings.authorization_server(&issuer),
+            };
+            match server.map(|s| s.validate(token, &audiences)) {
+                Some(Ok(granted)) => return Ok(granted),
+                // The server that knows the token says best why it is refused.
+                Some(Err(why)) if why != TokenRejection::Unknown => rejection = why,
+                _ => {}
+            }
+        }
+        Err(rejection)
     }
 
     /// Where the 401 challenge points (`resource_metadata`), if anywhere.
@@ -86,8 +122,11 @@ impl ProtectedResource {
 
     /// The protected resource metadata document as it reads now.
     fn metadata(&self) -> serde_json::Value {
-        let issuer = self.authorization_server.issuer();
-        self.profile.read(|p| metadata::document(&p.resource_metadata, &self.uri, &issuer))
+        let issuers = self.issuers();
+        self.profile.read(|p| {
+            let resource = p.resource_metadata.resource_override.as_deref().map(|r| self.surroundings.resolve(r));
+            metadata::document(&p.resource_metadata, resource.as_deref().unwrap_or(&self.uri), &issuers)
+        })
     }
 
     /// Ends every MCP session: the next request carrying one of their ids gets 404, and the

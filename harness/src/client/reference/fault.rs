@@ -68,10 +68,14 @@ pub enum Fault {
     /// Before discovery, tries a token endpoint it guessed at the MCP server's origin
     /// (`/token`), as clients that skip metadata do.
     GuessTokenEndpoint,
+    /// Keeps its client ID and tokens when the protected resource metadata starts naming another
+    /// authorization server: logs in there with the old client_id and refreshes there with the
+    /// old refresh token (the binding SEP-2352 forbids).
+    ReuseClientAcrossServers,
 }
 
 impl Fault {
-    const ALL: [(Fault, &'static str); 24] = [
+    const ALL: [(Fault, &'static str); 25] = [
         (Fault::StatusProbesOriginOnly, "status-probes-origin-only"),
         (Fault::StatusTrustsFile, "status-trusts-file"),
         (Fault::ProceedWithoutPkce, "proceed-without-pkce"),
@@ -96,6 +100,7 @@ impl Fault {
         (Fault::ClaimLoginOnDenial, "claim-login-on-denial"),
         (Fault::FirstPageOfToolsOnly, "first-page-of-tools-only"),
         (Fault::GuessTokenEndpoint, "guess-token-endpoint"),
+        (Fault::ReuseClientAcrossServers, "reuse-client-across-servers"),
     ];
 
     pub fn name(self) -> &'static str {

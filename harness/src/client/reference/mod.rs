@@ -311,8 +311,13 @@ impl ReferenceClient {
             if let Some(secret) = secret {
                 request = request.with_client_secret(secret);
             }
-        } else if let Some(previous) = previous {
-            // A client registered before is reused, not registered again.
+        } else if let Some(previous) =
+            previous.filter(|p| p.issuer == issuer || self.has(Fault::ReuseClientAcrossServers))
+        {
+            // A client registered before is reused, not registered again — with the
+            // authorization server that registered it only: SEP-2352 binds client credentials
+            // to their issuer, so a new one named by the resource's metadata gets a new
+            // registration (rmcp drops the stored login itself when it notices, in `connect`).
             request = request.with_preregistered_client(previous.client_id);
         }
         let session = AuthorizationSession::new(manager, request).await.map_err(|(_, e)| describe(e))?;
@@ -368,6 +373,11 @@ impl ReferenceClient {
                 }
                 Err(ConnectError::Rejected(why)) => (format!("login expired ({why})"), Status::Expired),
                 Err(error @ ConnectError::ClientUnknown) => (format!("login expired ({error})"), Status::Expired),
+                // The stored login was there a moment ago: rmcp dropped it because the resource
+                // now names another authorization server than the one that issued it.
+                Err(ConnectError::NotLoggedIn) => {
+                    ("login expired (the authorization server changed)".into(), Status::Expired)
+                }
                 Err(error) => (format!("error: {error}"), Status::Error),
             };
         }
@@ -391,6 +401,7 @@ impl ReferenceClient {
         let mut store = FileCredentialStore::new(home, entry);
         store.hide_refresh_token = self.has(Fault::NeverRefresh);
         store.keep_refresh_token = self.has(Fault::KeepRotatedOutRefreshToken);
+        store.hide_issuer = self.has(Fault::ReuseClientAcrossServers);
         if store.read().await.is_none() {
             return Err(ConnectError::NotLoggedIn);
         }
@@ -628,6 +639,9 @@ struct FileCredentialStore {
     hide_refresh_token: bool,
     /// On saving refreshed credentials, keep the refresh token stored before (a fault).
     keep_refresh_token: bool,
+    /// Hand rmcp the credentials without the issuer they are bound to, so it cannot tell that
+    /// the authorization server changed (the `reuse-client-across-servers` fault).
+    hide_issuer: bool,
 }
 
 impl FileCredentialStore {
@@ -639,6 +653,7 @@ impl FileCredentialStore {
             lock: Arc::default(),
             hide_refresh_token: false,
             keep_refresh_token: false,
+            hide_issuer: false,
         }
     }
 
@@ -656,6 +671,11 @@ impl CredentialStore for FileCredentialStore {
             && let Some(tokens) = stored.as_mut().and_then(|s| s.token_response.as_mut())
         {
             tokens.set_refresh_token(None);
+        }
+        if self.hide_issuer
+            && let Some(stored) = stored.as_mut()
+        {
+            stored.issuer = None;
         }
         Ok(stored)
     }

@@ -1,0 +1,110 @@
+//! Authorization server binding (SEP-2352): what one authorization server issued is presented to
+//! that server only.
+//!
+//! Each scenario server has an authorization server of its own, and its transcript holds every
+//! request to it; a scenario whose protected resource metadata names another server's
+//! authorization server (or starts naming it on a running server) is where a client can break
+//! the rule. Client IDs are compared as they were issued (they are not secrets); tokens are
+//! labelled per transcript, so a refresh token this server never issued is one from elsewhere.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use mock_server::{Endpoint, Exchange};
+
+use super::{Check, CheckInfo, Clause, Outcome, Severity, fail, line, pass};
+use crate::revision::Revision;
+use crate::runner::ScenarioRun;
+
+pub fn checks() -> Vec<Check> {
+    vec![Check {
+        info: CheckInfo {
+            id: "authorization-server-binding",
+            rule: "Client credentials and tokens go only to the authorization server that issued them: when the protected resource metadata names another one, the client registers there anew and never sends it the old client_id or tokens.",
+            // Before 2026-07-28 no revision binds a client ID to its authorization server; a
+            // token sent to another server is judged there by token-audience alone (OAuth 2.1
+            // §7.1.3.1 by reference). The research (readings.restart-vs-binding) reads it so.
+            clauses: &[Clause {
+                since: Revision::V2026_07_28,
+                spec: "MCP-AUTH-2026-07-28 (client-registration) §Authorization Server Binding; (authorization-server-discovery) §Authorization Server Location",
+                severity: Severity::Must,
+            }],
+        },
+        evaluate: authorization_server_binding,
+    }]
+}
+
+/// What one authorization server issued.
+#[derive(Default)]
+struct Issued {
+    client_ids: BTreeSet<String>,
+    /// Refresh token labels, in this server's transcript.
+    refresh_tokens: BTreeSet<String>,
+}
+
+/// Requests to the authorization server (its metadata aside).
+fn at_authorization_server(exchange: &Exchange) -> bool {
+    matches!(
+        exchange.endpoint,
+        Endpoint::Authorize | Endpoint::Consent | Endpoint::Token | Endpoint::Registration | Endpoint::Revocation
+    )
+}
+
+/// The client ID a request presents: in the query, the form, or HTTP Basic (whose id the
+/// transcript keeps in the clear).
+fn presented_client_id(exchange: &Exchange) -> Option<&str> {
+    exchange.query_param("client_id").or_else(|| exchange.body_param("client_id")).or_else(|| {
+        let basic = exchange.request_headers.get("authorization")?.strip_prefix("Basic ")?;
+        basic.split_once(':').map(|(id, _)| id)
+    })
+}
+
+fn authorization_server_binding(run: &ScenarioRun) -> Outcome {
+    let mut issued: BTreeMap<&str, Issued> = BTreeMap::new();
+    for (key, server) in &run.servers {
+        let own = issued.entry(key.as_str()).or_default();
+        own.client_ids.extend(server.profile.authorization_server.preregistered_clients.iter().map(|c| c.client_id.clone()));
+        for exchange in &server.exchanges {
+            let answer = &exchange.response_body;
+            match exchange.endpoint {
+                Endpoint::Registration => own.client_ids.extend(answer["client_id"].as_str().map(str::to_owned)),
+                Endpoint::Token => own.refresh_tokens.extend(answer["refresh_token"].as_str().map(str::to_owned)),
+                _ => {}
+            }
+        }
+    }
+    let used: Vec<&str> = run
+        .servers
+        .iter()
+        .filter(|(_, server)| server.exchanges.iter().any(at_authorization_server))
+        .map(|(key, _)| key.as_str())
+        .collect();
+    if used.len() < 2 {
+        // One authorization server: nothing can go to the wrong one.
+        return Outcome::NotApplicable;
+    }
+    let mut evidence = Vec::new();
+    for (key, server) in &run.servers {
+        for exchange in server.exchanges.iter().filter(|e| at_authorization_server(e)) {
+            // A client ID metadata document's URL is portable across authorization servers
+            // (2026-07-28 §Authorization Server Binding exempts it).
+            if let Some(id) = presented_client_id(exchange).filter(|id| !id.starts_with("http")) {
+                let from = issued.iter().find(|(other, got)| *other != key && got.client_ids.contains(id));
+                if let Some((other, _)) = from.filter(|_| !issued[key.as_str()].client_ids.contains(id)) {
+                    return fail(
+                        format!("{key}: the client presented client_id `{id}`, registered with {other}'s authorization server"),
+                        vec![line(key, exchange)],
+                    );
+                }
+                evidence.push(line(key, exchange));
+            }
+            let refresh = exchange.body_param("refresh_token").filter(|_| exchange.endpoint == Endpoint::Token);
+            if let Some(token) = refresh.filter(|t| !issued[key.as_str()].refresh_tokens.contains(*t)) {
+                return fail(
+                    format!("{key}: the client presented a refresh token ({token}) this authorization server never issued"),
+                    vec![line(key, exchange)],
+                );
+            }
+        }
+    }
+    pass(evidence)
+}
