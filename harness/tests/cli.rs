@@ -178,6 +178,23 @@ fn explain_shows_the_fallback_endpoints_of_a_server_without_metadata() {
 }
 
 #[test]
+fn explain_shows_endpoint_origins_unadvertised_answers_and_changes_with_placeholders() {
+    let (code, out, _) = stdout(harness().args(["explain", "endpoints-on-three-origins"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("endpoint origins:   authorize on separate, token on resource, registration on separate; metadata also at the origin root"), "{out}");
+    let (code, out, _) = stdout(harness().args(["explain", "unadvertised-endpoints-answer"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("/token   (served, but no metadata names it)"), "{out}");
+    let (code, out, _) = stdout(harness().args(["explain", "as-migrated-after-login"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("change main: profile resource_metadata.authorization_servers = [\"{servers.new_as.issuer}\"]"),
+        "{out}"
+    );
+    assert!(out.contains("new_as: preset split-origin"), "{out}");
+}
+
+#[test]
 fn explain_shows_the_knobs_a_scenario_sets() {
     let (code, out, _) = stdout(harness().args(["explain", "tools-paginated"]));
     assert_eq!(code, 0);

@@ -146,7 +146,7 @@ impl MockServer {
             token: origin_for(Origin::TokenEndpoint, knobs.token_origin),
             registration: origin_for(Origin::RegistrationEndpoint, knobs.registration_origin),
         };
-        let endpoint_origins =
+        let on_resource =
             [knobs.authorize_origin, knobs.token_origin, knobs.registration_origin].map(|o| o == EndpointOrigin::Resource);
         let issuer = issuer_at(&as_origin, &knobs.issuer_path);
         let fallbacks = knobs.fallback.endpoints.clone();
@@ -195,7 +195,7 @@ impl MockServer {
             (Origin::TokenEndpoint, authorization_server.token_router()),
             (Origin::RegistrationEndpoint, authorization_server.registration_router()),
         ];
-        for ((endpoint, router), on_resource) in endpoint_routers.into_iter().zip(endpoint_origins) {
+        for ((endpoint, router), on_resource) in endpoint_routers.into_iter().zip(on_resource) {
             match separate.iter().position(|(e, _)| *e == endpoint) {
                 Some(at) => {
                     let (_, listener) = separate.remove(at);

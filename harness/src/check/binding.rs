@@ -19,7 +19,7 @@ pub fn checks() -> Vec<Check> {
     vec![Check {
         info: CheckInfo {
             id: "authorization-server-binding",
-            rule: "Client credentials and tokens go only to the authorization server that issued them: when the protected resource metadata names another one, the client registers there anew and never sends it the old client_id or tokens.",
+            rule: "Client credentials and tokens go only to the authorization server that issued them: when the protected resource metadata names another one, the client registers with and authorizes at that one, and never sends it the old client_id or tokens.",
             // Before 2026-07-28 no revision binds a client ID to its authorization server; a
             // token sent to another server is judged there by token-audience alone (OAuth 2.1
             // §7.1.3.1 by reference). The research (readings.restart-vs-binding) reads it so.
@@ -72,14 +72,11 @@ fn authorization_server_binding(run: &ScenarioRun) -> Outcome {
             }
         }
     }
-    let used: Vec<&str> = run
-        .servers
-        .iter()
-        .filter(|(_, server)| server.exchanges.iter().any(at_authorization_server))
-        .map(|(key, _)| key.as_str())
-        .collect();
-    if used.len() < 2 {
-        // One authorization server: nothing can go to the wrong one.
+    let used = run.servers.values().filter(|server| server.exchanges.iter().any(at_authorization_server)).count();
+    let moved = run.servers.values().any(|server| names_another_issuer(server));
+    if used < 2 && !moved {
+        // One authorization server, and every resource names its own: nothing can go to the
+        // wrong one.
         return Outcome::NotApplicable;
     }
     let mut evidence = Vec::new();
@@ -106,5 +103,43 @@ fn authorization_server_binding(run: &ScenarioRun) -> Outcome {
             }
         }
     }
+    // The metadata a server served last before each authorization request for its own resource
+    // (one transcript, so its order is the order of events): once it names only another
+    // authorization server, this one is the old one, and authorizing here is not registering
+    // with the new one.
+    for (key, server) in &run.servers {
+        let own = super::canonical_uris(server);
+        for authorize in server.exchanges.iter().filter(|e| e.endpoint == Endpoint::Authorize) {
+            let for_own = authorize.query_param("resource").is_none_or(|r| own.iter().any(|u| u == r));
+            let last_metadata = server
+                .exchanges
+                .iter()
+                .filter(|e| e.seq < authorize.seq && e.endpoint == Endpoint::ResourceMetadata && e.status == 200)
+                .last();
+            if let Some(metadata) = last_metadata.filter(|m| for_own && !names(m, &server.issuer)) {
+                return fail(
+                    format!(
+                        "{key}: the client authorized at {key}'s authorization server although {key}'s metadata now names {}",
+                        metadata.response_body["authorization_servers"]
+                    ),
+                    vec![line(key, metadata), line(key, authorize)],
+                );
+            }
+        }
+    }
     pass(evidence)
+}
+
+/// Whether a protected resource metadata response names `issuer`.
+fn names(metadata: &Exchange, issuer: &str) -> bool {
+    metadata.response_body["authorization_servers"].as_array().is_some_and(|named| named.iter().any(|n| n == issuer))
+}
+
+/// Whether the server's metadata, as served, ever named an issuer but its own.
+fn names_another_issuer(server: &crate::runner::ServerRecord) -> bool {
+    server.exchanges.iter().any(|e| {
+        e.endpoint == Endpoint::ResourceMetadata
+            && e.status == 200
+            && e.response_body["authorization_servers"].as_array().is_some_and(|named| named.iter().any(|n| n != server.issuer.as_str()))
+    })
 }

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use mock_server::placeholder;
 use mock_server::profile::{Knob, KnobTable, Setting, knob_tables};
 
 #[derive(clap::Args)]
@@ -49,6 +50,10 @@ fn text(tables: &[KnobTable]) -> String {
         }
         out.push('\n');
     }
+    let _ = writeln!(out, "placeholders, in {}:", placeholder::KNOBS.join(", "));
+    for (name, doc) in placeholder::reference() {
+        let _ = writeln!(out, "  {name:<32}  {doc}");
+    }
     out
 }
 
@@ -76,6 +81,12 @@ fn markdown(tables: &[KnobTable]) -> String {
             let _ = writeln!(out, "| `{name}` | {} | {default} | {what} |", knob.kind);
         }
         out.push('\n');
+    }
+    let knobs: Vec<String> = placeholder::KNOBS.iter().map(|k| format!("`{k}`")).collect();
+    let _ = writeln!(out, "**Placeholders**, in {}:\n", knobs.join(", "));
+    out.push_str("| placeholder | stands for |\n|---|---|\n");
+    for (name, doc) in placeholder::reference() {
+        let _ = writeln!(out, "| `{name}` | {} |", cell(doc));
     }
     out
 }

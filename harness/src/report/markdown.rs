@@ -81,7 +81,10 @@ fn parties(server: &str, exchange: &Exchange) -> (&'static str, String) {
         _ => "C",
     };
     let to_authorization_server = exchange.origin != Origin::Resource
-        || !matches!(exchange.endpoint, Endpoint::Mcp | Endpoint::ResourceMetadata | Endpoint::NotFound);
+        || !matches!(
+            exchange.endpoint,
+            Endpoint::Mcp | Endpoint::ResourceMetadata | Endpoint::NotFound | Endpoint::Fallback
+        );
     let to = if to_authorization_server { format!("AS_{server}") } else { format!("RS_{server}") };
     (from, to)
 }
