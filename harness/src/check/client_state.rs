@@ -5,7 +5,7 @@ use mock_server::Endpoint;
 use super::{Check, CheckInfo, Clause, Outcome, Severity, fail, line, pass};
 use crate::revision::Revision;
 use crate::runner::{ScenarioRun, StepRecord};
-use crate::scenario::{ExpireMode, Status, Verb};
+use crate::scenario::{ExpireMode, ServerChange, Status, Verb};
 
 pub fn checks() -> Vec<Check> {
     vec![
@@ -129,9 +129,16 @@ pub fn checks() -> Vec<Check> {
 }
 
 /// Whether a step ends a login's life (so later steps need a new one).
+/// Whether a step ends the login a restart should keep: the user ends it, the harness revokes
+/// every token, or the resource comes to name another authorization server — then the stored
+/// login belongs to the old issuer and reusing it would be wrong (SEP-2352; the research's
+/// restart-vs-binding reading).
 fn ends_login(step: &StepRecord) -> bool {
+    let moves_authorization_server = matches!(&step.step.change, Some(ServerChange::Profile(knobs))
+        if mock_server::knob_settings(knobs).iter().any(|(path, _)| path == "resource_metadata.authorization_servers"));
     matches!(step.verb, Verb::Logout | Verb::Remove)
         || (step.verb == Verb::Expire && step.step.expire == ExpireMode::AllTokens)
+        || moves_authorization_server
 }
 
 fn credentials_survive_restart(run: &ScenarioRun) -> Outcome {
