@@ -151,12 +151,15 @@ pub async fn discover(mcp_urls: &[String], issuer: &str) -> Result<Layout, Layou
         Some(url) => parse(url)?.origin().ascii_serialization(),
         None => String::new(),
     };
-    let defaults: Vec<(String, String)> =
-        [("authorization_endpoint", "/authorize"), ("token_endpoint", "/token"), ("registration_endpoint", "/register")]
-            .iter()
-            .map(|(member, path)| ((*member).to_owned(), format!("{origin}{path}")))
-            .filter(|(_, url)| !advertised.iter().any(|(_, named)| named == url))
-            .collect();
+    let defaults: Vec<(String, String)> = [
+        ("authorization_endpoint", "/authorize"),
+        ("token_endpoint", "/token"),
+        ("registration_endpoint", "/register"),
+    ]
+    .iter()
+    .map(|(member, path)| ((*member).to_owned(), format!("{origin}{path}")))
+    .filter(|(_, url)| !advertised.iter().any(|(_, named)| named == url))
+    .collect();
     let without_metadata = advertised.is_empty();
     let mut endpoints = Vec::new();
     for (member, url) in unique(advertised) {

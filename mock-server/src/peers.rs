@@ -61,7 +61,10 @@ impl Peers {
 
     /// The running authorization server whose issuer is `issuer`.
     pub(crate) fn authorization_server(&self, issuer: &str) -> Option<Arc<AuthorizationServer>> {
-        self.read().values().filter(|peer| peer.urls.issuer == issuer).find_map(|peer| peer.authorization_server.upgrade())
+        self.read()
+            .values()
+            .filter(|peer| peer.urls.issuer == issuer)
+            .find_map(|peer| peer.authorization_server.upgrade())
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Peer>> {

@@ -81,7 +81,8 @@ fn spans(text: &str) -> Result<Vec<(std::ops::Range<usize>, &str)>, String> {
     let mut found = Vec::new();
     let mut rest = 0;
     while let Some(open) = text[rest..].find('{').map(|i| i + rest) {
-        let close = text[open..].find('}').map(|i| i + open).ok_or_else(|| format!("`{}` is never closed", &text[open..]))?;
+        let close =
+            text[open..].find('}').map(|i| i + open).ok_or_else(|| format!("`{}` is never closed", &text[open..]))?;
         found.push((open..close + 1, &text[open + 1..close]));
         rest = close + 1;
     }

@@ -146,8 +146,8 @@ impl MockServer {
             token: origin_for(Origin::TokenEndpoint, knobs.token_origin),
             registration: origin_for(Origin::RegistrationEndpoint, knobs.registration_origin),
         };
-        let on_resource =
-            [knobs.authorize_origin, knobs.token_origin, knobs.registration_origin].map(|o| o == EndpointOrigin::Resource);
+        let on_resource = [knobs.authorize_origin, knobs.token_origin, knobs.registration_origin]
+            .map(|o| o == EndpointOrigin::Resource);
         let issuer = issuer_at(&as_origin, &knobs.issuer_path);
         let fallbacks = knobs.fallback.endpoints.clone();
         let paths = profile.resource.paths.clone();
@@ -450,7 +450,8 @@ fn finish(router: Router, transcript: &Transcript, origin: Origin) -> Router {
 
 /// An unadvertised endpoint's answer: the chosen error, as JSON (RFC 6749 §5.2).
 async fn answer_fallback(profile: Arc<LiveProfile>) -> axum::response::Response {
-    let (status, error) = profile.read(|p| (p.authorization_server.fallback.status, p.authorization_server.fallback.error.clone()));
+    let (status, error) =
+        profile.read(|p| (p.authorization_server.fallback.status, p.authorization_server.fallback.error.clone()));
     let status = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_REQUEST);
     let body = serde_json::json!({
         "error": error,

@@ -73,8 +73,8 @@ async fn each_endpoint_lives_on_the_origin_its_knob_names_and_works_there() {
     let knobs = "[authorization_server]\nauthorize_origin = \"separate\"\ntoken_origin = \"resource\"\nregistration_origin = \"separate\"";
     let server = MockServer::builder().profile(profile(Preset::SplitOriginPathIssuer, knobs)).start().await;
     let metadata = as_metadata(&server).await;
-    let [authorize, token, register] =
-        ["authorization_endpoint", "token_endpoint", "registration_endpoint"].map(|m| metadata[m].as_str().unwrap().to_owned());
+    let [authorize, token, register] = ["authorization_endpoint", "token_endpoint", "registration_endpoint"]
+        .map(|m| metadata[m].as_str().unwrap().to_owned());
     assert_eq!(origin(&token), server.resource_origin());
     assert_eq!(token, format!("{}/tenant1/token", server.resource_origin()));
     let origins = [origin(&authorize), origin(&register), origin(&server.issuer()), server.resource_origin()];

@@ -62,7 +62,8 @@ fn authorization_server_binding(run: &ScenarioRun) -> Outcome {
     let mut issued: BTreeMap<&str, Issued> = BTreeMap::new();
     for (key, server) in &run.servers {
         let own = issued.entry(key.as_str()).or_default();
-        own.client_ids.extend(server.profile.authorization_server.preregistered_clients.iter().map(|c| c.client_id.clone()));
+        own.client_ids
+            .extend(server.profile.authorization_server.preregistered_clients.iter().map(|c| c.client_id.clone()));
         for exchange in &server.exchanges {
             let answer = &exchange.response_body;
             match exchange.endpoint {
@@ -88,7 +89,9 @@ fn authorization_server_binding(run: &ScenarioRun) -> Outcome {
                 let from = issued.iter().find(|(other, got)| *other != key && got.client_ids.contains(id));
                 if let Some((other, _)) = from.filter(|_| !issued[key.as_str()].client_ids.contains(id)) {
                     return fail(
-                        format!("{key}: the client presented client_id `{id}`, registered with {other}'s authorization server"),
+                        format!(
+                            "{key}: the client presented client_id `{id}`, registered with {other}'s authorization server"
+                        ),
                         vec![line(key, exchange)],
                     );
                 }
@@ -97,7 +100,9 @@ fn authorization_server_binding(run: &ScenarioRun) -> Outcome {
             let refresh = exchange.body_param("refresh_token").filter(|_| exchange.endpoint == Endpoint::Token);
             if let Some(token) = refresh.filter(|t| !issued[key.as_str()].refresh_tokens.contains(*t)) {
                 return fail(
-                    format!("{key}: the client presented a refresh token ({token}) this authorization server never issued"),
+                    format!(
+                        "{key}: the client presented a refresh token ({token}) this authorization server never issued"
+                    ),
                     vec![line(key, exchange)],
                 );
             }
@@ -140,6 +145,8 @@ fn names_another_issuer(server: &crate::runner::ServerRecord) -> bool {
     server.exchanges.iter().any(|e| {
         e.endpoint == Endpoint::ResourceMetadata
             && e.status == 200
-            && e.response_body["authorization_servers"].as_array().is_some_and(|named| named.iter().any(|n| n != server.issuer.as_str()))
+            && e.response_body["authorization_servers"]
+                .as_array()
+                .is_some_and(|named| named.iter().any(|n| n != server.issuer.as_str()))
     })
 }

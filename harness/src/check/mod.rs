@@ -193,7 +193,13 @@ fn all_exchanges(run: &ScenarioRun) -> impl Iterator<Item = (&str, &Exchange)> {
 /// The canonical URIs of a server's MCP endpoints, one per path.
 fn canonical_uris(server: &crate::runner::ServerRecord) -> Vec<String> {
     let base = url::Url::parse(&server.mcp_uri);
-    server.profile.resource.paths.iter().map(|p| base.clone().and_then(|u| u.join(p)).map(|u| u.to_string()).unwrap_or_default()).collect()
+    server
+        .profile
+        .resource
+        .paths
+        .iter()
+        .map(|p| base.clone().and_then(|u| u.join(p)).map(|u| u.to_string()).unwrap_or_default())
+        .collect()
 }
 
 /// The resources `key`'s authorization server rightly issues tokens for: its own server's, and
@@ -208,7 +214,9 @@ fn resources_of_authorization_server(run: &ScenarioRun, key: &str) -> Vec<String
                 || server.exchanges.iter().any(|e| {
                     e.endpoint == Endpoint::ResourceMetadata
                         && e.status == 200
-                        && e.response_body["authorization_servers"].as_array().is_some_and(|named| named.iter().any(|n| n == issuer))
+                        && e.response_body["authorization_servers"]
+                            .as_array()
+                            .is_some_and(|named| named.iter().any(|n| n == issuer))
                 })
         })
         .flat_map(|(_, server)| canonical_uris(server))

@@ -503,7 +503,10 @@ mod tests {
     fn unknown_placeholders_are_errors_at_the_knob() {
         let text = "summary = \"s\"\n[servers.main]\n[servers.main.profile.resource_metadata]\nauthorization_servers = [\"{servers.nope.issuer}\"]\n[[steps]]\ndo = \"add\"\n";
         let (line, column, field, message) = error(text);
-        assert_eq!((line, column, field.as_str()), (4, 1, "servers.main.profile.resource_metadata.authorization_servers"));
+        assert_eq!(
+            (line, column, field.as_str()),
+            (4, 1, "servers.main.profile.resource_metadata.authorization_servers")
+        );
         assert!(message.contains("no server `nope`") && message.contains("main"), "{message}");
         let (line, _, field, message) = error(&format!(
             "{HEAD}[[steps]]\ndo = \"change\"\nprofile = {{ authorization_server = {{ issuer_override = \"{{isuer}}\" }} }}\n"

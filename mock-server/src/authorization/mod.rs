@@ -86,14 +86,7 @@ impl AuthorizationServer {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a plain HTTP client always builds");
-        Self {
-            profile,
-            issuer,
-            origins,
-            surroundings,
-            grants: Mutex::new(Grants::new(tokens, preregistered)),
-            http,
-        }
+        Self { profile, issuer, origins, surroundings, grants: Mutex::new(Grants::new(tokens, preregistered)), http }
     }
 
     /// The issuer identifier, exactly as metadata should state it (no trailing slash for a

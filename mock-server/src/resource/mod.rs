@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::authorization::{AccessToken, AuthorizationServer, TokenRejection};
-use crate::placeholder::Surroundings;
 use crate::live::LiveProfile;
+use crate::placeholder::Surroundings;
 use crate::profile::ResourceKnobs;
 use crate::recording::tagged;
 use crate::transcript::Endpoint;
