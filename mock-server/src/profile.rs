@@ -51,6 +51,14 @@ pub struct ResourceKnobs {
     /// Tools per `tools/list` page; `0` serves them all in one. Smaller pages make a client
     /// follow `nextCursor` (MCP 2025-11-25 §Pagination) to see every tool.
     pub tools_page_size: usize,
+    /// The MCP protocol versions the endpoint speaks (at least one). Leave out 2026-07-28 for a
+    /// server that predates it (a `server/discover` or other per-request-metadata request gets
+    /// the plain 400 of a legacy server, so a dual-era client falls back to `initialize`); leave
+    /// out every older one for a server that speaks only 2026-07-28 (`initialize` gets 400 with
+    /// an `UnsupportedProtocolVersionError` naming the supported versions; GET and DELETE 405).
+    #[serde(deserialize_with = "ProtocolVersion::at_least_one")]
+    #[schemars(length(min = 1))]
+    pub protocol_versions: Vec<ProtocolVersion>,
 }
 
 impl Default for ResourceKnobs {
@@ -63,7 +71,61 @@ impl Default for ResourceKnobs {
             challenge_scope: None,
             trailing_slash: false,
             tools_page_size: 0,
+            protocol_versions: ProtocolVersion::ALL.to_vec(),
         }
+    }
+}
+
+/// An MCP protocol version the Streamable HTTP endpoint can speak. (2024-11-05 used the older
+/// HTTP+SSE transport, which the mock does not serve.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum ProtocolVersion {
+    /// `initialize` handshake and sessions; no `MCP-Protocol-Version` header yet.
+    #[serde(rename = "2025-03-26")]
+    V2025_03_26,
+    /// `initialize` handshake and sessions; the `MCP-Protocol-Version` header after it.
+    #[serde(rename = "2025-06-18")]
+    V2025_06_18,
+    /// As 2025-06-18 (the last revision with `initialize`).
+    #[serde(rename = "2025-11-25")]
+    V2025_11_25,
+    /// Sessionless: every request carries its version in `_meta` and the `MCP-Protocol-Version`
+    /// header; `server/discover` instead of `initialize`.
+    #[serde(rename = "2026-07-28")]
+    V2026_07_28,
+}
+
+impl ProtocolVersion {
+    /// Every version, oldest first.
+    pub const ALL: [Self; 4] = [Self::V2025_03_26, Self::V2025_06_18, Self::V2025_11_25, Self::V2026_07_28];
+
+    /// As the wire spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V2025_03_26 => "2025-03-26",
+            Self::V2025_06_18 => "2025-06-18",
+            Self::V2025_11_25 => "2025-11-25",
+            Self::V2026_07_28 => "2026-07-28",
+        }
+    }
+
+    /// Whether the version opens with an `initialize` handshake (every one before 2026-07-28).
+    pub fn has_initialize(self) -> bool {
+        self < Self::V2026_07_28
+    }
+
+    /// The version the wire names, if the mock knows it.
+    pub fn parse(wire: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == wire)
+    }
+
+    /// A server that speaks no version is no server: an empty list is refused with its knob's path.
+    fn at_least_one<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Self>, D::Error> {
+        let versions = Vec::<Self>::deserialize(deserializer)?;
+        if versions.is_empty() {
+            return Err(serde::de::Error::custom("name at least one protocol version"));
+        }
+        Ok(versions)
     }
 }
 

@@ -83,6 +83,12 @@ pub struct Exchange {
     /// A JSON response body; `null` otherwise (HTML pages and event streams are not kept).
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub response_body: Value,
+    /// The MCP protocol version an MCP request was served under: the one its `initialize`
+    /// negotiated (for every request of that session), or the one a 2026-07-28 request names.
+    /// None for other endpoints and for requests refused before MCP (no token, a version the
+    /// server does not speak).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_version: Option<String>,
 }
 
 impl Exchange {
@@ -360,6 +366,7 @@ mod tests {
             status: 200,
             response_headers: BTreeMap::new(),
             response_body: Value::Null,
+            protocol_version: None,
         }
     }
 
