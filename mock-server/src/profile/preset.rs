@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AsOrigin, ClientAuthMethod, IssParameter, MetadataDocument, MetadataLocation, PreregisteredClient, Profile,
-    ProfileError, RefreshPolicy,
+    ProfileError, ProtocolVersion, RefreshPolicy,
 };
 
 /// The named layouts real clients break on.
@@ -114,9 +114,11 @@ impl Preset {
                 "no DCR; a pre-registered confidential client `harness-client` (client_secret_basic)"
             }
             Self::Cimd => "client ID metadata documents: a URL client_id the AS fetches and checks",
-            Self::Backcompat20250326 => "2025-03-26 server: no PRM, AS metadata on the MCP origin",
+            Self::Backcompat20250326 => {
+                "2025-03-26 server: speaks only protocol 2025-03-26; no PRM, AS metadata on the MCP origin"
+            }
             Self::BackcompatNoMetadata => {
-                "2025-03-26 server with no metadata at all: default /authorize, /token, /register"
+                "2025-03-26 server (protocol 2025-03-26 only) with no metadata at all: default /authorize, /token, /register"
             }
             Self::ScopeFromChallenge => "401 challenge carries scope=\"mcp:read\"; PRM lists no scopes",
             Self::StepUp => "challenge asks for mcp:read; write_note answers 403 insufficient_scope for mcp:write",
@@ -162,11 +164,13 @@ impl Preset {
             }
             Self::Cimd => asv.client_id_metadata_documents = true,
             Self::Backcompat20250326 => {
+                p.resource.protocol_versions = vec![ProtocolVersion::V2025_03_26];
                 rm.location = MetadataLocation::None;
                 rm.in_challenge = false;
                 asv.metadata = vec![MetadataDocument::Oauth];
             }
             Self::BackcompatNoMetadata => {
+                p.resource.protocol_versions = vec![ProtocolVersion::V2025_03_26];
                 rm.location = MetadataLocation::None;
                 rm.in_challenge = false;
                 asv.metadata = Vec::new();
