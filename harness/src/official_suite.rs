@@ -31,6 +31,7 @@ const PAIRS_2026: &[(&str, &str)] = &[
     ("iss-omitted", "auth/iss-supported-missing"),
     ("iss-wrong", "auth/iss-wrong-issuer"),
     ("issuer-mismatch", "auth/metadata-issuer-mismatch"),
+    ("as-migrated-after-login", "auth/authorization-server-migration"),
 ];
 
 /// Scored scenarios of 0.2.0-alpha.12 with no counterpart in this catalog yet: one moves to
@@ -41,7 +42,6 @@ const WITHOUT_COUNTERPART_2026: &[&str] = &[
     "auth/iss-normalized",
     "auth/offline-access-scope",
     "auth/offline-access-not-supported",
-    "auth/authorization-server-migration",
     "auth/token-endpoint-auth-basic",
     "auth/token-endpoint-auth-post",
     "auth/token-endpoint-auth-none",
