@@ -235,6 +235,17 @@ async fn status_tells_truth_fails_for_a_status_that_trusts_a_file() {
 }
 
 #[tokio::test]
+async fn status_tells_truth_fails_when_the_import_needed_a_new_login() {
+    // A client whose import logs in when it must: a status saying "logged in" before an import
+    // that had to go back to the browser spoke of a login that did not work.
+    altered("happy-path", "status-tells-truth", |run| {
+        let login = run.steps.iter().find(|s| !s.visits.is_empty()).unwrap().visits.clone();
+        run.steps.iter_mut().rev().find(|s| s.verb == scenario::Verb::Import).unwrap().visits = login;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn tools_imported_fails_when_a_tool_goes_missing() {
     altered("happy-path", "tools-imported", |run| {
         let import = run.steps.iter_mut().find(|s| s.verb == scenario::Verb::Import).unwrap();

@@ -27,6 +27,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("harness/clients/typescript-sdk.toml", include_str!("../../../clients/typescript-sdk.toml")),
     ("harness/clients/claude-code.toml", include_str!("../../../clients/claude-code.toml")),
     ("harness/clients/opencode.toml", include_str!("../../../clients/opencode.toml")),
+    ("harness/clients/mcp-inspector.toml", include_str!("../../../clients/mcp-inspector.toml")),
 ];
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -225,7 +226,12 @@ impl ManifestClient {
             .map_err(|e| AdapterError::Failed(format!("cannot run {}: {e}", invocation.program.display())))?;
         let required =
             required.as_ref().map(|(path, contains, before)| (path.as_path(), contains.as_str(), before.clone()));
-        let reply = read::reply(spec, &finished, required, &values);
+        // Statuses given by URL are named through the registry.
+        let registry = match spec.statuses.as_ref().and_then(|s| s.urls.as_ref()) {
+            Some(_) => read::state(&self.manifest.state, &ctx.home).registry,
+            None => Vec::new(),
+        };
+        let reply = read::reply(spec, &finished, required, &values, &registry);
         if reply.error.is_none() {
             self.edit_files(spec, &values)?;
         }

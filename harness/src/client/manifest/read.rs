@@ -13,12 +13,13 @@ use crate::scenario::Status;
 
 /// The step's reply: the process outcome, then what the verb's readers find in the output.
 /// `required` is the file the verb must have written, with what it held before; `values` expand
-/// the readers' placeholders.
+/// the readers' placeholders; `registry` names the entries of statuses given by URL.
 pub fn reply(
     spec: &VerbSpec,
     finished: &Finished,
     required: Option<(&Path, &str, Option<String>)>,
     values: &BTreeMap<&str, String>,
+    registry: &[RegistryEntry],
 ) -> Reply {
     let mut reply = Reply {
         error: finished.error(),
@@ -42,7 +43,7 @@ pub fn reply(
         }
     }
     if let Some(statuses) = &spec.statuses {
-        reply.statuses = read_statuses(statuses, finished);
+        reply.statuses = read_statuses(statuses, finished, registry);
     }
     if let Some(tools) = &spec.tools {
         if matches!(tools.from, Stream::Server) {
@@ -73,16 +74,39 @@ fn both(finished: &Finished) -> String {
     format!("{}\n{}", finished.stdout, finished.stderr)
 }
 
-fn read_statuses(spec: &StatusesSpec, finished: &Finished) -> Vec<EntryStatus> {
-    let pattern = regex::Regex::new(&spec.pattern).expect("checked at load");
-    pattern
-        .captures_iter(&text(spec.from, finished))
-        .map(|found| {
-            let raw = found["status"].trim().to_owned();
-            let normalized = spec.words.get(&raw).copied().unwrap_or(Status::Error);
-            EntryStatus { name: found["name"].trim().to_owned(), raw, normalized }
+fn read_statuses(spec: &StatusesSpec, finished: &Finished, registry: &[RegistryEntry]) -> Vec<EntryStatus> {
+    let status = |name: &str, raw: &str| EntryStatus {
+        name: name.trim().to_owned(),
+        raw: raw.trim().to_owned(),
+        normalized: spec.words.get(raw.trim()).copied().unwrap_or(Status::Error),
+    };
+    let text = text(spec.from, finished);
+    let Some(listing) = &spec.urls else {
+        let pattern = regex::Regex::new(spec.pattern.as_deref().expect("a pattern or urls (checked at load)"))
+            .expect("checked at load");
+        return pattern.captures_iter(&text).map(|found| status(&found["name"], &found["status"])).collect();
+    };
+    // No listing printed is no status at all, not "none logged in".
+    let Some(urls) = first_json(&text).and_then(|v| v.pointer(&listing.pointer).and_then(Value::as_array).cloned())
+    else {
+        return Vec::new();
+    };
+    // Clients normalize URLs their own way (`http://h/mcp` and `http://H:80/mcp` are one).
+    let normal = |url: &str| url::Url::parse(url).map_or_else(|_| url.to_owned(), String::from);
+    let listed: Vec<String> = urls.iter().filter_map(Value::as_str).map(normal).collect();
+    registry
+        .iter()
+        .map(|entry| {
+            let word = if listed.contains(&normal(&entry.url)) { &listing.listed } else { &listing.unlisted };
+            status(&entry.name, word)
         })
         .collect()
+}
+
+/// The first JSON value in `text`, wherever it starts.
+fn first_json(text: &str) -> Option<Value> {
+    let start = text.find(['{', '['])?;
+    serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>().next()?.ok()
 }
 
 fn read_tools(spec: &ToolsSpec, finished: &Finished, prefix: Option<&str>) -> Option<Vec<ToolInfo>> {
@@ -215,6 +239,7 @@ fn read_registry(spec: &RegistrySpec, values: &BTreeMap<&str, String>) -> Vec<Re
 
 fn read_credentials(spec: &CredentialsSpec, values: &BTreeMap<&str, String>) -> Vec<CredentialSummary> {
     let pattern = super::spec::expand(&spec.files, values);
+    let keys = spec.record_keys.as_deref().map(|k| regex::Regex::new(k).expect("checked at load"));
     let now_ms = chrono::Utc::now().timestamp_millis();
     let mut credentials: Vec<CredentialSummary> = glob::glob(&pattern)
         .into_iter()
@@ -223,13 +248,20 @@ fn read_credentials(spec: &CredentialsSpec, values: &BTreeMap<&str, String>) -> 
         .filter_map(|path| read_json(&path))
         .flat_map(|document| match &spec.records {
             Some(pointer) => match document.pointer(pointer) {
-                Some(Value::Array(records)) => records.clone(),
-                Some(Value::Object(records)) => records.values().cloned().collect(),
+                Some(Value::Array(records)) => records.iter().map(|r| (BTreeMap::new(), r.clone())).collect(),
+                Some(Value::Object(records)) => {
+                    records.iter().filter_map(|(key, record)| Some((key_groups(keys.as_ref(), key)?, record.clone()))).collect()
+                }
                 _ => Vec::new(),
             },
-            None => vec![document],
+            None => vec![(BTreeMap::new(), document)],
         })
-        .map(|record| {
+        .map(|(groups, record)| {
+            // A secret store keeps each record as a string of JSON.
+            let record = match &record {
+                Value::String(text) => serde_json::from_str(text).unwrap_or(record),
+                _ => record,
+            };
             let present = |pointer: &Option<String>| {
                 pointer.as_ref().and_then(|p| record.pointer(p)).and_then(Value::as_str).is_some_and(|s| !s.is_empty())
             };
@@ -244,7 +276,7 @@ fn read_credentials(spec: &CredentialsSpec, values: &BTreeMap<&str, String>) -> 
             };
             let client_id = spec.client_id.as_ref().and_then(|p| record.pointer(p)).and_then(Value::as_str);
             CredentialSummary {
-                key: pointer_template(&spec.key, &record),
+                key: key_template(&spec.key, &record, &groups),
                 access_token: present(&Some(spec.access_token.clone())),
                 refresh_token: present(&spec.refresh_token),
                 scopes: match spec.scope.as_ref().and_then(|p| record.pointer(p)) {
@@ -266,14 +298,27 @@ fn read_credentials(spec: &CredentialsSpec, values: &BTreeMap<&str, String>) -> 
     credentials
 }
 
-/// `{/pointer}` replaced by the string (or JSON) at that pointer in `record`.
-fn pointer_template(template: &str, record: &Value) -> String {
-    let pattern = regex::Regex::new(r"\{(/[^}]*)\}").expect("a valid regex");
+/// The named groups of `keys` in a record's key, percent-decoded (a store that names records by
+/// an encoded URL); `None` when the key does not match. Without `keys`, every record counts.
+fn key_groups(keys: Option<&regex::Regex>, key: &str) -> Option<BTreeMap<String, String>> {
+    let Some(keys) = keys else { return Some(BTreeMap::new()) };
+    let found = keys.captures(key)?;
+    let decoded = |text: &str| percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned();
+    Some(keys.capture_names().flatten().filter_map(|n| Some((n.to_owned(), decoded(found.name(n)?.as_str())))).collect())
+}
+
+/// `{/pointer}` replaced by the string (or JSON) at that pointer in `record`, `{group}` by that
+/// group of the record's key.
+fn key_template(template: &str, record: &Value, groups: &BTreeMap<String, String>) -> String {
+    let pattern = regex::Regex::new(r"\{(/[^}]*|\w+)\}").expect("a valid regex");
     pattern
-        .replace_all(template, |found: &regex::Captures| match record.pointer(&found[1]) {
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-            None => "?".into(),
+        .replace_all(template, |found: &regex::Captures| match found[1].strip_prefix('/') {
+            None => groups.get(&found[1]).cloned().unwrap_or_else(|| "?".into()),
+            Some(_) => match record.pointer(&found[1]) {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => "?".into(),
+            },
         })
         .into_owned()
 }
@@ -327,11 +372,12 @@ mod tests {
     fn statuses_map_client_words_and_unknown_words_are_errors() {
         let spec = StatusesSpec {
             from: Stream::Stdout,
-            pattern: r"(?m)^. (?P<name>[^:]+): .* - (?P<status>\w+)$".into(),
+            pattern: Some(r"(?m)^. (?P<name>[^:]+): .* - (?P<status>\w+)$".into()),
+            urls: None,
             words: BTreeMap::from([("Connected".to_owned(), Status::Oauth)]),
         };
         let out = "✓ a: http://x (http) - Connected\n✗ b: http://y (http) - Weird\n";
-        let statuses = read_statuses(&spec, &finished(out, ""));
+        let statuses = read_statuses(&spec, &finished(out, ""), &[]);
         assert_eq!(statuses[0].normalized, Status::Oauth);
         assert_eq!((statuses[1].name.as_str(), statuses[1].normalized), ("b", Status::Error));
     }
@@ -353,6 +399,60 @@ mod tests {
     #[test]
     fn record_keys_come_from_pointers() {
         let record = serde_json::json!({"serverName": "a", "n": 3});
-        assert_eq!(pointer_template("{/serverName} #{/n} {/missing}", &record), "a #3 ?");
+        assert_eq!(key_template("{/serverName} #{/n} {/missing}", &record, &BTreeMap::new()), "a #3 ?");
+    }
+
+    #[test]
+    fn records_kept_as_json_text_are_read_under_their_decoded_keys_and_other_secrets_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = serde_json::json!({ "secrets": {
+            "oauth+ns+http%3A%2F%2Fh%3A1%2Fmcp:tokens:http://h:1": "{\"access_token\":\"at\",\"scope\":\"a b\"}",
+            "oauth+ns+http%3A%2F%2Fh%3A1%2Fmcp:client-secret:http://h:1": "s3cret",
+        }});
+        std::fs::write(dir.path().join("secrets.json"), secrets.to_string()).unwrap();
+        let spec = CredentialsSpec {
+            files: "{home}/secrets.json".into(),
+            records: Some("/secrets".into()),
+            record_keys: Some(r"^oauth\+[^+]+\+(?P<server>[^+:]+):tokens:(?P<issuer>.+)$".into()),
+            key: "{server} ({issuer})".into(),
+            access_token: "/access_token".into(),
+            refresh_token: Some("/refresh_token".into()),
+            scope: Some("/scope".into()),
+            expires_at_ms: None,
+            expires_at_s: None,
+            client_id: None,
+        };
+        let values = BTreeMap::from([("home", dir.path().display().to_string())]);
+        let found = read_credentials(&spec, &values);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].key, "http://h:1/mcp (http://h:1)");
+        assert!(found[0].access_token && !found[0].refresh_token);
+        assert_eq!(found[0].scopes, ["a", "b"]);
+    }
+
+    #[test]
+    fn statuses_by_url_name_every_registry_entry() {
+        let spec = StatusesSpec {
+            from: Stream::Stdout,
+            pattern: None,
+            urls: Some(super::super::spec::UrlListing {
+                pointer: "/stored".into(),
+                listed: "stored".into(),
+                unlisted: "none".into(),
+            }),
+            words: BTreeMap::from([("stored".to_owned(), Status::Oauth), ("none".to_owned(), Status::NotLoggedIn)]),
+        };
+        let entry = |name: &str, url: &str| RegistryEntry {
+            name: name.into(),
+            transport: "http".into(),
+            url: url.into(),
+            tools: None,
+        };
+        let registry = [entry("a", "http://h:1/mcp"), entry("b", "http://h:2/mcp")];
+        let out = "{\"path\":\"/x\",\"stored\":[\"http://h:1/mcp\"]}\n";
+        let statuses = read_statuses(&spec, &finished(out, ""), &registry);
+        let found: Vec<_> = statuses.iter().map(|s| (s.name.as_str(), s.normalized)).collect();
+        assert_eq!(found, [("a", Status::Oauth), ("b", Status::NotLoggedIn)]);
+        assert!(read_statuses(&spec, &finished("crashed", ""), &registry).is_empty());
     }
 }

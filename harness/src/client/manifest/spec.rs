@@ -102,8 +102,7 @@ struct RawManifest {
     env: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     verbs: RawVerbs,
-    #[serde(default)]
-    state: StateSpec,
+    state: Option<Spanned<StateSpec>>,
 }
 
 /// One table per verb; `expire` is the harness's, never a client's.
@@ -251,17 +250,31 @@ pub enum Stream {
     Server,
 }
 
-/// Statuses from output: a regex with named groups `name` and `status`, matched repeatedly, and
-/// the client's status words in the harness's vocabulary.
+/// Statuses from output — a regex with named groups `name` and `status`, matched repeatedly, or
+/// the URLs of the entries the client holds a login for — and the client's status words in the
+/// harness's vocabulary.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatusesSpec {
     #[serde(default)]
     pub from: Stream,
-    pub pattern: String,
+    pub pattern: Option<String>,
+    pub urls: Option<UrlListing>,
     /// Client word → `oauth`, `bearer`, `not_logged_in`, `unsupported`, `expired` or `error`;
     /// a word not listed is `error`.
     pub words: BTreeMap<String, Status>,
+}
+
+/// A client that lists logins by server URL rather than entries by name (the MCP Inspector's
+/// `--list-stored-auth`): a JSON array of URLs in the first JSON value printed. Every entry of
+/// the registry gets `listed` or `unlisted` as its word, by its URL.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UrlListing {
+    /// Pointer to the array of URLs.
+    pub pointer: String,
+    pub listed: String,
+    pub unlisted: String,
 }
 
 /// Tools from output: either the JSON value printed after `json_after` (with `pointer` to the
@@ -322,9 +335,15 @@ fn streamable_http() -> String {
 pub struct CredentialsSpec {
     pub files: String,
     /// Pointer to the records in a file (an array, or an object of records by any key); absent
-    /// when the file is one record.
+    /// when the file is one record. A record that is a string of JSON (a secret store's value)
+    /// is read as that JSON.
     pub records: Option<String>,
-    /// What the client keys the record by: a template over pointers (`{/serverName}`).
+    /// With `records` naming an object: only the records whose key matches this regex (a store
+    /// that keeps other secrets beside tokens); its named groups, percent-decoded, may appear in
+    /// `key` as `{group}`.
+    pub record_keys: Option<String>,
+    /// What the client keys the record by: a template over pointers (`{/serverName}`) and
+    /// `record_keys` groups.
     pub key: String,
     pub access_token: String,
     pub refresh_token: Option<String>,
@@ -358,6 +377,12 @@ pub fn parse(file: &str, text: &str) -> Result<Manifest, ManifestError> {
     if let Some(package) = &raw.package {
         check_package(package.get_ref(), uses_npm).map_err(|m| at(package.span(), "package", m))?;
     }
+    let state_span = raw.state.as_ref().map_or(0..0, Spanned::span);
+    let state = raw.state.map(Spanned::into_inner).unwrap_or_default();
+    if let Some(keys) = state.credentials.as_ref().and_then(|c| c.record_keys.as_ref()) {
+        regex::Regex::new(keys)
+            .map_err(|e| at(state_span.clone(), "state.credentials.record_keys", format!("not a regex: {e}")))?;
+    }
     let mut verbs = BTreeMap::new();
     let RawVerbs { add, login, list, import, call, restart, logout, remove } = raw.verbs;
     for (key, spec) in [
@@ -374,6 +399,10 @@ pub fn parse(file: &str, text: &str) -> Result<Manifest, ManifestError> {
         let span = spec.span();
         let spec = spec.into_inner();
         check_verb(&spec).map_err(|(field, message)| at(span.clone(), &format!("verbs.{key}.{field}"), message))?;
+        if spec.statuses.as_ref().is_some_and(|s| s.urls.is_some()) && state.registry.is_none() {
+            let message = "statuses by URL need `[state.registry]` to name the entries".to_owned();
+            return Err(at(span, &format!("verbs.{key}.statuses.urls"), message));
+        }
         verbs.insert(key, spec);
     }
     let name = match &raw.version {
@@ -390,7 +419,7 @@ pub fn parse(file: &str, text: &str) -> Result<Manifest, ManifestError> {
         callback_port: raw.callback_port,
         env: raw.env.into_iter().map(|(k, v)| (k, v.into_inner())).collect(),
         verbs,
-        state: raw.state,
+        state,
         uses_npm,
     })
 }
@@ -445,18 +474,24 @@ fn check_verb(spec: &VerbSpec) -> Result<(), (String, String)> {
         .filter_map(|a| a.after.as_ref().map(|p| ("answers.after", p)))
         .chain(spec.stop_when_output.as_ref().map(|p| ("stop_when_output", p)))
         .chain(spec.failed_when_output.as_ref().map(|p| ("failed_when_output", p)))
-        .chain(spec.statuses.as_ref().map(|s| ("statuses.pattern", &s.pattern)))
+        .chain(spec.statuses.as_ref().and_then(|s| s.pattern.as_ref()).map(|p| ("statuses.pattern", p)))
         .chain(spec.tools.as_ref().and_then(|t| t.pattern.as_ref()).map(|p| ("tools.pattern", p)))
         .chain(spec.content.as_ref().map(|c| ("content.pattern", &c.pattern)));
     for (field, pattern) in patterns {
         regex::Regex::new(pattern).map_err(|e| (field.to_owned(), format!("not a regex: {e}")))?;
     }
     if let Some(statuses) = &spec.statuses {
-        let pattern = regex::Regex::new(&statuses.pattern).expect("checked above");
-        for group in ["name", "status"] {
-            if !pattern.capture_names().flatten().any(|n| n == group) {
-                return Err(("statuses.pattern".into(), format!("needs a named group `{group}`")));
+        match (&statuses.pattern, &statuses.urls) {
+            (Some(pattern), None) => {
+                let pattern = regex::Regex::new(pattern).expect("checked above");
+                for group in ["name", "status"] {
+                    if !pattern.capture_names().flatten().any(|n| n == group) {
+                        return Err(("statuses.pattern".into(), format!("needs a named group `{group}`")));
+                    }
+                }
             }
+            (None, Some(_)) => {}
+            _ => return Err(("statuses".into(), "give exactly one of `pattern` or `urls`".into())),
         }
     }
     if let Some(tools) = &spec.tools {
