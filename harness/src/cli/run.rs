@@ -21,8 +21,8 @@ pub struct Args {
     scenarios: Vec<String>,
     /// A client to test; repeat for a matrix: `reference`, `reference+FAULT` (a mutant),
     /// `codex@VERSION` (any published version), `codex` (every pinned version), `mcp-remote`,
-    /// `gemini-cli`, `typescript-sdk`, `claude-code`, `opencode` (each also `@VERSION`), a manifest file
-    /// (`*.toml`), or `all`.
+    /// `gemini-cli`, `typescript-sdk`, `claude-code`, `opencode`, `mcp-inspector` (each also
+    /// `@VERSION`), `fastmcp`, a manifest file (`*.toml`), or `all`.
     #[arg(long = "client", default_value = "reference")]
     clients: Vec<String>,
     /// The catalog directory.

@@ -6,6 +6,7 @@ pub(crate) mod npm;
 mod port;
 mod process;
 mod pty;
+mod python;
 mod reference;
 pub(crate) mod registry;
 mod sandbox;
@@ -277,8 +278,9 @@ pub trait ClientAdapter: Send + Sync {
 /// A client by the name the CLI takes: `reference`, `reference+FAULT` (a mutant), `codex@VERSION`
 /// (any published version: one not pinned is installed on first use) or `codex` (every pinned
 /// version), a built-in manifest client by name (`mcp-remote`, `gemini-cli`, `typescript-sdk`,
-/// `claude-code`, `opencode`, optionally `@VERSION`, likewise), a manifest file (`*.toml`),
-/// `conformance:COMMAND` (a client following the official suite's contract), or `all`.
+/// `claude-code`, `opencode`, `mcp-inspector`, optionally `@VERSION`, likewise; `fastmcp`), a
+/// manifest file (`*.toml`), `conformance:COMMAND` (a client following the official suite's
+/// contract), or `all`.
 pub fn by_name(name: &str) -> Result<Vec<Arc<dyn ClientAdapter>>, String> {
     let manifests = || ManifestClient::built_in().into_iter().map(|c| Arc::new(c) as Arc<dyn ClientAdapter>);
     let codex = || CodexClient::pinned().into_iter().map(|c| Arc::new(c) as Arc<dyn ClientAdapter>);

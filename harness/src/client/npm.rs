@@ -17,6 +17,9 @@ const PACKAGE_LOCK: &str = include_str!("../../npm/package-lock.json");
 /// A generous limit for an install: a Codex release is a download of well over 100 MB.
 pub const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// A query (`npm view`, a version check) is one small request.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Why npm could not give the harness what it asked for.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum NpmError {
@@ -24,13 +27,13 @@ pub enum NpmError {
     NoCache,
     #[error("{path}: {reason}")]
     Io { path: PathBuf, reason: String },
-    #[error("cannot run npm ({reason}); the real clients are installed from the npm registry with it")]
-    NotRunnable { reason: String },
-    #[error("`npm {command}` was stopped after {} s", .limit.as_secs())]
+    #[error("cannot run {program} ({reason}); the real clients are installed from their registries with it")]
+    NotRunnable { program: String, reason: String },
+    #[error("`{command}` was stopped after {} s", .limit.as_secs())]
     TimedOut { command: String, limit: Duration },
-    #[error("`npm {command}` failed: {stderr}")]
+    #[error("`{command}` failed: {stderr}")]
     Failed { command: String, stderr: String },
-    #[error("`npm {command}` printed {what}: {reason}")]
+    #[error("`{command}` printed {what}: {reason}")]
     Unexpected { command: String, what: &'static str, reason: String },
     #[error(
         "{package}@{version} is not published on the npm registry; nearest published: {}",
@@ -58,12 +61,20 @@ pub fn cache_dir() -> Result<PathBuf, NpmError> {
 /// Runs `npm ARGS` in `dir` and returns what it printed on stdout. The process gets its own group,
 /// killed whole at `limit`.
 pub fn npm(args: &[&str], dir: &Path, limit: Duration) -> Result<String, NpmError> {
+    run_installer(Path::new("npm"), args, dir, limit)
+}
+
+/// Runs an installer (npm, pip) in `dir` and returns what it printed on stdout. The process gets
+/// its own group, killed whole at `limit`.
+pub fn run_installer(program: &Path, args: &[&str], dir: &Path, limit: Duration) -> Result<String, NpmError> {
     use std::os::unix::process::CommandExt as _;
-    let command = args.join(" ");
+    let command = format!("{} {}", program.display(), args.join(" "));
+    let not_runnable =
+        |e: std::io::Error| NpmError::NotRunnable { program: program.display().to_string(), reason: e.to_string() };
     let capture = || tempfile::tempfile().map_err(|e| NpmError::io(&std::env::temp_dir(), e));
     let (mut stdout, mut stderr) = (capture()?, capture()?);
     let stream = |file: &std::fs::File| file.try_clone().map(Stdio::from).map_err(|e| NpmError::io(dir, e));
-    let mut child = Command::new("npm")
+    let mut child = Command::new(program)
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
@@ -71,10 +82,10 @@ pub fn npm(args: &[&str], dir: &Path, limit: Duration) -> Result<String, NpmErro
         .stderr(stream(&stderr)?)
         .process_group(0)
         .spawn()
-        .map_err(|e| NpmError::NotRunnable { reason: e.to_string() })?;
+        .map_err(not_runnable)?;
     let started = Instant::now();
     let status = loop {
-        match child.try_wait().map_err(|e| NpmError::NotRunnable { reason: e.to_string() })? {
+        match child.try_wait().map_err(not_runnable)? {
             Some(status) => break status,
             None if started.elapsed() >= limit => {
                 // npm starts helpers of its own: stop the whole group.

@@ -3,14 +3,10 @@
 //! `package-lock.json` npm writes, whose `integrity` hashes record what was installed.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use semver::Version;
 
 use super::npm::{self, NpmError};
-
-/// `npm view` is one small request.
-const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How many published versions on each side of a missing one the error names.
 const NEAREST_EACH_SIDE: usize = 3;
@@ -18,8 +14,12 @@ const NEAREST_EACH_SIDE: usize = 3;
 /// Every version of `package` on the registry, as npm lists them (oldest first).
 pub fn published(package: &str) -> Result<Vec<String>, NpmError> {
     let args = ["view", package, "versions", "--json"];
-    let text = npm::npm(&args, &std::env::temp_dir(), QUERY_TIMEOUT)?;
-    let unexpected = |reason: String| NpmError::Unexpected { command: args.join(" "), what: "no version list", reason };
+    let text = npm::npm(&args, &std::env::temp_dir(), npm::QUERY_TIMEOUT)?;
+    let unexpected = |reason: String| NpmError::Unexpected {
+        command: format!("npm {}", args.join(" ")),
+        what: "no version list",
+        reason,
+    };
     // A package with a single version is printed as a bare string.
     match serde_json::from_str(&text).map_err(|e| unexpected(e.to_string()))? {
         serde_json::Value::String(one) => Ok(vec![one]),
@@ -78,7 +78,7 @@ pub fn install(package: &str, version: &str) -> Result<PathBuf, NpmError> {
             let found = installed_version(staging, package)?;
             if found != version {
                 return Err(NpmError::Unexpected {
-                    command: command.join(" "),
+                    command: format!("npm {}", command.join(" ")),
                     what: "a lockfile for another version",
                     reason: format!("{package} is {found}, not {version}"),
                 });

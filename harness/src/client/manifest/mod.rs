@@ -15,7 +15,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::process::{self, Answer, BrowserShim, Input, Invocation};
-use super::{AdapterError, ClientAdapter, ClientState, Reply, ServerEntry, StepContext, Support, npm, port, registry};
+use super::{
+    AdapterError, ClientAdapter, ClientState, Reply, ServerEntry, StepContext, Support, npm, port, python, registry,
+};
 use crate::scenario::Verb;
 pub use spec::{Manifest, ManifestError, PLACEHOLDERS};
 
@@ -28,6 +30,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("harness/clients/claude-code.toml", include_str!("../../../clients/claude-code.toml")),
     ("harness/clients/opencode.toml", include_str!("../../../clients/opencode.toml")),
     ("harness/clients/mcp-inspector.toml", include_str!("../../../clients/mcp-inspector.toml")),
+    ("harness/clients/fastmcp.toml", include_str!("../../../clients/fastmcp.toml")),
 ];
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -82,9 +85,16 @@ impl ManifestClient {
     }
 
     /// Whether the client can run here: a manifest using the pinned npm clients needs them
-    /// installed (for any version of the client: they hold the pinned Node.js).
+    /// installed (for any version of the client: they hold the pinned Node.js), one using the
+    /// pinned Python clients their environment.
     pub fn availability(&self) -> Result<(), String> {
-        if self.manifest.uses_npm() { npm::node_modules().map(|_| ()) } else { Ok(()) }
+        if self.manifest.uses_npm() {
+            npm::node_modules()?;
+        }
+        if self.manifest.uses_python() {
+            python::environment()?;
+        }
+        Ok(())
     }
 
     /// `{npm}`: the version's own install, else the pinned clients.
@@ -115,11 +125,20 @@ impl ManifestClient {
             ("scenario", ctx.scenario.clone()),
             ("conformance_scenario", contract::official_name(&ctx.scenario).to_owned()),
         ]);
-        if let Ok(modules) = self.modules() {
-            values.insert("npm", modules.display().to_string());
+        // Any client but a Python one gets the pinned Node.js on its PATH (a vendor's script may
+        // call `node`); a Python client has no use for the npm clients' install.
+        if self.manifest.uses_npm() || !self.manifest.uses_python() {
+            if let Ok(modules) = self.modules() {
+                values.insert("npm", modules.display().to_string());
+            }
+            if let Ok(node) = npm::node() {
+                values.insert("node", node.display().to_string());
+            }
         }
-        if let Ok(node) = npm::node() {
-            values.insert("node", node.display().to_string());
+        if self.manifest.uses_python()
+            && let Ok(env) = python::environment()
+        {
+            values.insert("python_env", env.display().to_string());
         }
         if let Some(entry) = entry {
             use md5::Digest as _;

@@ -249,9 +249,10 @@ fn read_credentials(spec: &CredentialsSpec, values: &BTreeMap<&str, String>) -> 
         .flat_map(|document| match &spec.records {
             Some(pointer) => match document.pointer(pointer) {
                 Some(Value::Array(records)) => records.iter().map(|r| (BTreeMap::new(), r.clone())).collect(),
-                Some(Value::Object(records)) => {
-                    records.iter().filter_map(|(key, record)| Some((key_groups(keys.as_ref(), key)?, record.clone()))).collect()
-                }
+                Some(Value::Object(records)) => records
+                    .iter()
+                    .filter_map(|(key, record)| Some((key_groups(keys.as_ref(), key)?, record.clone())))
+                    .collect(),
                 _ => Vec::new(),
             },
             None => vec![(BTreeMap::new(), document)],
@@ -304,7 +305,9 @@ fn key_groups(keys: Option<&regex::Regex>, key: &str) -> Option<BTreeMap<String,
     let Some(keys) = keys else { return Some(BTreeMap::new()) };
     let found = keys.captures(key)?;
     let decoded = |text: &str| percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned();
-    Some(keys.capture_names().flatten().filter_map(|n| Some((n.to_owned(), decoded(found.name(n)?.as_str())))).collect())
+    Some(
+        keys.capture_names().flatten().filter_map(|n| Some((n.to_owned(), decoded(found.name(n)?.as_str())))).collect(),
+    )
 }
 
 /// `{/pointer}` replaced by the string (or JSON) at that pointer in `record`, `{group}` by that

