@@ -23,6 +23,7 @@
 pub mod baseline;
 pub mod bisect;
 pub mod browser;
+pub mod capture;
 pub mod catalog;
 pub mod check;
 pub mod cli;

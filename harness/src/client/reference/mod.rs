@@ -18,7 +18,7 @@ use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::auth::{
     AuthClient, AuthError, AuthorizationManager, AuthorizationMetadataSource, AuthorizationRequest,
-    AuthorizationSession, CredentialStore, OAuthState, StoredCredentials,
+    AuthorizationSession, CredentialStore, OAuthClientConfig, OAuthState, StoredCredentials,
 };
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde::{Deserialize, Serialize};
@@ -411,6 +411,12 @@ impl ReferenceClient {
             Ok(true) => {}
             Ok(false) => return Err(ConnectError::NotLoggedIn),
             Err(e) => return Err(ConnectError::Other(describe(e))),
+        }
+        // rmcp restores only the client id: a confidential pre-registered client must also
+        // authenticate its refresh requests (OAuth 2.1 §4.3.1, RFC 6749 §6).
+        if let Some((client_id, Some(secret))) = &entry.preregistered {
+            let config = OAuthClientConfig::new(client_id, entry.url.as_str()).with_client_secret(secret);
+            manager.configure_client(config).map_err(|e| ConnectError::Other(describe(e)))?;
         }
         let http = AuthClient::new(reqwest::Client::default(), manager);
         let transport = StreamableHttpClientTransport::with_client(
