@@ -4,7 +4,7 @@
 //! Connect, path-inserted and appended, and the root ones some servers also answer), and, only
 //! when asked, one dynamic registration (RFC 7591).
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use url::Url;
 
 use super::document::{self, AuthorizationServerMetadata, ResourceMetadata};
@@ -32,7 +32,7 @@ pub enum CaptureError {
     )]
     NotMcp { url: String, status: u16, content_type: String },
     #[error(
-        "{url} answered initialize without a token ({status}): it needs no authorization, so it has no OAuth layout to capture"
+        "{url} answered initialize without a token ({status}) and publishes no protected resource metadata: it needs no authorization, so it has no OAuth layout to capture"
     )]
     NotProtected { url: String, status: u16 },
     #[error("{url} redirects to another origin ({to}); not followed: capture that URL if it is the server")]
@@ -66,16 +66,6 @@ fn registration_request() -> Value {
     })
 }
 
-/// Members of a registration answer that are secrets or change every time (RFC 7591 §3.2.1).
-const REGISTRATION_VOLATILE: [&str; 6] = [
-    "client_id",
-    "client_secret",
-    "client_id_issued_at",
-    "client_secret_expires_at",
-    "registration_access_token",
-    "registration_client_uri",
-];
-
 /// Captures the layout behind `url`. The result is not yet labelled: see [`Capture::labelled`].
 pub async fn probe(url: &str, options: &Options) -> Result<Capture, CaptureError> {
     let parsed = Url::parse(url).map_err(|e| CaptureError::BadUrl { url: url.to_owned(), detail: e.to_string() })?;
@@ -89,11 +79,13 @@ pub async fn probe(url: &str, options: &Options) -> Result<Capture, CaptureError
     if let Some(to) = first.off_origin.clone() {
         return Err(CaptureError::RedirectedAway { url: url.to_owned(), to });
     }
+    // A server may let `initialize` through and ask for authorization later (on a tool call):
+    // then only protected resource metadata tells it is protected at all.
+    let open = (200..300).contains(&first.status)
+        && (first.content_type.as_deref() == Some("text/event-stream") || is_json_rpc(&first.body));
     match first.status {
         401 | 403 => {}
-        200..=299 if first.content_type.as_deref() == Some("text/event-stream") || is_json_rpc(&first.body) => {
-            return Err(CaptureError::NotProtected { url: url.to_owned(), status: first.status });
-        }
+        _ if open => {}
         status => {
             let content_type = first.content_type.map(|t| format!(" ({t})")).unwrap_or_default();
             return Err(CaptureError::NotMcp { url: url.to_owned(), status, content_type });
@@ -128,6 +120,12 @@ pub async fn probe(url: &str, options: &Options) -> Result<Capture, CaptureError
         requests.push(request(Role::ResourceMetadata, "GET", &candidate, &why, fetched));
     }
 
+    let protected = requests.iter().any(|r| {
+        r.role == Role::ResourceMetadata && (200..300).contains(&r.answer.status) && r.answer.document.is_some()
+    });
+    if open && !protected {
+        return Err(CaptureError::NotProtected { url: url.to_owned(), status: requests[0].answer.status });
+    }
     let issuer = find_issuer(&requests, &origin);
     if let Some(issuer) = &issuer
         && let Ok(issuer_url) = Url::parse(&issuer.url)
@@ -164,15 +162,7 @@ pub async fn probe(url: &str, options: &Options) -> Result<Capture, CaptureError
             .find_map(|(_, d)| AuthorizationServerMetadata::read(d).registration_endpoint);
         if let Some(endpoint) = endpoint {
             let fetched = fetcher.post_json(&endpoint, registration_request()).await?;
-            let mut recorded = request(Role::Registration, "POST", &endpoint, "--register: RFC 7591 §3.1", fetched);
-            if let Some(document) = &mut recorded.answer.document {
-                for member in REGISTRATION_VOLATILE {
-                    if let Some(value) = document.get_mut(member) {
-                        *value = json!("[redacted]");
-                    }
-                }
-            }
-            capture.requests.push(recorded);
+            capture.requests.push(request(Role::Registration, "POST", &endpoint, "--register: RFC 7591 §3.1", fetched));
         }
     }
     Ok(capture)
@@ -217,11 +207,20 @@ fn merge_reasons(candidates: Vec<(String, &str)>) -> Vec<(String, String)> {
 
 fn request(role: Role, method: &str, url: &str, why: &str, fetched: Fetched) -> Request {
     let success = (200..300).contains(&fetched.status);
+    // A client reads a document from a success, and from a failure only a registration's OAuth
+    // error (RFC 7591 §3.2.2): a 404 page's body and type are the web server's, not the layout.
+    let read = success || role == Role::Registration;
     let (document, not_a_document) = match document::json_object(&fetched.body) {
-        Ok(object) => (Some(object), None),
+        // An MCP answer is the server's own business, not its OAuth layout.
+        Ok(_) if role == Role::Mcp => (None, None),
+        Ok(object) if read => (Some(object), None),
         Err(_) if fetched.content_type.as_deref() == Some("text/event-stream") => (None, None),
         Err(why) if success && fetched.off_origin.is_none() => (None, Some(why.to_string())),
-        Err(_) => (None, None),
+        _ => (None, None),
+    };
+    let document = match (role, document) {
+        (Role::Registration, Some(answer)) => Some(registration_members(answer)),
+        (_, document) => document,
     };
     Request {
         role,
@@ -230,7 +229,7 @@ fn request(role: Role, method: &str, url: &str, why: &str, fetched: Fetched) -> 
         why: why.to_owned(),
         answer: Answer {
             status: fetched.status,
-            content_type: fetched.content_type,
+            content_type: fetched.content_type.filter(|_| read),
             www_authenticate: fetched.www_authenticate,
             redirected_to: fetched.off_origin,
             redirects: fetched.redirects,
@@ -238,6 +237,19 @@ fn request(role: Role, method: &str, url: &str, why: &str, fetched: Fetched) -> 
             not_a_document,
         },
     }
+}
+
+/// The members of a registration answer a client acts on (RFC 7591 §3.2), with a secret only
+/// said to be there: the rest (ids, dates, registration access) is secret or changes every time.
+fn registration_members(answer: Map<String, Value>) -> Map<String, Value> {
+    const KEPT: [&str; 6] =
+        ["redirect_uris", "grant_types", "response_types", "token_endpoint_auth_method", "error", "error_description"];
+    let mut kept: Map<String, Value> =
+        answer.iter().filter(|(k, _)| KEPT.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if answer.get("client_secret").is_some_and(|s| s.as_str().is_some_and(|s| !s.is_empty())) {
+        kept.insert("client_secret".into(), json!("[issued]"));
+    }
+    kept
 }
 
 fn is_json_rpc(body: &[u8]) -> bool {

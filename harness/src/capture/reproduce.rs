@@ -55,8 +55,12 @@ pub fn reproduce(capture: &Capture) -> Reproduction {
     let challenge = mcp.and_then(|r| r.answer.www_authenticate.clone()).unwrap_or_default();
     let named = www_authenticate::param(&challenge, "resource_metadata").map(str::to_owned);
     p.resource.challenge_scope = www_authenticate::param(&challenge, "scope").map(str::to_owned);
-    if mcp.is_some_and(|r| r.answer.status != 401) {
-        notes.push("initialize without a token got 403, not 401: the mock always answers 401".into());
+    match mcp.map(|r| r.answer.status) {
+        Some(401) | None => {}
+        Some(status @ 200..=299) => notes.push(format!(
+            "initialize without a token got {status}: the server asks for authorization later (a tool call); the mock asks on every request"
+        )),
+        Some(status) => notes.push(format!("initialize without a token got {status}, not 401: the mock always answers 401")),
     }
 
     // Protected resource metadata: where it is, what it says.
