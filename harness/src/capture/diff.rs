@@ -3,6 +3,22 @@
 
 use similar::{ChangeTag, capture_diff_slices};
 
+/// Facts without the ones a `--register` registration added (a comparison that registers no
+/// client has nothing to compare them with).
+pub fn without_registration(facts: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut skipping = false;
+    for fact in facts {
+        if !fact.starts_with(' ') {
+            skipping = fact.contains("(--register:");
+        }
+        if !skipping {
+            out.push(fact.clone());
+        }
+    }
+    out
+}
+
 /// The changed lines, `- old` and `+ new`, each group after the request line it belongs to
 /// (`@ GET …`) when that line itself did not change.
 pub fn changes(old: &[String], new: &[String]) -> Vec<String> {
@@ -20,7 +36,11 @@ pub fn changes(old: &[String], new: &[String]) -> Vec<String> {
                     }
                 }
                 tag => {
-                    if !is_request && context.is_some() && shown != context {
+                    if is_request {
+                        // Members changed after it belong to it, and it is shown already.
+                        context = Some(line.clone());
+                        shown = context.clone();
+                    } else if context.is_some() && shown != context {
                         out.push(format!("@ {}", context.clone().unwrap_or_default()));
                         shown = context.clone();
                     }

@@ -88,6 +88,8 @@ async fn compare(url: &str, scenario: &str, catalog_dir: &std::path::Path, optio
             (mock.facts(), "as its mock serves it (the file keeps no capture)")
         }
     };
+    // Registering is a fresh decision: without --register the earlier registration is left out.
+    let earlier = if options.register { earlier } else { diff::without_registration(&earlier) };
     let now = capture::probe::probe(url, options).await.map_err(|e| e.to_string())?.labelled();
     let changes = diff::changes(&earlier, &now.facts());
     if changes.is_empty() {
