@@ -374,3 +374,69 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         ]
     })
 }
+
+/// Any combination of the knobs a capture can see: captured, written, replayed, the same facts.
+fn visible_knobs() -> impl Strategy<Value = Profile> {
+    let resource = (
+        prop::sample::select(vec!["path-inserted", "root", "custom", "none"]),
+        any::<bool>(),
+        prop::option::of(prop::sample::select(vec!["mcp:read", "openid profile"])),
+        prop::sample::select(vec!["/mcp", "/v1/mcp", "/x.y_z-1"]),
+        prop::option::of(Just("https://elsewhere.example/mcp")),
+    );
+    let authorization_server = (
+        prop::sample::select(vec!["same", "separate"]),
+        prop::sample::select(vec!["", "/tenant1", "/a/b"]),
+        prop::sample::select(vec!["issuer", "separate"]),
+        prop::sample::subsequence(vec!["oauth", "openid", "openid-appended"], 0..=3),
+        (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+        prop::sample::subsequence(vec!["none", "client_secret_basic", "client_secret_post"], 1..=3),
+        prop::option::of(Just("https://issuer.example")),
+    );
+    (resource, authorization_server).prop_map(|((location, in_challenge, scope, path, resource), asv)| {
+        let (origin, issuer_path, authorize, metadata, (pkce, iss, dcr, cimd), methods, issuer) = asv;
+        let mut knobs = toml::Table::new();
+        let mut r = toml::Table::new();
+        r.insert("paths".into(), toml::Value::Array(vec![path.into()]));
+        if let Some(scope) = scope {
+            r.insert("challenge_scope".into(), scope.into());
+        }
+        let mut m = toml::Table::new();
+        m.insert("location".into(), location.into());
+        m.insert("in_challenge".into(), in_challenge.into());
+        if let Some(resource) = resource {
+            m.insert("resource_override".into(), resource.into());
+        }
+        let mut a = toml::Table::new();
+        a.insert("origin".into(), origin.into());
+        a.insert("issuer_path".into(), issuer_path.into());
+        a.insert("authorize_origin".into(), authorize.into());
+        a.insert("metadata".into(), toml::Value::Array(metadata.into_iter().map(Into::into).collect()));
+        a.insert("advertise_pkce".into(), pkce.into());
+        a.insert("iss_parameter".into(), if iss { "correct" } else { "not-advertised" }.into());
+        a.insert("dynamic_registration".into(), dcr.into());
+        a.insert("client_id_metadata_documents".into(), cimd.into());
+        a.insert(
+            "token_endpoint_auth_methods".into(),
+            toml::Value::Array(methods.into_iter().map(Into::into).collect()),
+        );
+        if let Some(issuer) = issuer {
+            a.insert("issuer_override".into(), issuer.into());
+        }
+        knobs.insert("resource".into(), toml::Value::Table(r));
+        knobs.insert("resource_metadata".into(), toml::Value::Table(m));
+        knobs.insert("authorization_server".into(), toml::Value::Table(a));
+        Profile::default().with_overrides(&knobs).unwrap()
+    })
+}
+
+proptest! {
+    // Each case starts three mocks and captures them: a few dozen cover the combinations.
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_visible_layout_survives_the_round_trip(profile in visible_knobs()) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        runtime.block_on(round_trip("generated", &profile));
+    }
+}

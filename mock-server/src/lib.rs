@@ -115,5 +115,5 @@ pub use live::{describe_knobs, knob_settings};
 pub use peers::Peers;
 pub use profile::{Preset, Profile, ProfileError};
 pub use resource::ToolServer;
-pub use server::{MockServer, MockServerBuilder, StartError};
+pub use server::{MockServer, MockServerBuilder, StartError, is_plain_path};
 pub use transcript::{Endpoint, Event, Exchange, Origin, Transcript};

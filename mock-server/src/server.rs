@@ -524,7 +524,9 @@ fn validate(profile: &Profile) -> Result<(), StartError> {
 
 const PATH_RULE: &str = "must start with `/`, not end with `/`, and use only letters, digits, `-`, `_`, `.` and `/`";
 
-fn is_plain_path(path: &str) -> bool {
+/// Whether the mock can serve `path` (an MCP path, an issuer path, a custom metadata path): it
+/// starts with `/`, does not end with one, and uses only letters, digits, `-`, `_`, `.` and `/`.
+pub fn is_plain_path(path: &str) -> bool {
     path.starts_with('/')
         && !path.ends_with('/')
         && !path.contains("//")

@@ -51,7 +51,13 @@ pub fn reproduce(capture: &Capture) -> Reproduction {
     let mcp = capture.mcp();
     let mcp_url = mcp.map(|r| r.url.clone()).unwrap_or_default();
     let mcp_path = split_label(&mcp_url).map(|(_, path)| path).filter(|p| p.starts_with('/')).unwrap_or("/");
-    p.resource.paths = vec![mcp_path.to_owned()];
+    if mock_server::is_plain_path(mcp_path) {
+        p.resource.paths = vec![mcp_path.to_owned()];
+    } else {
+        notes.push(format!(
+            "the MCP endpoint is at `{mcp_path}`, where the mock cannot serve one (the root, a trailing `/`, or other characters): it serves `/mcp`"
+        ));
+    }
     let challenge = mcp.and_then(|r| r.answer.www_authenticate.clone()).unwrap_or_default();
     let named = www_authenticate::param(&challenge, "resource_metadata").map(str::to_owned);
     p.resource.challenge_scope = www_authenticate::param(&challenge, "scope").map(str::to_owned);
@@ -90,7 +96,11 @@ pub fn reproduce(capture: &Capture) -> Reproduction {
         Some(url) => {
             p.resource_metadata.location = MetadataLocation::Custom;
             let (label, path) = split_label(url).unwrap_or(("", url));
-            p.resource_metadata.custom_path = path.to_owned();
+            if mock_server::is_plain_path(path) && !p.resource.paths.iter().any(|p| p == path) {
+                p.resource_metadata.custom_path = path.to_owned();
+            } else {
+                notes.push(format!("the challenge names `{path}`, where the mock cannot serve the document: it serves it at its own custom path"));
+            }
             if label != "mcp" {
                 notes.push(format!(
                     "the challenge names a document on another origin ({url}): the mock serves it at the same path on the MCP origin"
@@ -140,7 +150,11 @@ pub fn reproduce(capture: &Capture) -> Reproduction {
         }
     };
     p.authorization_server.origin = if issuer_label == "mcp" { AsOrigin::Same } else { AsOrigin::Separate };
-    p.authorization_server.issuer_path = issuer_path.clone();
+    if issuer_path.is_empty() || mock_server::is_plain_path(&issuer_path) {
+        p.authorization_server.issuer_path = issuer_path.clone();
+    } else {
+        notes.push(format!("the issuer's path `{issuer_path}` is one the mock cannot serve: its issuer has no path"));
+    }
     let origin = format!("{{{issuer_label}}}");
     let urls = [
         (MetadataDocument::Oauth, format!("{origin}/.well-known/oauth-authorization-server{issuer_path}")),
@@ -324,4 +338,30 @@ fn is_loopback(url: &str) -> bool {
         Some(url::Host::Domain(d)) => d == "localhost",
         None => false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::record::{Answer, Request};
+
+    fn mcp_at(url: &str) -> Capture {
+        let answer = Answer { status: 401, www_authenticate: Some("Bearer".into()), ..Answer::default() };
+        let request = Request { role: Role::Mcp, method: "POST".into(), url: url.into(), why: String::new(), answer };
+        Capture { source: String::new(), requests: vec![request], issuer: None }
+    }
+
+    #[test]
+    fn an_endpoint_the_mock_cannot_serve_is_moved_and_said() {
+        for url in ["{mcp}/", "{mcp}/mcp/", "{mcp}/a~b"] {
+            let reproduction = reproduce(&mcp_at(url));
+            assert_eq!(reproduction.profile.resource.paths, ["/mcp"], "{url}");
+            assert!(
+                reproduction.notes.iter().any(|n| n.contains("it serves `/mcp`")),
+                "{url}: {:?}",
+                reproduction.notes
+            );
+        }
+        assert_eq!(reproduce(&mcp_at("{mcp}/v1/mcp")).profile.resource.paths, ["/v1/mcp"]);
+    }
 }
