@@ -141,10 +141,10 @@ impl Capture {
                 }
             }
             for (member, value) in document {
-                if member.ends_with("_endpoint") || member.ends_with("_uri") {
-                    if let Some(url) = value.as_str() {
-                        add(url, "endpoint");
-                    }
+                if (member.ends_with("_endpoint") || member.ends_with("_uri"))
+                    && let Some(url) = value.as_str()
+                {
+                    add(url, "endpoint");
                 }
             }
         }
