@@ -113,7 +113,9 @@ async fn what_no_knob_reproduces_is_listed_with_the_mocks_answer() {
     let (url, _server) = serve(app).await;
     let captured = capture::capture(&url, &Options::default()).await.unwrap();
     let text = &captured.scenario;
-    assert!(text.contains("`resource` is {mcp}, not the MCP URL {mcp}/mcp"), "{text}");
+    // The origin instead of the MCP URL is reproduced with a placeholder, and refused by the spec.
+    assert!(text.contains("resource_override = \"{resource_origin}\""), "{text}");
+    assert!(text.contains("outcome = \"failure\""), "{text}");
     assert!(text.contains("-   resource_name: \"odd\""), "the member the mock leaves out: {text}");
     assert!(text.contains("#   - ") && text.contains("Not reproduced"), "{text}");
 }

@@ -4,7 +4,7 @@
 
 use mock_server::Profile;
 use mock_server::profile::{
-    AsOrigin, AuthorizeOrigin, ClientAuthMethod, IssParameter, MetadataDocument, MetadataLocation, PreregisteredClient,
+    AsOrigin, ClientAuthMethod, EndpointOrigin, IssParameter, MetadataDocument, MetadataLocation, PreregisteredClient,
 };
 
 use super::document::{AuthorizationServerMetadata, ResourceMetadata};
@@ -116,16 +116,18 @@ pub fn reproduce(capture: &Capture) -> Reproduction {
         let (_, prm) = served.iter().find(|(u, _)| u == chosen).expect("chosen among the served");
         match prm.resource.as_deref() {
             Some(resource) if resource == mcp_url => {}
-            Some(resource) if split_label(resource).is_none() => {
-                p.resource_metadata.resource_override = Some(resource.to_owned());
-                failures.push((
-                    format!("the protected resource metadata names another resource ({resource}): RFC 9728 §3.3"),
-                    Some(Revision::V2025_06_18),
-                ));
-            }
-            Some(resource) => notes.push(format!(
-                "`resource` is {resource}, not the MCP URL {mcp_url}: a mismatch on the same origin is not reproducible yet (the mock names its own URL)"
-            )),
+            Some(resource) => match placeholders(resource, issuer_of(capture).as_deref().unwrap_or_default()) {
+                Some(value) => {
+                    p.resource_metadata.resource_override = Some(value);
+                    failures.push((
+                        format!("the protected resource metadata names another resource ({resource}): RFC 9728 §3.3"),
+                        Some(Revision::V2025_06_18),
+                    ));
+                }
+                None => notes.push(format!(
+                    "`resource` is {resource}, not the MCP URL {mcp_url}: on an origin the mock does not have"
+                )),
+            },
             None => notes.push("the protected resource metadata has no `resource` (RFC 9728 §2 requires one): the mock always sends it".into()),
         }
         p.resource_metadata.scopes_supported = prm.scopes_supported.clone().unwrap_or_default();
@@ -174,13 +176,8 @@ pub fn reproduce(capture: &Capture) -> Reproduction {
         }
     }
     p.authorization_server.metadata = metadata;
-    for (url, _) in &as_served {
-        if !urls.iter().any(|(_, u)| u == url) {
-            notes.push(format!(
-                "authorization server metadata is also served at {url}, beside the path issuer: not reproducible yet (the mock serves only the URLs the spec lists)"
-            ));
-        }
-    }
+    // Documents at the origin root beside a path issuer (what the spec does not list).
+    p.authorization_server.root_metadata = as_served.iter().any(|(url, _)| !urls.iter().any(|(_, u)| u == url));
     let first = urls.iter().find_map(|(_, url)| as_served.iter().find(|(u, _)| u == url)).map(|(_, m)| m);
     match first {
         Some(m) => {
@@ -277,26 +274,26 @@ fn read_authorization_server(
     let asv = &mut p.authorization_server;
     match m.issuer.as_deref() {
         Some(i) if i == issuer => {}
-        Some(i) if split_label(i).is_none() => {
-            asv.issuer_override = Some(i.to_owned());
-            failures.push((format!("the metadata's issuer {i} is not the issuer {issuer}: RFC 8414 §3.3"), None));
-        }
-        Some(i) => notes.push(format!(
-            "the metadata's issuer is {i}, the issuer looked up {issuer}: a mismatch on the same origin is not reproducible yet"
-        )),
+        Some(i) => match placeholders(i, issuer) {
+            Some(value) => {
+                asv.issuer_override = Some(value);
+                failures.push((format!("the metadata's issuer {i} is not the issuer {issuer}: RFC 8414 §3.3"), None));
+            }
+            None => notes.push(format!(
+                "the metadata's issuer is {i}, the issuer looked up {issuer}: on an origin the mock does not have"
+            )),
+        },
         None => notes.push("the metadata has no `issuer` (RFC 8414 §2 requires one): the mock always sends it".into()),
     }
-    let on_issuer = |url: &Option<String>| url.as_deref().is_none_or(|u| u.starts_with(origin));
-    asv.authorize_origin =
-        if on_issuer(&m.authorization_endpoint) { AuthorizeOrigin::Issuer } else { AuthorizeOrigin::Separate };
-    for (member, url) in [("token_endpoint", &m.token_endpoint), ("registration_endpoint", &m.registration_endpoint)] {
-        if !on_issuer(url) {
-            notes.push(format!(
-                "`{member}` is on another origin than the issuer ({}): not reproducible yet",
-                url.as_deref().unwrap_or_default()
-            ));
-        }
-    }
+    // Each endpoint on the issuer's origin, the MCP server's, or one of its own.
+    let endpoint_origin = |url: &Option<String>| match url.as_deref().and_then(split_label) {
+        Some((label, _)) if format!("{{{label}}}") != origin && label == "mcp" => EndpointOrigin::Resource,
+        Some((label, _)) if format!("{{{label}}}") != origin => EndpointOrigin::Separate,
+        _ => EndpointOrigin::Issuer,
+    };
+    asv.authorize_origin = endpoint_origin(&m.authorization_endpoint);
+    asv.token_origin = endpoint_origin(&m.token_endpoint);
+    asv.registration_origin = endpoint_origin(&m.registration_endpoint);
     asv.dynamic_registration = m.registration_endpoint.is_some();
     asv.advertise_pkce = m.code_challenge_methods_supported.as_ref().is_some_and(|c| c.iter().any(|c| c == "S256"));
     if !asv.advertise_pkce {
@@ -329,6 +326,28 @@ fn read_authorization_server(
     }
     asv.token_endpoint_auth_methods = if known.is_empty() { vec![ClientAuthMethod::ClientSecretBasic] } else { known };
     notes.extend(m.problems.iter().map(|problem| format!("authorization server metadata: {problem}")));
+}
+
+/// The issuer a capture went on with (labelled).
+fn issuer_of(capture: &Capture) -> Option<String> {
+    capture.issuer.as_ref().map(|i| i.url.clone())
+}
+
+/// A labelled URL as a knob value the mock resolves on loopback: the MCP origin as
+/// `{resource_origin}`, what starts with the issuer as `{issuer}`; a URL on no origin met stays
+/// as it is. None: on an origin the mock does not have (an endpoint's own).
+fn placeholders(url: &str, issuer: &str) -> Option<String> {
+    if !issuer.is_empty()
+        && let Some(rest) = url.strip_prefix(issuer)
+        && (rest.is_empty() || rest.starts_with(['/', '?', '#']))
+    {
+        return Some(format!("{{issuer}}{rest}"));
+    }
+    match split_label(url) {
+        None => Some(url.to_owned()),
+        Some(("mcp", rest)) => Some(format!("{{resource_origin}}{rest}")),
+        Some(_) => None,
+    }
 }
 
 fn is_loopback(url: &str) -> bool {
