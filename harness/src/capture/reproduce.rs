@@ -116,7 +116,8 @@ pub fn reproduce(capture: &Capture) -> Reproduction {
         let (_, prm) = served.iter().find(|(u, _)| u == chosen).expect("chosen among the served");
         match prm.resource.as_deref() {
             Some(resource) if resource == mcp_url => {}
-            Some(resource) => match placeholders(resource, issuer_of(capture).as_deref().unwrap_or_default()) {
+            // A resource is named by the MCP origin, not the issuer's, even when they are one.
+            Some(resource) => match placeholders(resource, "") {
                 Some(value) => {
                     p.resource_metadata.resource_override = Some(value);
                     failures.push((
@@ -326,11 +327,6 @@ fn read_authorization_server(
     }
     asv.token_endpoint_auth_methods = if known.is_empty() { vec![ClientAuthMethod::ClientSecretBasic] } else { known };
     notes.extend(m.problems.iter().map(|problem| format!("authorization server metadata: {problem}")));
-}
-
-/// The issuer a capture went on with (labelled).
-fn issuer_of(capture: &Capture) -> Option<String> {
-    capture.issuer.as_ref().map(|i| i.url.clone())
 }
 
 /// A labelled URL as a knob value the mock resolves on loopback: the MCP origin as
