@@ -45,6 +45,10 @@ pub struct ResourceKnobs {
     pub write_scope: String,
     /// `scope` carried by the 401 challenge (none: the challenge carries no `scope`).
     pub challenge_scope: Option<String>,
+    /// The 403 `insufficient_scope` challenge names only the scopes the token lacks, not every
+    /// scope the operation needs: a client that then asks for the challenged scopes alone loses
+    /// the ones it had (why MCP 2026-07-28 asks for the union, SEP-2350).
+    pub challenge_missing_only: bool,
     /// Also serve each path with a trailing slash, as the same resource (tokens for either
     /// spelling are accepted).
     pub trailing_slash: bool,
@@ -61,6 +65,7 @@ impl Default for ResourceKnobs {
             required_scopes: Vec::new(),
             write_scope: "mcp:write".into(),
             challenge_scope: None,
+            challenge_missing_only: false,
             trailing_slash: false,
             tools_page_size: 0,
         }
@@ -182,6 +187,19 @@ pub struct AuthorizationServerKnobs {
     /// so in the response (RFC 7591 §3.2.1 lets an AS replace requested values): a client must
     /// not send its user off with a redirect URI it does not listen on.
     pub registered_redirect_uri: Option<String>,
+    /// Refuse a dynamic registration that names no `application_type` with RFC 7591
+    /// `invalid_client_metadata` (MCP authorization 2026-07-28 makes clients send one, SEP-837).
+    pub require_application_type: bool,
+    /// Issue refresh tokens only to clients whose registered `grant_types` list `refresh_token`
+    /// (RFC 7591 §2: without `grant_types` a client is registered for `authorization_code` only);
+    /// pre-registered clients always get them.
+    pub refresh_needs_grant_type: bool,
+    /// Refuse dynamic registrations with a redirect URI of one of these schemes (`http`,
+    /// `https`, a custom scheme) with RFC 7591 `invalid_redirect_uri`, as an AS whose policy
+    /// forbids them does.
+    pub refused_redirect_schemes: Vec<String>,
+    /// `error_description` of the redirect that answers a denied consent.
+    pub denial_description: String,
 }
 
 impl Default for AuthorizationServerKnobs {
@@ -211,6 +229,10 @@ impl Default for AuthorizationServerKnobs {
             require_resource: false,
             withheld_scopes: Vec::new(),
             registered_redirect_uri: None,
+            require_application_type: false,
+            refresh_needs_grant_type: false,
+            refused_redirect_schemes: Vec::new(),
+            denial_description: "the user denied the request".into(),
         }
     }
 }
@@ -306,6 +328,27 @@ pub enum IssParameter {
     Omitted,
     /// Neither advertised nor sent.
     NotAdvertised,
+    /// Not advertised, yet sent naming another issuer: MCP 2026-07-28 compares a present `iss`
+    /// whether or not metadata advertises it.
+    WrongNotAdvertised,
+    /// Advertised, and `iss` is the issuer with a trailing `/` added: equal only after the
+    /// normalization MCP 2026-07-28 forbids.
+    TrailingSlash,
+    /// Advertised, and `iss` is the issuer with its scheme in upper case (`HTTP://…`): equal only
+    /// after case folding, which MCP 2026-07-28 forbids.
+    UpperCaseScheme,
+}
+
+impl IssParameter {
+    /// Whether metadata says `authorization_response_iss_parameter_supported: true`.
+    pub fn advertised(self) -> bool {
+        !matches!(self, Self::NotAdvertised | Self::WrongNotAdvertised)
+    }
+
+    /// Whether the `iss` sent (or its absence) must make a 2026-07-28 client reject the response.
+    pub fn rejectable(self) -> bool {
+        !matches!(self, Self::Correct | Self::NotAdvertised)
+    }
 }
 
 /// Client authentication at the token endpoint (RFC 7591 §2).

@@ -8,6 +8,7 @@ mod authorization;
 mod binding;
 mod client_state;
 mod discovery;
+mod registration;
 mod tokens;
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -148,6 +149,7 @@ pub struct Check {
 pub fn all() -> Vec<Check> {
     let mut checks = Vec::new();
     checks.extend(discovery::checks());
+    checks.extend(registration::checks());
     checks.extend(authorization::checks());
     checks.extend(tokens::checks());
     checks.extend(binding::checks());

@@ -47,6 +47,8 @@ pub struct Client {
     /// Exact redirect URIs; empty accepts any loopback redirect.
     pub redirect_uris: Vec<String>,
     pub kind: ClientKind,
+    /// Whether the token endpoint may issue it refresh tokens (`refresh_needs_grant_type`).
+    pub may_refresh: bool,
 }
 
 impl Client {
@@ -414,7 +416,8 @@ impl Grants {
         family: u64,
     ) -> TokenResponse {
         let mut response = self.issue_access_only(client_id, resource.clone(), scopes.clone(), family);
-        if self.knobs.refresh != RefreshPolicy::None {
+        let may_refresh = self.clients.get(client_id).is_none_or(|c| c.may_refresh);
+        if self.knobs.refresh != RefreshPolicy::None && may_refresh {
             let value = random_token("rt");
             self.refresh.insert(
                 value.clone(),
@@ -511,6 +514,7 @@ mod tests {
             auth_method: ClientAuthMethod::None,
             redirect_uris: vec!["http://127.0.0.1:1/cb".into()],
             kind: ClientKind::Dynamic,
+            may_refresh: true,
         };
         Grants::new(knobs, vec![client])
     }

@@ -18,7 +18,7 @@ use url::Url;
 
 use crate::live::LiveProfile;
 use crate::placeholder::Surroundings;
-use crate::profile::{AuthorizationServerKnobs, IssParameter, MetadataDocument};
+use crate::profile::{AuthorizationServerKnobs, MetadataDocument};
 use crate::recording::tagged;
 use crate::transcript::Endpoint;
 
@@ -79,6 +79,7 @@ impl AuthorizationServer {
                 auth_method: c.auth_method,
                 redirect_uris: c.redirect_uris.clone(),
                 kind: ClientKind::Preregistered,
+                may_refresh: true,
             })
             .collect();
         let http = reqwest::Client::builder()
@@ -204,7 +205,7 @@ impl AuthorizationServer {
         if !k.scopes_supported.is_empty() {
             doc["scopes_supported"] = json!(k.scopes_supported);
         }
-        if k.iss_parameter != IssParameter::NotAdvertised {
+        if k.iss_parameter.advertised() {
             doc["authorization_response_iss_parameter_supported"] = json!(true);
         }
         if k.client_id_metadata_documents {

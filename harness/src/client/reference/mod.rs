@@ -1,5 +1,5 @@
 //! The built-in reference client: rmcp's client and its `auth` feature, persisting to files in
-//! its home. It is the positive control: it does what the 2025-11-25 spec asks, so it passes
+//! its home. It is the positive control: it does what the 2026-07-28 spec asks, so it passes
 //! every scenario. Its [`Fault`]s each re-create one real-world client mistake, to show that the
 //! checks catch it.
 //!
@@ -200,8 +200,13 @@ impl ClientAdapter for ReferenceClient {
                 challenge.as_deref().and_then(|c| www_authenticate::param(c, "error")) == Some("insufficient_scope");
             match needed.filter(|_| insufficient && attempt < limit) {
                 Some(needed) => {
-                    // SEP-2350: ask for what we hold plus what the challenge names.
-                    let mut scopes = granted_scopes(&ctx.home, &entry.url);
+                    // SEP-2350 (MCP 2026-07-28): ask for the scopes asked for before, and those
+                    // granted (§Scope Selection Strategy says "previously granted"), plus what
+                    // the challenge names; a challenge may name only what the token lacks.
+                    let mut scopes = match self.has(Fault::ChallengedScopesOnly) {
+                        true => Vec::new(),
+                        false => previous_scopes(&ctx.home, &entry.url),
+                    };
                     scopes.extend(needed.split_whitespace().map(str::to_owned));
                     scopes.sort();
                     scopes.dedup();
@@ -295,6 +300,12 @@ impl ReferenceClient {
                 .into());
         }
         let issuer = resolution.metadata.issuer.clone();
+        let iss_advertised = resolution
+            .metadata
+            .additional_fields
+            .get("authorization_response_iss_parameter_supported")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let as_scopes = resolution.metadata.scopes_supported.clone().unwrap_or_default();
         manager.set_metadata(resolution.metadata);
         let callback = Callback::bind().await?;
@@ -306,7 +317,7 @@ impl ReferenceClient {
             None if self.has(Fault::ScopesFromAsMetadata) => request = request.with_scopes(as_scopes),
             None => {}
         }
-        if let Some((client_id, secret)) = &entry.preregistered {
+        if let Some((client_id, secret)) = entry.preregistered.as_ref().filter(|_| !self.has(Fault::RegisterDespitePreregistered)) {
             request = request.with_preregistered_client(client_id);
             if let Some(secret) = secret {
                 request = request.with_client_secret(secret);
@@ -340,7 +351,13 @@ impl ReferenceClient {
         }
         let mut state = OAuthState::Session(session);
         let (_visit, answer) = tokio::join!(ctx.open_browser(&url), callback.answer(ctx.login_timeout));
-        let answer = fault::rewrite_callback(&self.faults, answer?, &url, issuer.as_deref());
+        let answer = fault::rewrite_callback(&self.faults, answer?, &url, issuer.as_deref(), iss_advertised);
+        // rmcp validates `iss` only on its way to redeeming a code, so an error response never
+        // meets the check; MCP 2026-07-28 applies it to those too, before anything of theirs is
+        // acted on or shown (§Authorization Response Validation).
+        if !self.has(Fault::ShowUnvalidatedError) {
+            validate_response_issuer(issuer.as_deref(), iss_advertised, answer.get("iss").map(String::as_str))?;
+        }
         if let Some(error) = answer.get("error") {
             if self.has(Fault::ClaimLoginOnDenial) {
                 return Ok(());
@@ -350,6 +367,7 @@ impl ReferenceClient {
         let code = answer.get("code").ok_or("the callback carried no code")?;
         let csrf = answer.get("state").ok_or("the callback carried no state")?;
         state.handle_callback_with_issuer(code, csrf, answer.get("iss").map(String::as_str)).await.map_err(describe)?;
+        record_requested_scopes(&ctx.home, &entry.url, &url)?;
         fault::misuse_token(&self.faults, &access_token(&ctx.home, &entry.url), &entry.url, issuer.as_deref()).await;
         Ok(())
     }
@@ -517,8 +535,43 @@ fn access_token(home: &Path, url: &str) -> Option<String> {
     token.get("access_token")?.as_str().map(str::to_owned)
 }
 
-fn granted_scopes(home: &Path, url: &str) -> Vec<String> {
-    CredentialFile::read(&credentials_path(home, url)).map(|f| f.stored.granted_scopes).unwrap_or_default()
+/// The scopes of the last login: those asked for and those granted.
+fn previous_scopes(home: &Path, url: &str) -> Vec<String> {
+    CredentialFile::read(&credentials_path(home, url))
+        .map(|f| f.requested_scopes.into_iter().chain(f.stored.granted_scopes).collect())
+        .unwrap_or_default()
+}
+
+/// Keeps the scopes the authorization request asked for (rmcp keeps only the granted ones), for
+/// a later step-up to ask for them again. `offline_access` is left to rmcp, which adds it only
+/// when the authorization server lists it.
+fn record_requested_scopes(home: &Path, url: &str, authorization_url: &str) -> Result<(), String> {
+    let path = credentials_path(home, url);
+    let Some(mut file) = CredentialFile::read(&path) else { return Ok(()) };
+    let scope = url::Url::parse(authorization_url)
+        .ok()
+        .and_then(|u| u.query_pairs().find(|(k, _)| k == "scope").map(|(_, v)| v.into_owned()))
+        .unwrap_or_default();
+    file.requested_scopes = scope.split_whitespace().filter(|s| *s != "offline_access").map(str::to_owned).collect();
+    write_json(&path, &file)
+}
+
+/// RFC 9207 §2.4 as MCP 2026-07-28 §Authorization Response Validation words it: a present `iss`
+/// is compared whether or not the metadata advertises it, byte for byte (no case folding, no
+/// trailing-slash or other normalization); an absent one is refused when it is advertised.
+fn validate_response_issuer(expected: Option<&str>, advertised: bool, received: Option<&str>) -> Result<(), String> {
+    match (expected, received) {
+        (Some(expected), Some(received)) if received != expected => Err(format!(
+            "authorization response discarded: its iss `{received}` is not the issuer `{expected}` (RFC 9207 §2.4)"
+        )),
+        (None, Some(_)) => Err("authorization response discarded: it carries an iss, and no issuer was recorded \
+             to compare it with (RFC 9207 §2.4)"
+            .into()),
+        (_, None) if advertised => Err("authorization response discarded: it carries no iss, although the \
+             authorization server advertises issuer identification (RFC 9207 §2.4)"
+            .into()),
+        _ => Ok(()),
+    }
 }
 
 // --- files ---------------------------------------------------------------------------------
@@ -574,6 +627,9 @@ impl Registry {
 struct CredentialFile {
     server_url: String,
     client_id_kind: String,
+    /// The scopes the last authorization request asked for.
+    #[serde(default)]
+    requested_scopes: Vec<String>,
     stored: StoredCredentials,
 }
 
@@ -694,10 +750,11 @@ impl CredentialStore for FileCredentialStore {
             value["token_response"]["refresh_token"] = old;
             stored = serde_json::from_value(value).map_err(|e| AuthError::InternalError(e.to_string()))?;
         }
-        // A refresh keeps the kind recorded at login.
-        let kind = CredentialFile::read(&self.path).map_or(self.kind.to_owned(), |f| f.client_id_kind);
-        write_json(&self.path, &CredentialFile { server_url: self.server_url.clone(), client_id_kind: kind, stored })
-            .map_err(AuthError::InternalError)
+        // A refresh keeps the kind and the requested scopes recorded at login.
+        let (client_id_kind, requested_scopes) = CredentialFile::read(&self.path)
+            .map_or((self.kind.to_owned(), Vec::new()), |f| (f.client_id_kind, f.requested_scopes));
+        let file = CredentialFile { server_url: self.server_url.clone(), client_id_kind, requested_scopes, stored };
+        write_json(&self.path, &file).map_err(AuthError::InternalError)
     }
 
     async fn clear(&self) -> Result<(), AuthError> {
