@@ -158,8 +158,15 @@ pub fn all() -> Vec<Check> {
 }
 
 /// Evaluates every check over a run, judged by `revision`: a rule that is not in that revision
-/// is not applicable, never passed.
+/// is not applicable, never passed. A check whose expectation itself changes between revisions
+/// (`step-up`) reads the revision from the run, so a run judged by another revision than its own
+/// is judged as a copy that names it.
 pub fn evaluate_all(run: &ScenarioRun, revision: Revision) -> Vec<CheckResult> {
+    let run = match run.revision == revision {
+        true => std::borrow::Cow::Borrowed(run),
+        false => std::borrow::Cow::Owned(ScenarioRun { revision, ..run.clone() }),
+    };
+    let run = run.as_ref();
     all()
         .into_iter()
         .map(|check| {
