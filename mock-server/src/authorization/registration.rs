@@ -34,7 +34,7 @@ impl ClientMetadata {
     /// Whether `grant_types` lists `refresh_token` (RFC 7591 §2: left out, it means
     /// `authorization_code` alone).
     fn lists_refresh_grant(&self) -> bool {
-        self.rest["grant_types"].as_array().is_some_and(|g| g.iter().any(|t| t == "refresh_token"))
+        self.rest.get("grant_types").and_then(|g| g.as_array()).is_some_and(|g| g.iter().any(|t| t == "refresh_token"))
     }
 
     /// Whether refresh tokens may be issued to the client this metadata registers.
