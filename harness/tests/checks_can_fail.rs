@@ -307,9 +307,8 @@ async fn each_fault_trips_its_own_check() {
 #[tokio::test]
 async fn step_up_for_the_challenged_scopes_alone_passes_2025_11_25_and_fails_2026_07_28() {
     let run = run("step-up-scope-union", vec![Fault::ChallengedScopesOnly]).await;
-    let judged = |revision| {
-        check::evaluate_all(&run, revision).into_iter().find(|c| c.info.id == "step-up").unwrap().outcome
-    };
+    let judged =
+        |revision| check::evaluate_all(&run, revision).into_iter().find(|c| c.info.id == "step-up").unwrap().outcome;
     assert!(matches!(judged(Revision::V2025_11_25), Outcome::Pass { .. }), "{:?}", judged(Revision::V2025_11_25));
     assert!(matches!(judged(Revision::V2026_07_28), Outcome::Fail { .. }), "{:?}", judged(Revision::V2026_07_28));
 }

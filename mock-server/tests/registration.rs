@@ -118,11 +118,9 @@ async fn registration_policies_refuse_with_the_rfc_7591_error() {
     assert_eq!(without.status(), 400);
     assert_eq!(without.json::<serde_json::Value>().await.unwrap()["error"], "invalid_client_metadata");
     assert_eq!(register_with(&server, json!({"application_type": "native"})).await.status(), 201);
-    let https = register_with(
-        &server,
-        json!({"application_type": "web", "redirect_uris": ["https://client.example/cb"]}),
-    )
-    .await;
+    let https =
+        register_with(&server, json!({"application_type": "web", "redirect_uris": ["https://client.example/cb"]}))
+            .await;
     assert_eq!(https.status(), 400);
     assert_eq!(https.json::<serde_json::Value>().await.unwrap()["error"], "invalid_redirect_uri");
 }

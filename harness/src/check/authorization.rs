@@ -464,11 +464,16 @@ fn iss_validated(run: &ScenarioRun) -> Outcome {
         }
         // "on mismatch the client MUST NOT act on or display error, error_description, or
         // error_uri": a denial answered with a bad `iss` must leave no trace of its fields.
-        let denied = run.steps.iter().filter(|s| s.server == *key && s.visits.iter().any(|v| v.action == BrowserAction::Deny));
+        let denied =
+            run.steps.iter().filter(|s| s.server == *key && s.visits.iter().any(|v| v.action == BrowserAction::Deny));
         for step in denied {
-            let printed =
-                format!("{}\n{}\n{}", step.reply.output, step.reply.error.as_deref().unwrap_or_default(), step.reply.stderr)
-                    .to_lowercase();
+            let printed = format!(
+                "{}\n{}\n{}",
+                step.reply.output,
+                step.reply.error.as_deref().unwrap_or_default(),
+                step.reply.stderr
+            )
+            .to_lowercase();
             let fields = [knobs.denial_description.as_str(), "access_denied"];
             if let Some(field) = fields.into_iter().find(|f| printed.contains(&f.to_lowercase())) {
                 return fail(

@@ -94,7 +94,14 @@ impl AuthorizationServer {
             answer["client_secret"] = json!(secret);
             answer["client_secret_expires_at"] = json!(0);
         }
-        self.grants().register(Client { client_id, secret, auth_method, redirect_uris, kind: ClientKind::Dynamic, may_refresh });
+        self.grants().register(Client {
+            client_id,
+            secret,
+            auth_method,
+            redirect_uris,
+            kind: ClientKind::Dynamic,
+            may_refresh,
+        });
         Ok(answer)
     }
 }

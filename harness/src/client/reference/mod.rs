@@ -317,7 +317,9 @@ impl ReferenceClient {
             None if self.has(Fault::ScopesFromAsMetadata) => request = request.with_scopes(as_scopes),
             None => {}
         }
-        if let Some((client_id, secret)) = entry.preregistered.as_ref().filter(|_| !self.has(Fault::RegisterDespitePreregistered)) {
+        if let Some((client_id, secret)) =
+            entry.preregistered.as_ref().filter(|_| !self.has(Fault::RegisterDespitePreregistered))
+        {
             request = request.with_preregistered_client(client_id);
             if let Some(secret) = secret {
                 request = request.with_client_secret(secret);
