@@ -285,6 +285,12 @@ async fn each_fault_trips_its_own_check() {
         (Fault::GuessTokenEndpoint, "unadvertised-endpoints-answer", "no-guessed-endpoints"),
         (Fault::ReuseClientAcrossServers, "as-migrated-after-login", "authorization-server-binding"),
         (Fault::ReuseClientAcrossServers, "as-migrated-token-expired", "authorization-server-binding"),
+        (Fault::AuthMethodFromMetadata, "client-credentials-basic", "client-credentials-auth-method"),
+        (Fault::AssertionForMcpServer, "client-credentials-jwt", "client-assertion-claims"),
+        (Fault::ReuseClientAssertion, "client-credentials-jwt", "client-assertion-fresh"),
+        (Fault::UndeclaredExtension, "client-credentials-basic", "extension-declared"),
+        (Fault::UndeclaredExtension, "enterprise-managed", "extension-declared"),
+        (Fault::IdJagForMcpServer, "enterprise-managed", "token-exchange-request"),
     ];
     for (fault, scenario, id) in table {
         mutant(scenario, id, fault).await;

@@ -28,6 +28,43 @@ pub struct Profile {
     pub authorization_server: AuthorizationServerKnobs,
     /// Lifetimes and rotation of what the token endpoint issues.
     pub tokens: TokenKnobs,
+    /// An enterprise identity provider on an origin of its own (enterprise-managed
+    /// authorization, SEP-990): it exchanges the user's ID token for an ID-JAG that the
+    /// authorization server accepts with the JWT-bearer grant.
+    pub enterprise_idp: EnterpriseIdpKnobs,
+}
+
+/// The enterprise identity provider (SEP-990).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnterpriseIdpKnobs {
+    /// Run the identity provider, and have the authorization server accept its ID-JAGs with the
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer` grant from the first pre-registered client,
+    /// which the identity provider knows by the same id and secret. The user has signed in at
+    /// the identity provider already: the harness hands the client the ID token.
+    pub enabled: bool,
+    /// Lifetime of an ID-JAG in seconds (the extension asks for a short one).
+    pub id_jag_ttl_secs: u64,
+    /// What the identity provider gets wrong in the ID-JAGs it issues, for negative scenarios.
+    pub id_jag: IdJagIssue,
+}
+
+impl Default for EnterpriseIdpKnobs {
+    fn default() -> Self {
+        Self { enabled: false, id_jag_ttl_secs: 300, id_jag: IdJagIssue::Correct }
+    }
+}
+
+/// How the identity provider issues ID-JAGs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdJagIssue {
+    /// As asked: `aud` the requested audience, a future `exp`.
+    Correct,
+    /// `aud` names another authorization server: the MCP authorization server must refuse it.
+    WrongAudience,
+    /// Already expired when issued: the MCP authorization server must refuse it.
+    Expired,
 }
 
 /// The protected MCP endpoint.
@@ -380,6 +417,9 @@ pub enum ClientAuthMethod {
     ClientSecretBasic,
     /// The client secret in the form body.
     ClientSecretPost,
+    /// A JWT signed with the client's private key (RFC 7523 §2.2), recommended by the client
+    /// credentials extension (SEP-1046).
+    PrivateKeyJwt,
 }
 
 impl ClientAuthMethod {
@@ -389,6 +429,7 @@ impl ClientAuthMethod {
             Self::None => "none",
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -408,6 +449,17 @@ pub struct PreregisteredClient {
     /// Exact redirect URIs; empty accepts any loopback redirect (RFC 8252 §7.3 lets the port vary).
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+    /// A machine client (the client credentials extension, SEP-1046): it gets tokens with the
+    /// `client_credentials` grant, with no user and no browser, and only that way. With
+    /// `auth_method = "private_key_jwt"` the mock generates its ES256 key pair at start and
+    /// registers the public key as the client's JWKS; the harness hands the private key to the
+    /// client under test.
+    #[serde(default)]
+    pub client_credentials: bool,
+    /// Refused at the token endpoint with `invalid_client`, as a client an administrator
+    /// disabled is.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 fn default_auth_method() -> ClientAuthMethod {

@@ -6,8 +6,11 @@
 
 mod authorization;
 mod binding;
+mod client_credentials;
 mod client_state;
 mod discovery;
+mod enterprise_managed;
+mod extensions;
 mod tokens;
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -152,6 +155,9 @@ pub fn all() -> Vec<Check> {
     checks.extend(tokens::checks());
     checks.extend(binding::checks());
     checks.extend(client_state::checks());
+    checks.extend(client_credentials::checks());
+    checks.extend(enterprise_managed::checks());
+    checks.extend(extensions::checks());
     checks
 }
 

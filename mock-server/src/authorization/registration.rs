@@ -55,6 +55,10 @@ impl AuthorizationServer {
                     "token_endpoint_auth_method `{method_name}` is not supported"
                 ))
             })?;
+        if auth_method == ClientAuthMethod::PrivateKeyJwt {
+            // Keys come only with pre-registered machine clients (SEP-1046); DCR takes no `jwks`.
+            return Err(OAuthError::invalid_client_metadata("private_key_jwt is for pre-registered clients only"));
+        }
         let client_id = random_token("client");
         let secret = (auth_method != ClientAuthMethod::None).then(|| random_token("secret"));
         let mut answer = serde_json::Value::Object(metadata.rest);
@@ -68,7 +72,16 @@ impl AuthorizationServer {
             answer["client_secret"] = json!(secret);
             answer["client_secret_expires_at"] = json!(0);
         }
-        self.grants().register(Client { client_id, secret, auth_method, redirect_uris, kind: ClientKind::Dynamic });
+        self.grants().register(Client {
+            client_id,
+            secret,
+            auth_method,
+            redirect_uris,
+            kind: ClientKind::Dynamic,
+            public_jwk: None,
+            client_credentials: false,
+            disabled: false,
+        });
         Ok(answer)
     }
 }
@@ -113,5 +126,8 @@ pub async fn fetch_metadata_document(http: &reqwest::Client, client_id: &str) ->
         auth_method: ClientAuthMethod::None,
         redirect_uris: checked_redirect_uris(metadata.redirect_uris)?,
         kind: ClientKind::MetadataDocument,
+        public_jwk: None,
+        client_credentials: false,
+        disabled: false,
     })
 }
