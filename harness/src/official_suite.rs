@@ -1,7 +1,8 @@
-//! Side by side with `@modelcontextprotocol/conformance` (pinned in the harness's npm project,
-//! run on the pinned Node.js 22): its client auth scenarios against the reference client (through
-//! the `conformance-client` binary, which speaks its contract), and this catalog's overlapping
-//! scenarios against the same reference client, with each side's verdict and wall time.
+//! Side by side with `@modelcontextprotocol/conformance` (each [`SuiteVersion`] pinned in the
+//! harness's npm project, run on the pinned Node.js 22): its client auth scenarios against the
+//! reference client (through the `conformance-client` binary, which speaks its contract), and this
+//! catalog's overlapping scenarios against the same reference client, with each side's verdict and
+//! wall time.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,6 +12,81 @@ use std::time::{Duration, Instant};
 use crate::client::{CONTRACT_SCENARIO_NAMES, ClientAdapter, ReferenceClient, npm};
 use crate::runner::{self, RunOptions, Verdict};
 use crate::scenario::Scenario;
+
+/// A release of the official suite, pinned in `harness/npm`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SuiteVersion {
+    /// npm's `latest`: the 2025-11-25 requirements.
+    #[value(name = "0.1.16")]
+    V0_1_16,
+    /// The newest prerelease: adds the 2026-07-28 requirements (`requirements/2026-07-28.yaml`).
+    #[value(name = "0.2.0-alpha.12")]
+    V0_2_0Alpha12,
+}
+
+/// Scenarios of 0.2.0-alpha.12 (the 2026-07-28 requirements) and this catalog's counterparts,
+/// beyond the pairs every release shares ([`CONTRACT_SCENARIO_NAMES`]).
+const PAIRS_2026: &[(&str, &str)] = &[
+    ("happy-path", "auth/iss-supported"),
+    ("iss-omitted", "auth/iss-supported-missing"),
+    ("iss-wrong", "auth/iss-wrong-issuer"),
+    ("issuer-mismatch", "auth/metadata-issuer-mismatch"),
+    ("as-migrated-after-login", "auth/authorization-server-migration"),
+];
+
+/// Scored scenarios of 0.2.0-alpha.12 with no counterpart in this catalog yet: one moves to
+/// [`PAIRS_2026`] when its scenario lands (`compare` also skips a pair whose scenario is missing).
+const WITHOUT_COUNTERPART_2026: &[&str] = &[
+    "auth/iss-not-advertised",
+    "auth/iss-unexpected",
+    "auth/iss-normalized",
+    "auth/offline-access-scope",
+    "auth/offline-access-not-supported",
+    "auth/token-endpoint-auth-basic",
+    "auth/token-endpoint-auth-post",
+    "auth/token-endpoint-auth-none",
+    "auth/scope-from-scopes-supported",
+];
+
+impl SuiteVersion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V0_1_16 => "0.1.16",
+            Self::V0_2_0Alpha12 => "0.2.0-alpha.12",
+        }
+    }
+
+    /// Its directory under the pinned `node_modules` (the prerelease is pinned under an alias).
+    fn package(self) -> &'static str {
+        match self {
+            Self::V0_1_16 => "@modelcontextprotocol/conformance",
+            Self::V0_2_0Alpha12 => "conformance-0.2.0-alpha.12",
+        }
+    }
+
+    /// (this catalog's scenario, the official one) for every pair this release can compare.
+    pub fn pairs(self) -> Vec<(&'static str, &'static str)> {
+        let newer: &[_] = match self {
+            Self::V0_1_16 => &[],
+            Self::V0_2_0Alpha12 => PAIRS_2026,
+        };
+        CONTRACT_SCENARIO_NAMES.iter().chain(newer).copied().collect()
+    }
+
+    /// Its scored client auth scenarios that no scenario of this catalog tests yet.
+    pub fn without_counterpart(self) -> &'static [&'static str] {
+        match self {
+            Self::V0_1_16 => &[],
+            Self::V0_2_0Alpha12 => WITHOUT_COUNTERPART_2026,
+        }
+    }
+}
+
+impl std::fmt::Display for SuiteVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// The official suite's verdict on one of its scenarios.
 #[derive(Debug, Clone)]
@@ -54,6 +130,7 @@ pub fn contract_client() -> Result<PathBuf, String> {
 /// The official suite's client runner on the pinned Node.js: `client_command` under `selection`
 /// (`--scenario NAME` or `--suite NAME`), results into `out`.
 fn conformance(
+    version: SuiteVersion,
     client_command: &Path,
     selection: &[&str],
     out: &Path,
@@ -61,7 +138,7 @@ fn conformance(
 ) -> Result<std::process::Output, String> {
     let modules = npm::node_modules()?;
     Command::new(modules.join(".bin/node"))
-        .arg(modules.join("@modelcontextprotocol/conformance/dist/index.js"))
+        .arg(modules.join(version.package()).join("dist/index.js"))
         .args(["client", "--command"])
         .arg(client_command)
         .args(selection)
@@ -79,10 +156,15 @@ fn read_checks(path: &Path) -> Result<Vec<serde_json::Value>, String> {
 }
 
 /// Runs one official scenario against `client_command`, in `work`.
-pub fn run_official(client_command: &Path, scenario: &str, work: &Path) -> Result<OfficialResult, String> {
-    let out = work.join(scenario.replace('/', "_"));
+pub fn run_official(
+    version: SuiteVersion,
+    client_command: &Path,
+    scenario: &str,
+    work: &Path,
+) -> Result<OfficialResult, String> {
+    let out = work.join(version.as_str()).join(scenario.replace('/', "_"));
     let started = Instant::now();
-    let output = conformance(client_command, &["--scenario", scenario], &out, work)?;
+    let output = conformance(version, client_command, &["--scenario", scenario], &out, work)?;
     let wall = started.elapsed();
     let mut found = Vec::new();
     collect_checks(&out, &mut found);
@@ -130,11 +212,11 @@ fn usage(who: libc::c_int) -> (Duration, u64) {
 /// The official suite's whole `--suite auth` in one process (its scenarios run at once) against
 /// the reference client through `conformance-client`. Its CPU and memory are its own and its
 /// children's: it must be the only child this process waits for meanwhile.
-pub fn run_official_suite(client_command: &Path, work: &Path) -> Result<SuiteCost, String> {
-    let out = work.join("suite-auth");
+pub fn run_official_suite(version: SuiteVersion, client_command: &Path, work: &Path) -> Result<SuiteCost, String> {
+    let out = work.join(version.as_str()).join("suite-auth");
     let (cpu_before, _) = usage(libc::RUSAGE_CHILDREN);
     let started = Instant::now();
-    let output = conformance(client_command, &["--suite", "auth"], &out, work)?;
+    let output = conformance(version, client_command, &["--suite", "auth"], &out, work)?;
     let wall = started.elapsed();
     let (cpu_after, max_rss_kib) = usage(libc::RUSAGE_CHILDREN);
     let mut checks = Vec::new();
@@ -165,7 +247,7 @@ pub async fn run_our_catalog(catalog: &[Scenario]) -> SuiteCost {
 }
 
 /// The two whole suites' costs, one line each.
-pub fn cost_table(theirs: &SuiteCost, ours: &SuiteCost) -> String {
+pub fn cost_table(version: SuiteVersion, theirs: &SuiteCost, ours: &SuiteCost) -> String {
     let line = |who: &str, what: &str, c: &SuiteCost| {
         format!(
             "{who:<16} {what:<44} {:>3}/{:<3} passed {:>7.2} s wall {:>6.2} s CPU {:>6.0} MiB\n",
@@ -178,7 +260,7 @@ pub fn cost_table(theirs: &SuiteCost, ours: &SuiteCost) -> String {
     };
     let mut out =
         String::from("\nwhole suites, one run each (CPU: user + system; memory: the largest process's peak)\n");
-    out += &line("official suite", "--suite auth, its scenarios at once", theirs);
+    out += &line(&format!("official {version}"), "--suite auth, its scenarios at once", theirs);
     out += &line("this harness", "the whole catalog, --jobs 8, in-process", ours);
     out
 }
@@ -197,16 +279,16 @@ fn collect_checks(dir: &Path, found: &mut Vec<PathBuf>) {
 
 /// Every overlapping scenario of `catalog`, judged by both suites (one at a time, so the wall
 /// times are comparable).
-pub async fn compare(catalog: &[Scenario]) -> Result<Vec<Comparison>, String> {
+pub async fn compare(version: SuiteVersion, catalog: &[Scenario]) -> Result<Vec<Comparison>, String> {
     let client_command = contract_client()?;
     let work = tempfile::tempdir().map_err(|e| e.to_string())?;
     let reference: Arc<dyn ClientAdapter> = Arc::new(ReferenceClient::new());
     let mut comparisons = Vec::new();
-    for (ours, theirs) in CONTRACT_SCENARIO_NAMES {
-        let Some(scenario) = catalog.iter().find(|s| s.name == *ours) else { continue };
+    for (ours, theirs) in version.pairs() {
+        let Some(scenario) = catalog.iter().find(|s| s.name == ours) else { continue };
         // Their runner is a blocking child process; it has the machine to itself meanwhile.
-        let (command, dir, name) = (client_command.clone(), work.path().to_owned(), (*theirs).to_owned());
-        let theirs = tokio::task::spawn_blocking(move || run_official(&command, &name, &dir))
+        let (command, dir, name) = (client_command.clone(), work.path().to_owned(), theirs.to_owned());
+        let theirs = tokio::task::spawn_blocking(move || run_official(version, &command, &name, &dir))
             .await
             .map_err(|e| e.to_string())??;
         let started = Instant::now();
@@ -222,11 +304,17 @@ pub async fn compare(catalog: &[Scenario]) -> Result<Vec<Comparison>, String> {
 }
 
 /// The comparison as a table, with totals.
-pub fn table(comparisons: &[Comparison]) -> String {
+pub fn table(version: SuiteVersion, comparisons: &[Comparison]) -> String {
     use std::fmt::Write as _;
     let mut out = format!(
         "{:<30} {:<42} {:>16} {:>9} {:>10} {:>9} {:>8}\n",
-        "ours", "official", "official checks", "official", "ours", "ours", "speedup"
+        "ours",
+        format!("official {version}"),
+        "official checks",
+        "official",
+        "ours",
+        "ours",
+        "speedup"
     );
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     for c in comparisons {
@@ -260,5 +348,9 @@ pub fn table(comparisons: &[Comparison]) -> String {
         ms(ours),
         ms(theirs) / ms(ours).max(0.001),
     );
+    let missing = version.without_counterpart();
+    if !missing.is_empty() {
+        let _ = writeln!(out, "official scenarios with no counterpart here yet: {}", missing.join(", "));
+    }
     out
 }

@@ -295,6 +295,12 @@ async fn each_fault_trips_its_own_check() {
         (Fault::AlwaysOfflineAccess, "offline-access-not-supported", "offline-access"),
         (Fault::ChallengedScopesOnly, "step-up-scope-union", "step-up"),
         (Fault::RegisterDespitePreregistered, "preregistered-dcr-available", "registration-priority"),
+        (Fault::AuthMethodFromMetadata, "client-credentials-basic", "client-credentials-auth-method"),
+        (Fault::AssertionForMcpServer, "client-credentials-jwt", "client-assertion-claims"),
+        (Fault::ReuseClientAssertion, "client-credentials-jwt", "client-assertion-fresh"),
+        (Fault::UndeclaredExtension, "client-credentials-basic", "extension-declared"),
+        (Fault::UndeclaredExtension, "enterprise-managed", "extension-declared"),
+        (Fault::IdJagForMcpServer, "enterprise-managed", "token-exchange-request"),
     ];
     for (fault, scenario, id) in table {
         mutant(scenario, id, fault).await;

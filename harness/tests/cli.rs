@@ -300,6 +300,17 @@ fn markdown_report_draws_the_exchange_and_marks_what_failed() {
 }
 
 #[test]
+fn reports_name_the_protocol_version_each_server_spoke() {
+    // A 2025-03-26 server answers the reference client's `initialize` with the one version it speaks.
+    let (code, out, err) = stdout(harness().args(["run", "backcompat-2025-03-26", "--format", "markdown"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("MCP protocol spoken: `main` 2025-03-26\n"), "{out}");
+    let (code, out, err) = stdout(harness().args(["run", "happy-path", "--format", "json"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"protocol_version\": \"2025-11-25\""), "{out}");
+}
+
+#[test]
 fn ctrl_c_stops_the_run_and_leaves_no_sandbox() {
     let tmp = tempfile::tempdir().unwrap();
     let bin = assert_cmd::cargo::cargo_bin("mcp-auth-harness");

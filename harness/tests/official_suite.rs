@@ -1,39 +1,86 @@
-//! Cross-validation with `@modelcontextprotocol/conformance` (pinned): its client auth scenarios
-//! that overlap this catalog, run against the reference client through its own contract, agree
-//! with this harness's verdicts except where the README explains why.
+//! Cross-validation with `@modelcontextprotocol/conformance` (both pinned releases): its client
+//! auth scenarios that overlap this catalog, run against the reference client through its own
+//! contract, agree with this harness's verdicts except where the README explains why.
 
+use std::time::Duration;
+
+use mcp_auth_harness::official_suite::{self, SuiteVersion};
 use mcp_auth_harness::runner::Verdict;
-use mcp_auth_harness::{catalog, official_suite, scenario};
+use mcp_auth_harness::{catalog, scenario};
 
 /// Where the two suites disagree, and the check the official suite flags (see the README).
-const EXPLAINED: &[(&str, &str)] = &[
+const EXPLAINED_0_1_16: &[(&str, &str)] = &[
     // A SHOULD: a client with no hosted metadata document cannot use one; theirs expects a fixed URL.
     ("auth/basic-cimd", "cimd-client-id-used"),
     // Their metadata's issuer (…/oauth) is not the URL it is served for: RFC 8414 §3.3 says refuse.
     ("auth/2025-03-26-oauth-metadata-backcompat", "client-registration"),
 ];
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_official_suite_agrees_with_ours_on_the_reference_client_but_where_explained() {
-    if let Err(why) = mcp_auth_harness::client::ManifestClient::built_in()[0].availability() {
-        eprintln!("skipped: the pinned npm packages cannot be installed here: {why}");
-        return;
+/// 0.2.0-alpha.12 fixed its back-compat metadata; the CIMD reading stays; its step-up scenario
+/// challenges `tools/list`, where the reference client does not step up (it does on `tools/call`,
+/// where this catalog's step-up challenges); its migration server speaks only protocol
+/// 2026-07-28, and the reference client opens with `initialize`, so it never gets to migrate.
+const EXPLAINED_0_2_0_ALPHA_12: &[(&str, &str)] = &[
+    ("auth/basic-cimd", "cimd-client-id-used"),
+    ("auth/scope-step-up", "scope-step-up-escalation"),
+    ("auth/authorization-server-migration", "sep-2352-reregister-on-as-change"),
+];
+
+fn available() -> bool {
+    match mcp_auth_harness::client::ManifestClient::built_in()[0].availability() {
+        Ok(()) => true,
+        Err(why) => {
+            eprintln!("skipped: the pinned npm packages cannot be installed here: {why}");
+            false
+        }
     }
+}
+
+async fn agrees_but_where_explained(version: SuiteVersion, explained: &[(&str, &str)]) {
     let scenarios = scenario::load_dir(&catalog::default_dir()).unwrap();
-    let comparisons = official_suite::compare(&scenarios).await.unwrap();
-    eprintln!("{}", official_suite::table(&comparisons));
-    assert_eq!(comparisons.len(), mcp_auth_harness::client::CONTRACT_SCENARIO_NAMES.len());
+    let comparisons = official_suite::compare(version, &scenarios).await.unwrap();
+    eprintln!("{}", official_suite::table(version, &comparisons));
+    assert_eq!(comparisons.len(), version.pairs().len(), "every pair's scenario is in the catalog");
     for comparison in &comparisons {
         assert_eq!(comparison.our_verdict, Verdict::Passed, "{}: the positive control fails ours", comparison.ours);
         let theirs = &comparison.theirs;
-        match EXPLAINED.iter().find(|(name, _)| *name == theirs.scenario) {
+        match explained.iter().find(|(name, _)| *name == theirs.scenario) {
             Some((_, check)) => assert!(
                 !theirs.ok() && theirs.flagged.iter().any(|f| f == check),
-                "{}: the explained disagreement ({check}) is gone: {theirs:?}",
+                "{version} {}: the explained disagreement ({check}) is gone: {theirs:?}",
                 theirs.scenario
             ),
-            None => assert!(theirs.ok(), "{}: a new disagreement: {theirs:?}", theirs.scenario),
+            None => assert!(theirs.ok(), "{version} {}: a new disagreement: {theirs:?}", theirs.scenario),
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_suite_agrees_with_ours_on_the_reference_client_but_where_explained() {
+    if available() {
+        agrees_but_where_explained(SuiteVersion::V0_1_16, EXPLAINED_0_1_16).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn its_2026_release_agrees_with_ours_on_the_reference_client_but_where_explained() {
+    if available() {
+        agrees_but_where_explained(SuiteVersion::V0_2_0Alpha12, EXPLAINED_0_2_0_ALPHA_12).await;
+    }
+}
+
+/// The 2026-07-28 scenarios with no counterpart here yet still judge the reference client: all pass.
+#[test]
+fn its_2026_scenarios_without_a_counterpart_pass_the_reference_client() {
+    if !available() {
+        return;
+    }
+    let client = official_suite::contract_client().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let version = SuiteVersion::V0_2_0Alpha12;
+    for scenario in version.without_counterpart() {
+        let theirs = official_suite::run_official(version, &client, scenario, work.path()).unwrap();
+        assert!(theirs.ok(), "{scenario}: {theirs:?}");
     }
 }
 
@@ -41,19 +88,21 @@ async fn the_official_suite_agrees_with_ours_on_the_reference_client_but_where_e
 /// this whole catalog in-process, with wall time, CPU and memory (the README's figures).
 #[tokio::test(flavor = "multi_thread")]
 async fn both_whole_suites_run_side_by_side_with_their_costs() {
-    if let Err(why) = mcp_auth_harness::client::ManifestClient::built_in()[0].availability() {
-        eprintln!("skipped: the pinned npm packages cannot be installed here: {why}");
+    if !available() {
         return;
     }
     let scenarios = scenario::load_dir(&catalog::default_dir()).unwrap();
     let ours = official_suite::run_our_catalog(&scenarios).await;
+    assert_eq!((ours.runs, ours.passed), (scenarios.len(), scenarios.len()), "the positive control passes ours");
     let client = official_suite::contract_client().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let theirs = official_suite::run_official_suite(&client, work.path()).unwrap();
-    eprintln!("{}", official_suite::cost_table(&theirs, &ours));
-    assert_eq!((ours.runs, ours.passed), (scenarios.len(), scenarios.len()), "the positive control passes ours");
-    // 0.1.16's `--suite auth` has 14 scenarios; `auth/basic-cimd` is the explained disagreement.
-    assert_eq!((theirs.runs, theirs.passed), (14, 13));
-    assert!(ours.cpu > std::time::Duration::ZERO && theirs.cpu > std::time::Duration::ZERO);
-    assert!(ours.max_rss_kib > 0 && theirs.max_rss_kib > 0);
+    // Both releases' `--suite auth` have 14 scenarios; `auth/basic-cimd` is explained in both,
+    // `auth/scope-step-up` in 0.2.0-alpha.12.
+    for (version, passed) in [(SuiteVersion::V0_1_16, 13), (SuiteVersion::V0_2_0Alpha12, 12)] {
+        let theirs = official_suite::run_official_suite(version, &client, work.path()).unwrap();
+        eprintln!("{}", official_suite::cost_table(version, &theirs, &ours));
+        assert_eq!((theirs.runs, theirs.passed), (14, passed), "{version}");
+        assert!(theirs.cpu > Duration::ZERO && theirs.max_rss_kib > 0, "{version}");
+    }
+    assert!(ours.cpu > Duration::ZERO && ours.max_rss_kib > 0);
 }

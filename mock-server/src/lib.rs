@@ -44,6 +44,27 @@
 //! assert_eq!(profile.authorization_server.issuer_path, "/tenant1");
 //! ```
 //!
+//! # Protocol versions
+//!
+//! The endpoint speaks MCP 2025-03-26, 2025-06-18 and 2025-11-25 (an `initialize` handshake
+//! opens a session) and 2026-07-28 (every request carries its version in `_meta`; no session) on
+//! one URL. `resource.protocol_versions` narrows that, and a version the server does not speak
+//! gets the answer the revisions it speaks define (a legacy 400, an
+//! `UnsupportedProtocolVersionError`, 405 for GET). Each MCP exchange records the version it was
+//! served under in [`Exchange::protocol_version`].
+//!
+//! ```
+//! use mock_server::profile::ProtocolVersion;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let mut profile = mock_server::Profile::default();
+//! profile.resource.protocol_versions = vec![ProtocolVersion::V2025_03_26];   // an old server
+//! let server = mock_server::MockServer::builder().profile(profile).start().await;
+//! assert_eq!(server.profile().resource.protocol_versions, [ProtocolVersion::V2025_03_26]);
+//! # }
+//! ```
+//!
 //! # Test isolation
 //!
 //! Every mock binds 127.0.0.1 on ephemeral ports and keeps its own state, so tests run in
@@ -80,6 +101,7 @@
 //! ```
 
 mod authorization;
+pub mod jose;
 mod live;
 mod peers;
 pub mod placeholder;
@@ -89,7 +111,7 @@ mod resource;
 mod server;
 pub mod transcript;
 
-pub use authorization::{ClientKind, IssuedToken};
+pub use authorization::{ClientKind, EnterpriseSignOn, IssuedToken};
 pub use live::{describe_knobs, knob_settings};
 pub use peers::Peers;
 pub use profile::{Preset, Profile, ProfileError};

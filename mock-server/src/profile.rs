@@ -28,6 +28,43 @@ pub struct Profile {
     pub authorization_server: AuthorizationServerKnobs,
     /// Lifetimes and rotation of what the token endpoint issues.
     pub tokens: TokenKnobs,
+    /// An enterprise identity provider on an origin of its own (enterprise-managed
+    /// authorization, SEP-990): it exchanges the user's ID token for an ID-JAG that the
+    /// authorization server accepts with the JWT-bearer grant.
+    pub enterprise_idp: EnterpriseIdpKnobs,
+}
+
+/// The enterprise identity provider (SEP-990).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnterpriseIdpKnobs {
+    /// Run the identity provider, and have the authorization server accept its ID-JAGs with the
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer` grant from the first pre-registered client,
+    /// which the identity provider knows by the same id and secret. The user has signed in at
+    /// the identity provider already: the harness hands the client the ID token.
+    pub enabled: bool,
+    /// Lifetime of an ID-JAG in seconds (the extension asks for a short one).
+    pub id_jag_ttl_secs: u64,
+    /// What the identity provider gets wrong in the ID-JAGs it issues, for negative scenarios.
+    pub id_jag: IdJagIssue,
+}
+
+impl Default for EnterpriseIdpKnobs {
+    fn default() -> Self {
+        Self { enabled: false, id_jag_ttl_secs: 300, id_jag: IdJagIssue::Correct }
+    }
+}
+
+/// How the identity provider issues ID-JAGs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdJagIssue {
+    /// As asked: `aud` the requested audience, a future `exp`.
+    Correct,
+    /// `aud` names another authorization server: the MCP authorization server must refuse it.
+    WrongAudience,
+    /// Already expired when issued: the MCP authorization server must refuse it.
+    Expired,
 }
 
 /// The protected MCP endpoint.
@@ -55,6 +92,14 @@ pub struct ResourceKnobs {
     /// Tools per `tools/list` page; `0` serves them all in one. Smaller pages make a client
     /// follow `nextCursor` (MCP 2025-11-25 §Pagination) to see every tool.
     pub tools_page_size: usize,
+    /// The MCP protocol versions the endpoint speaks (at least one). Leave out 2026-07-28 for a
+    /// server that predates it (a `server/discover` or other per-request-metadata request gets
+    /// the plain 400 of a legacy server, so a dual-era client falls back to `initialize`); leave
+    /// out every older one for a server that speaks only 2026-07-28 (`initialize` gets 400 with
+    /// an `UnsupportedProtocolVersionError` naming the supported versions; GET and DELETE 405).
+    #[serde(deserialize_with = "ProtocolVersion::at_least_one")]
+    #[schemars(length(min = 1))]
+    pub protocol_versions: Vec<ProtocolVersion>,
 }
 
 impl Default for ResourceKnobs {
@@ -68,7 +113,61 @@ impl Default for ResourceKnobs {
             challenge_missing_only: false,
             trailing_slash: false,
             tools_page_size: 0,
+            protocol_versions: ProtocolVersion::ALL.to_vec(),
         }
+    }
+}
+
+/// An MCP protocol version the Streamable HTTP endpoint can speak. (2024-11-05 used the older
+/// HTTP+SSE transport, which the mock does not serve.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum ProtocolVersion {
+    /// `initialize` handshake and sessions; no `MCP-Protocol-Version` header yet.
+    #[serde(rename = "2025-03-26")]
+    V2025_03_26,
+    /// `initialize` handshake and sessions; the `MCP-Protocol-Version` header after it.
+    #[serde(rename = "2025-06-18")]
+    V2025_06_18,
+    /// As 2025-06-18 (the last revision with `initialize`).
+    #[serde(rename = "2025-11-25")]
+    V2025_11_25,
+    /// Sessionless: every request carries its version in `_meta` and the `MCP-Protocol-Version`
+    /// header; `server/discover` instead of `initialize`.
+    #[serde(rename = "2026-07-28")]
+    V2026_07_28,
+}
+
+impl ProtocolVersion {
+    /// Every version, oldest first.
+    pub const ALL: [Self; 4] = [Self::V2025_03_26, Self::V2025_06_18, Self::V2025_11_25, Self::V2026_07_28];
+
+    /// As the wire spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V2025_03_26 => "2025-03-26",
+            Self::V2025_06_18 => "2025-06-18",
+            Self::V2025_11_25 => "2025-11-25",
+            Self::V2026_07_28 => "2026-07-28",
+        }
+    }
+
+    /// Whether the version opens with an `initialize` handshake (every one before 2026-07-28).
+    pub fn has_initialize(self) -> bool {
+        self < Self::V2026_07_28
+    }
+
+    /// The version the wire names, if the mock knows it.
+    pub fn parse(wire: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == wire)
+    }
+
+    /// A server that speaks no version is no server: an empty list is refused with its knob's path.
+    fn at_least_one<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Self>, D::Error> {
+        let versions = Vec::<Self>::deserialize(deserializer)?;
+        if versions.is_empty() {
+            return Err(serde::de::Error::custom("name at least one protocol version"));
+        }
+        Ok(versions)
     }
 }
 
@@ -361,6 +460,9 @@ pub enum ClientAuthMethod {
     ClientSecretBasic,
     /// The client secret in the form body.
     ClientSecretPost,
+    /// A JWT signed with the client's private key (RFC 7523 §2.2), recommended by the client
+    /// credentials extension (SEP-1046).
+    PrivateKeyJwt,
 }
 
 impl ClientAuthMethod {
@@ -370,6 +472,7 @@ impl ClientAuthMethod {
             Self::None => "none",
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -389,6 +492,17 @@ pub struct PreregisteredClient {
     /// Exact redirect URIs; empty accepts any loopback redirect (RFC 8252 §7.3 lets the port vary).
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+    /// A machine client (the client credentials extension, SEP-1046): it gets tokens with the
+    /// `client_credentials` grant, with no user and no browser, and only that way. With
+    /// `auth_method = "private_key_jwt"` the mock generates its ES256 key pair at start and
+    /// registers the public key as the client's JWKS; the harness hands the private key to the
+    /// client under test.
+    #[serde(default)]
+    pub client_credentials: bool,
+    /// Refused at the token endpoint with `invalid_client`, as a client an administrator
+    /// disabled is.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 fn default_auth_method() -> ClientAuthMethod {

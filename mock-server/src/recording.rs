@@ -10,12 +10,14 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::authorization::OAuthError;
+use crate::profile::ProtocolVersion;
 use crate::transcript::{Endpoint, Exchange, Origin, Transcript};
 
 /// The largest request body any endpoint reads (and the largest JSON response recorded).
 pub const BODY_LIMIT: usize = 1 << 20;
 
-const REQUEST_HEADERS: &[&str] = &["authorization", "content-type", "accept", "mcp-protocol-version", "mcp-session-id"];
+const REQUEST_HEADERS: &[&str] =
+    &["authorization", "dpop", "content-type", "accept", "mcp-protocol-version", "mcp-session-id"];
 const RESPONSE_HEADERS: &[&str] = &["www-authenticate", "location", "content-type", "mcp-session-id"];
 
 /// Marks a response with the endpoint that produced it, for the transcript.
@@ -48,6 +50,8 @@ pub async fn record(
         status: 0,
         response_headers: BTreeMap::new(),
         response_body: Value::Null,
+        protocol_version: None,
+        jwts: BTreeMap::new(),
     };
     let response = match axum::body::to_bytes(body, BODY_LIMIT).await {
         Err(_) => tagged(exchange_endpoint_guess(&exchange.path), OAuthError::payload_too_large()),
@@ -57,6 +61,7 @@ pub async fn record(
         }
     };
     exchange.endpoint = response.extensions().get::<Endpoint>().copied().unwrap_or(Endpoint::NotFound);
+    exchange.protocol_version = response.extensions().get::<ProtocolVersion>().map(|v| v.as_str().to_owned());
     exchange.status = response.status().as_u16();
     exchange.response_headers = chosen(response.headers(), RESPONSE_HEADERS);
     let response = if is_json(response.headers()) {

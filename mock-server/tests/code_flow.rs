@@ -296,3 +296,38 @@ async fn garbage_bearer_gets_401_invalid_token() {
     assert_eq!(response.status(), 401);
     assert!(response.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
 }
+
+/// FastMCP fetches the authorization URL once itself before the browser does: the browser's own
+/// visit must still end in a redirect with its `state` and a code that redeems.
+#[tokio::test]
+async fn an_authorization_url_fetched_first_by_the_client_keeps_the_browser_s_state() {
+    for consent_knob in ["page", "auto"] {
+        let mut profile = mock_server::Profile::default();
+        let patch: toml::Table =
+            toml::from_str(&format!("[authorization_server]\nconsent = \"{consent_knob}\"")).unwrap();
+        profile = profile.with_overrides(&patch).unwrap();
+        let server = MockServer::builder().profile(profile).start().await;
+        let client_id = register(&server).await;
+        let query = authorize_query(&server, &client_id, "mcp:read");
+        let early = http().get(format!("{}/authorize", server.issuer())).query(&query).send().await.unwrap();
+        assert!(matches!(early.status().as_u16(), 200 | 302), "{consent_knob}: {}", early.status());
+        let redirect = if consent_knob == "page" {
+            consent(&server, &query, "approve").await
+        } else {
+            let answer = http().get(format!("{}/authorize", server.issuer())).query(&query).send().await.unwrap();
+            url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap()
+        };
+        assert_eq!(param(&redirect, "state").as_deref(), Some("st4te"), "{consent_knob}");
+        let code = param(&redirect, "code").unwrap();
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("client_id", client_id.as_str()),
+            ("code_verifier", VERIFIER),
+            ("resource", &server.uri()),
+        ];
+        let (status, body) = token(&server, &form).await;
+        assert_eq!(status, 200, "{consent_knob}: {body}");
+    }
+}

@@ -156,3 +156,27 @@ async fn refresh_tokens_go_only_to_clients_registered_for_the_grant() {
     assert_eq!(status, 200, "{tokens}");
     assert!(tokens["refresh_token"].is_string(), "{tokens}");
 }
+
+/// What the Python SDK (FastMCP) registers with before anything else: every optional RFC 7591
+/// field present and `null`, plus ones the mock does not use. Accepted, and echoed back.
+#[tokio::test]
+async fn dcr_accepts_null_and_unknown_client_metadata() {
+    let server = MockServer::start().await;
+    let response = http()
+        .post(format!("{}/register", server.issuer()))
+        .json(&json!({
+            "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "client_secret_post",
+            "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+            "scope": null, "client_name": "FastMCP Client", "client_uri": null, "logo_uri": null,
+            "contacts": null, "tos_uri": null, "policy_uri": null, "jwks_uri": null, "jwks": null,
+            "software_id": null, "software_version": null, "x_vendor": {"nested": [1, 2]},
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body["client_id"].is_string() && body["client_secret"].is_string(), "{body}");
+    assert_eq!(body["client_name"], "FastMCP Client");
+    assert_eq!(body["x_vendor"], json!({"nested": [1, 2]}));
+}

@@ -6,9 +6,12 @@
 
 mod authorization;
 mod binding;
+mod client_credentials;
 mod client_state;
 mod discovery;
 mod registration;
+mod enterprise_managed;
+mod extensions;
 mod tokens;
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -154,6 +157,9 @@ pub fn all() -> Vec<Check> {
     checks.extend(tokens::checks());
     checks.extend(binding::checks());
     checks.extend(client_state::checks());
+    checks.extend(client_credentials::checks());
+    checks.extend(enterprise_managed::checks());
+    checks.extend(extensions::checks());
     checks
 }
 

@@ -69,6 +69,14 @@ fn registration_priority(run: &ScenarioRun) -> Outcome {
         if server.profile.authorization_server.preregistered_clients.is_empty() {
             continue;
         }
+        // A client that never went near the authorization server chose nothing.
+        let authorized = server
+            .exchanges
+            .iter()
+            .any(|e| matches!(e.endpoint, Endpoint::Registration | Endpoint::Authorize | Endpoint::Token));
+        if !authorized {
+            continue;
+        }
         judged = true;
         if let Some(registration) = server.exchanges.iter().find(|e| e.endpoint == Endpoint::Registration) {
             return fail(

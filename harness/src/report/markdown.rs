@@ -40,6 +40,9 @@ pub fn markdown(runs: &[ScenarioRun]) -> String {
             run.client,
             run.revision
         );
+        if let Some(spoken) = protocols_spoken(run) {
+            let _ = writeln!(out, "MCP protocol spoken: {spoken}\n");
+        }
         for check in run.failures() {
             if let Outcome::Fail { reason, .. } = &check.outcome {
                 let _ = writeln!(
@@ -64,6 +67,23 @@ pub fn markdown(runs: &[ScenarioRun]) -> String {
         out.push_str("```\n");
     }
     out
+}
+
+/// The protocol versions each server served the client's MCP requests under (what `initialize`
+/// negotiated, or what 2026-07-28 requests named), e.g. `main 2025-11-25`.
+fn protocols_spoken(run: &ScenarioRun) -> Option<String> {
+    let spoken: Vec<String> = run
+        .servers
+        .iter()
+        .filter_map(|(name, server)| {
+            let mut versions: Vec<&str> =
+                server.exchanges.iter().filter_map(|e| e.protocol_version.as_deref()).collect();
+            versions.sort_unstable();
+            versions.dedup();
+            (!versions.is_empty()).then(|| format!("`{name}` {}", versions.join(", ")))
+        })
+        .collect();
+    (!spoken.is_empty()).then(|| spoken.join("; "))
 }
 
 fn verdict(run: &ScenarioRun) -> &'static str {

@@ -81,6 +81,10 @@ impl AuthorizationServer {
                     "token_endpoint_auth_method `{method_name}` is not supported"
                 ))
             })?;
+        if auth_method == ClientAuthMethod::PrivateKeyJwt {
+            // Keys come only with pre-registered machine clients (SEP-1046); DCR takes no `jwks`.
+            return Err(OAuthError::invalid_client_metadata("private_key_jwt is for pre-registered clients only"));
+        }
         let client_id = random_token("client");
         let secret = (auth_method != ClientAuthMethod::None).then(|| random_token("secret"));
         let mut answer = serde_json::Value::Object(metadata.rest);
@@ -101,6 +105,9 @@ impl AuthorizationServer {
             redirect_uris,
             kind: ClientKind::Dynamic,
             may_refresh,
+            public_jwk: None,
+            client_credentials: false,
+            disabled: false,
         });
         Ok(answer)
     }
@@ -152,5 +159,8 @@ pub async fn fetch_metadata_document(
         redirect_uris: checked_redirect_uris(metadata.redirect_uris)?,
         kind: ClientKind::MetadataDocument,
         may_refresh,
+        public_jwk: None,
+        client_credentials: false,
+        disabled: false,
     })
 }

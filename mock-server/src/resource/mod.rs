@@ -2,9 +2,11 @@
 
 mod guard;
 mod metadata;
+mod protocol;
 mod tools;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
 use axum::routing::get;
@@ -17,7 +19,7 @@ use url::Url;
 use crate::authorization::{AccessToken, AuthorizationServer, TokenRejection};
 use crate::live::LiveProfile;
 use crate::placeholder::Surroundings;
-use crate::profile::ResourceKnobs;
+use crate::profile::{ProtocolVersion, ResourceKnobs};
 use crate::recording::tagged;
 use crate::transcript::Endpoint;
 
@@ -37,6 +39,9 @@ pub struct ProtectedResource {
     metadata_path: Option<String>,
     /// The MCP sessions rmcp keeps, held here so they can be ended from outside.
     sessions: Arc<LocalSessionManager>,
+    /// The version each legacy session's `initialize` agreed to, by `Mcp-Session-Id`: a
+    /// 2025-03-26 client names it on no later request.
+    session_versions: Mutex<HashMap<String, ProtocolVersion>>,
     /// Its own authorization server, named by its metadata unless a knob names others.
     authorization_server: Arc<AuthorizationServer>,
     /// What placeholders stand for, and the peers' authorization servers.
@@ -60,6 +65,7 @@ impl ProtectedResource {
             profile,
             metadata_path,
             sessions: Arc::default(),
+            session_versions: Mutex::default(),
             authorization_server,
             surroundings,
         }
@@ -137,6 +143,15 @@ impl ProtectedResource {
             // The only failure is a session whose worker already ended: gone either way.
             let _ = self.sessions.close_session(&id).await;
         }
+        self.session_versions.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+
+    fn remember_session(&self, id: String, version: ProtocolVersion) {
+        self.session_versions.lock().unwrap_or_else(PoisonError::into_inner).insert(id, version);
+    }
+
+    fn session_version(&self, id: &str) -> Option<ProtocolVersion> {
+        self.session_versions.lock().unwrap_or_else(PoisonError::into_inner).get(id).copied()
     }
 
     /// The MCP endpoint's URL.
@@ -149,9 +164,9 @@ impl ProtectedResource {
     pub fn router(self: &Arc<Self>, shutdown: CancellationToken, metadata_taken: &mut Vec<String>) -> Router {
         let config = StreamableHttpServerConfig::default().with_cancellation_token(shutdown).with_sse_keep_alive(None);
         let profile = self.profile.clone();
-        // Each new session serves the tools the knobs name at the time it starts.
+        // Each new session (or sessionless request) serves what the knobs say when it starts.
         let mcp = StreamableHttpService::new(
-            move || Ok(profile.read(|p| ToolServer::new(p.resource.tools.clone().into(), p.resource.tools_page_size))),
+            move || Ok(profile.read(|p| ToolServer::new(&p.resource))),
             self.sessions.clone(),
             config,
         );
@@ -159,7 +174,11 @@ impl ProtectedResource {
         if self.knobs().trailing_slash {
             router = router.route_service(&format!("{}/", self.path), mcp);
         }
-        let mut router = router.route_layer(axum::middleware::from_fn_with_state(self.clone(), guard::guard));
+        // The bearer check first (a request without a token learns nothing of the protocol), then
+        // the protocol versions the knobs allow, then rmcp.
+        let mut router = router
+            .route_layer(axum::middleware::from_fn_with_state(self.clone(), protocol::speak))
+            .route_layer(axum::middleware::from_fn_with_state(self.clone(), guard::guard));
         if let Some(path) = &self.metadata_path
             && !metadata_taken.contains(path)
         {

@@ -1,5 +1,6 @@
 //! The MCP server behind the bearer check: real MCP via rmcp, serving the profile's tools.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rmcp::model::{
@@ -10,7 +11,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Value, json};
 
-use crate::profile::ToolKind;
+use crate::profile::{ProtocolVersion, ResourceKnobs, ToolKind};
 
 impl ToolKind {
     /// The tool's name on the wire.
@@ -55,24 +56,44 @@ impl ToolKind {
     }
 }
 
-/// One MCP session's handler; rmcp makes one per session from the profile's tool list.
+/// One MCP session's handler (or one sessionless request's); rmcp makes one from the knobs as
+/// they are when it starts.
 #[derive(Clone)]
 pub struct ToolServer {
     tools: Arc<[ToolKind]>,
     /// Tools per `tools/list` page (`0`: one page).
     page_size: usize,
+    /// What `initialize` may agree to and `server/discover` lists.
+    versions: Vec<rmcp::model::ProtocolVersion>,
 }
 
 impl ToolServer {
-    pub fn new(tools: Arc<[ToolKind]>, page_size: usize) -> Self {
-        Self { tools, page_size }
+    pub fn new(knobs: &ResourceKnobs) -> Self {
+        let versions = knobs.protocol_versions.iter().map(|v| wire(*v)).collect();
+        Self { tools: knobs.tools.clone().into(), page_size: knobs.tools_page_size, versions }
     }
+}
+
+fn wire(version: ProtocolVersion) -> rmcp::model::ProtocolVersion {
+    serde_json::from_value(Value::String(version.as_str().to_owned())).expect("every version is a wire string")
 }
 
 impl ServerHandler for ToolServer {
     fn get_info(&self) -> ServerConfig {
+        // rmcp answers an `initialize` naming a version the server does not speak with this one,
+        // so it must be the newest the knobs allow (MCP 2025-11-25 §Version Negotiation: "another
+        // protocol version it supports … SHOULD be the latest").
+        let newest_legacy =
+            self.versions.iter().filter(|v| v.has_initialize()).max_by(|a, b| a.as_str().cmp(b.as_str()));
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("mcp-auth-harness-mock", env!("CARGO_PKG_VERSION")))
+            .with_protocol_version(
+                newest_legacy.cloned().unwrap_or(rmcp::model::ProtocolVersion::LATEST_WITH_INITIALIZE),
+            )
+    }
+
+    fn supported_protocol_versions(&self) -> Cow<'static, [rmcp::model::ProtocolVersion]> {
+        Cow::Owned(self.versions.clone())
     }
 
     async fn list_tools(

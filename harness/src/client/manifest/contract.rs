@@ -8,7 +8,7 @@ use super::spec::{self, Manifest, ManifestError};
 
 /// This catalog's scenarios and the official suite's (0.1.16, pinned) that test the same thing. A
 /// scenario not listed tells the client `auth/metadata-default`: the plain authorization code
-/// flow. (The suite's `iss` and issuer-mismatch scenarios are newer than its npm release.)
+/// flow. (0.2.0-alpha.12's 2026-07-28 scenarios pair up in `official_suite::SuiteVersion::pairs`.)
 pub const SCENARIO_NAMES: &[(&str, &str)] = &[
     ("happy-path", "auth/metadata-default"),
     ("oidc-only", "auth/metadata-var1"),

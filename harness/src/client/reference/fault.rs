@@ -92,10 +92,23 @@ pub enum Fault {
     ChallengedScopesOnly,
     /// Registers dynamically even when it was given pre-registered credentials.
     RegisterDespitePreregistered,
+    /// A machine client picks its authentication method from the metadata's list (rmcp's
+    /// choice: `client_secret_post` whenever listed) instead of the one it was registered with.
+    AuthMethodFromMetadata,
+    /// Addresses its client assertion (`aud`) to the MCP server instead of the authorization
+    /// server.
+    AssertionForMcpServer,
+    /// Keeps its first client assertion and sends it again (same `jti`) for every token.
+    ReuseClientAssertion,
+    /// Does not declare the authorization extension it uses in its client capabilities.
+    UndeclaredExtension,
+    /// Asks the identity provider for an ID-JAG whose audience is the MCP server, not its
+    /// authorization server.
+    IdJagForMcpServer,
 }
 
 impl Fault {
-    const ALL: [(Fault, &'static str); 33] = [
+    const ALL: [(Fault, &'static str); 38] = [
         (Fault::StatusProbesOriginOnly, "status-probes-origin-only"),
         (Fault::StatusTrustsFile, "status-trusts-file"),
         (Fault::ProceedWithoutPkce, "proceed-without-pkce"),
@@ -129,6 +142,11 @@ impl Fault {
         (Fault::AlwaysOfflineAccess, "always-offline-access"),
         (Fault::ChallengedScopesOnly, "challenged-scopes-only"),
         (Fault::RegisterDespitePreregistered, "register-despite-preregistered"),
+        (Fault::AuthMethodFromMetadata, "auth-method-from-metadata"),
+        (Fault::AssertionForMcpServer, "assertion-for-mcp-server"),
+        (Fault::ReuseClientAssertion, "reuse-client-assertion"),
+        (Fault::UndeclaredExtension, "undeclared-extension"),
+        (Fault::IdJagForMcpServer, "id-jag-for-mcp-server"),
     ];
 
     pub fn name(self) -> &'static str {

@@ -30,9 +30,13 @@ use super::{
     AdapterError, ClientAdapter, ClientState, CredentialSummary, EntryStatus, RegistryEntry, Reply, ServerEntry,
     StepContext, Support, ToolInfo,
 };
+use crate::extension::Extension;
 use crate::scenario::{Status, Verb};
 use crate::www_authenticate;
 
+mod client_credentials;
+mod direct_grant;
+mod enterprise;
 mod fault;
 mod oauth_http;
 
@@ -89,6 +93,10 @@ impl ClientAdapter for ReferenceClient {
         &["add_via"]
     }
 
+    fn extensions(&self) -> &'static [Extension] {
+        &[Extension::OauthClientCredentials, Extension::EnterpriseManagedAuthorization]
+    }
+
     async fn add(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
         let mut registry = Registry::load(&ctx.home)?;
         registry.servers.insert(entry.name.clone(), StoredEntry { url: entry.url.clone(), tools: Vec::new() });
@@ -97,6 +105,12 @@ impl ClientAdapter for ReferenceClient {
     }
 
     async fn login(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        if let Some(got) = self.login_without_browser(ctx, entry).await {
+            return Ok(match got {
+                Ok(how) => Reply::success(format!("logged in to {} {how}", entry.name)),
+                Err(error) => Reply::failure(error),
+            });
+        }
         fault::guess_endpoints(&self.faults, &entry.url).await;
         Ok(match self.authorize(ctx, entry, None).await {
             Ok(()) => Reply::success(format!("logged in to {}", entry.name)),
@@ -108,7 +122,13 @@ impl ClientAdapter for ReferenceClient {
         let registry = Registry::load(&ctx.home)?;
         let mut reply = Reply::default();
         for (name, stored) in &registry.servers {
-            let entry = ServerEntry { name: name.clone(), url: stored.url.clone(), preregistered: None };
+            let entry = ServerEntry {
+                name: name.clone(),
+                url: stored.url.clone(),
+                preregistered: None,
+                machine: None,
+                enterprise: None,
+            };
             let (raw, normalized) = self.status(&ctx.home, &entry).await;
             reply.output.push_str(&format!("{name}\t{}\t{raw}\n", stored.url));
             reply.statuses.push(EntryStatus { name: name.clone(), raw, normalized });
@@ -118,6 +138,14 @@ impl ClientAdapter for ReferenceClient {
 
     async fn import(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
         let connected = match self.connect(&ctx.home, entry).await {
+            // A login without a browser (client credentials, an ID-JAG) comes with no refresh
+            // token and needs none: the client asks for a new token the same way.
+            Err(ConnectError::Rejected(_) | ConnectError::Other(_)) if self.logs_in_without_browser(entry) => {
+                match self.login_without_browser(ctx, entry).await {
+                    Some(Err(error)) => return Ok(Reply::failure(error)),
+                    _ => self.connect(&ctx.home, entry).await,
+                }
+            }
             // The fault's way out of a token that stopped working: the browser again.
             Err(ConnectError::Rejected(_)) if self.has(Fault::NeverRefresh) => {
                 match self.authorize(ctx, entry, None).await {
@@ -272,6 +300,27 @@ impl ClientAdapter for ReferenceClient {
 }
 
 impl ReferenceClient {
+    /// Whether the entry logs in by an authorization extension, with no user at a browser.
+    fn logs_in_without_browser(&self, entry: &ServerEntry) -> bool {
+        entry.machine.is_some() || entry.enterprise.is_some()
+    }
+
+    /// A login by an authorization extension: client credentials for a machine client (SEP-1046),
+    /// else an ID-JAG from the enterprise identity provider (SEP-990); `None` for an entry that
+    /// has neither. On success, how it logged in.
+    async fn login_without_browser(&self, ctx: &StepContext, entry: &ServerEntry) -> Option<Result<String, String>> {
+        if let Some(machine) = &entry.machine {
+            let how = format!("with client credentials ({})", client_credentials::method_name(machine));
+            return Some(self.client_credentials(ctx, entry, machine).await.map(|()| how));
+        }
+        let sign_on = entry.enterprise.as_ref()?;
+        Some(
+            self.enterprise_login(ctx, entry, sign_on)
+                .await
+                .map(|()| "with an ID-JAG from the identity provider".into()),
+        )
+    }
+
     /// The whole authorization-code flow, from discovery to stored tokens.
     async fn authorize(
         &self,
@@ -437,7 +486,18 @@ impl ReferenceClient {
             http,
             StreamableHttpClientTransportConfig::with_uri(entry.url.as_str()),
         );
-        let failure = match ClientConfig::default().serve(transport).await {
+        let mut config = ClientConfig::default();
+        // A login by client credentials is the extension in use: the client says so in its
+        // capabilities (SEP-1724's `extensions`, which rmcp sends in `initialize`).
+        let in_use = match CredentialFile::read(&store.path).map(|f| f.client_id_kind) {
+            Some(kind) if kind == "machine" => Some(Extension::OauthClientCredentials),
+            Some(kind) if kind == "enterprise" => Some(Extension::EnterpriseManagedAuthorization),
+            _ => None,
+        };
+        if let Some(extension) = in_use.filter(|_| !self.has(Fault::UndeclaredExtension)) {
+            config.capabilities.extensions = Some([(extension.id().to_owned(), Default::default())].into());
+        }
+        let failure = match config.serve(transport).await {
             Ok(client) => return Ok(client),
             Err(e) => e,
         };
@@ -527,7 +587,12 @@ fn http() -> reqwest::Client {
 }
 
 fn client_id_kind(entry: &ServerEntry) -> &'static str {
-    if entry.preregistered.is_some() { "preregistered" } else { "dynamic" }
+    match (&entry.machine, &entry.enterprise, &entry.preregistered) {
+        (Some(_), _, _) => "machine",
+        (None, Some(_), _) => "enterprise",
+        (None, None, Some(_)) => "preregistered",
+        (None, None, None) => "dynamic",
+    }
 }
 
 /// The stored access token, for the faults that misuse it.
