@@ -28,6 +28,7 @@ pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod client;
+pub mod extension;
 pub mod layout;
 pub mod official_suite;
 pub mod report;

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::browser::Visit;
 use crate::check::{self, CheckResult};
 use crate::client::{
-    AdapterError, ClientAdapter, ClientState, Reply, Sandbox, ServerEntry, StepContext, Support, ToolInfo,
+    AdapterError, ClientAdapter, ClientState, MachineCredentials, Reply, Sandbox, ServerEntry, StepContext, Support,
+    ToolInfo,
 };
 use crate::revision::Revision;
 use crate::scenario::{
@@ -233,6 +234,12 @@ pub async fn run(
     })?;
     let mut sandbox = Sandbox::new().map_err(|source| RunError::Sandbox { scenario: scenario.name.clone(), source })?;
 
+    // A scenario about an extension the client does not implement: nothing of it is judged, the
+    // harness's own steps included, so the run is "not applicable" as a whole.
+    let unimplemented = scenario
+        .extension
+        .filter(|e| !client.extensions().contains(e))
+        .map(|e| format!("{} does not implement the authorization extension {e} the scenario is about", client.name()));
     let mut steps = Vec::new();
     // Entry name → the URL its latest `add` step gave it.
     let mut entries = BTreeMap::new();
@@ -250,8 +257,9 @@ pub async fn run(
             .with_options(step.client_options.clone())
             .with_login_timeout(scenario.login_timeout.unwrap_or(options.user_timeout))
             .for_scenario(&scenario.name);
-        let performed = match never_added.get(&step.entry) {
-            Some(why) if step.verb != Verb::Add && step.verb.names_entry() => {
+        let performed = match (&unimplemented, never_added.get(&step.entry)) {
+            (Some(why), _) => Err(AdapterError::NotApplicable(why.clone())),
+            (None, Some(why)) if step.verb != Verb::Add && step.verb.names_entry() => {
                 Err(AdapterError::NotApplicable(format!("`{}` was never added: {why}", step.entry)))
             }
             _ => perform(client.as_ref(), &ctx, step, &mocks, &entries).await,
@@ -399,8 +407,18 @@ async fn perform(
             .profile()
             .authorization_server
             .preregistered_clients
-            .first()
+            .iter()
+            .find(|c| !c.client_credentials)
             .map(|c| (c.client_id.clone(), c.client_secret.clone())),
+        machine: mock.profile().authorization_server.preregistered_clients.iter().find(|c| c.client_credentials).map(
+            |c| MachineCredentials {
+                client_id: c.client_id.clone(),
+                auth_method: c.auth_method,
+                secret: c.client_secret.clone(),
+                private_key: mock.client_private_key(&c.client_id),
+            },
+        ),
+        enterprise: mock.enterprise_sign_on(),
     });
     let no_server = || AdapterError::Failed(format!("step has no server `{}`", step.server));
     let entry = || entry.clone().ok_or_else(no_server);

@@ -40,9 +40,17 @@ async fn round_trip(what: &str, profile: &Profile) -> (capture::Captured, scenar
     (captured, loaded)
 }
 
+/// Machine clients (client credentials) and enterprise identity providers are set up out of
+/// band: what a server says about them before login (a grant type in its metadata) tells no
+/// layout a capture could write, so the extension presets are not captured.
+fn out_of_band(profile: &Profile) -> bool {
+    profile.enterprise_idp.enabled
+        || profile.authorization_server.preregistered_clients.iter().any(|c| c.client_credentials)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_preset_survives_the_round_trip() {
-    for preset in Preset::ALL {
+    for preset in Preset::ALL.into_iter().filter(|p| !out_of_band(&p.profile())) {
         round_trip(preset.name(), &preset.profile()).await;
     }
 }
@@ -55,7 +63,7 @@ async fn every_catalog_server_survives_the_round_trip_with_the_same_reference_ve
     let scenarios = scenario::load_dir(&catalog::default_dir()).unwrap();
     let mut layouts: Vec<Profile> = Vec::new();
     for original in &scenarios {
-        for (key, server) in &original.servers {
+        for (key, server) in original.servers.iter().filter(|(_, s)| !out_of_band(&s.profile)) {
             let what = format!("{}.{key}", original.name);
             let (_, captured) = round_trip(&what, &server.profile).await;
             let layout = captured.servers["main"].profile.clone();

@@ -55,10 +55,12 @@ fn initialize() -> Value {
     })
 }
 
-/// What `--register` asks for: a public client on a loopback redirect (RFC 8252 §7.3).
+/// What `--register` asks for: a public native client on a loopback redirect (RFC 8252 §7.3),
+/// as a 2026-07-28 client registers (`application_type`, SEP-837; `refresh_token`, SEP-2207).
 fn registration_request() -> Value {
     json!({
         "client_name": "mcp-auth-harness capture",
+        "application_type": "native",
         "redirect_uris": ["http://127.0.0.1/callback"],
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],

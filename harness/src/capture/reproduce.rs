@@ -220,6 +220,13 @@ pub fn reproduce(capture: &Capture) -> Reproduction {
                     ));
                 }
             }
+        } else if document.get("error").and_then(|v| v.as_str()) == Some("invalid_redirect_uri") {
+            // The request named one redirect URI, an http loopback one: that is what was refused.
+            p.authorization_server.refused_redirect_schemes = vec!["http".into()];
+            failures.push((
+                "registration refuses the loopback http redirect URI (invalid_redirect_uri): RFC 8252 §7.3 clients have no other".into(),
+                None,
+            ));
         } else {
             let error = document.get("error").and_then(|v| v.as_str()).unwrap_or("no OAuth error");
             notes.push(format!(
@@ -243,6 +250,8 @@ pub fn reproduce(capture: &Capture) -> Reproduction {
             client_secret: (auth_method != ClientAuthMethod::None).then(|| "harness-secret".into()),
             auth_method,
             redirect_uris: Vec::new(),
+            client_credentials: false,
+            disabled: false,
         }];
         notes.push(
             "no dynamic registration: a pre-registered client stands in for yours (the harness's own id and secret, not yours)".into(),
