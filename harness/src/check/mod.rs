@@ -14,8 +14,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use mock_server::{Endpoint, Exchange};
 
+use crate::observation::Observation;
 use crate::revision::Revision;
-use crate::runner::ScenarioRun;
 
 /// How strongly the spec words the rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,7 +141,7 @@ impl<'de> Deserialize<'de> for CheckResult {
 /// A rule over a run.
 pub struct Check {
     pub info: CheckInfo,
-    evaluate: fn(&ScenarioRun) -> Outcome,
+    evaluate: fn(&Observation) -> Outcome,
 }
 
 /// Every check, in report order.
@@ -157,7 +157,7 @@ pub fn all() -> Vec<Check> {
 
 /// Evaluates every check over a run, judged by `revision`: a rule that is not in that revision
 /// is not applicable, never passed.
-pub fn evaluate_all(run: &ScenarioRun, revision: Revision) -> Vec<CheckResult> {
+pub fn evaluate_all(run: &Observation, revision: Revision) -> Vec<CheckResult> {
     all()
         .into_iter()
         .map(|check| {
@@ -186,7 +186,7 @@ fn fail(reason: impl Into<String>, evidence: Vec<String>) -> Outcome {
 }
 
 /// Every server's exchanges, with the server's key.
-fn all_exchanges(run: &ScenarioRun) -> impl Iterator<Item = (&str, &Exchange)> {
+fn all_exchanges(run: &Observation) -> impl Iterator<Item = (&str, &Exchange)> {
     run.servers.iter().flat_map(|(key, server)| server.exchanges.iter().map(move |e| (key.as_str(), e)))
 }
 
@@ -205,7 +205,7 @@ fn canonical_uris(server: &crate::runner::ServerRecord) -> Vec<String> {
 /// The resources `key`'s authorization server rightly issues tokens for: its own server's, and
 /// those of every server whose protected resource metadata, as served, named its issuer (a
 /// resource moved to it, `resource_metadata.authorization_servers`).
-fn resources_of_authorization_server(run: &ScenarioRun, key: &str) -> Vec<String> {
+fn resources_of_authorization_server(run: &Observation, key: &str) -> Vec<String> {
     let issuer = run.servers[key].issuer.as_str();
     run.servers
         .iter()

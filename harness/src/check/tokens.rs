@@ -3,8 +3,8 @@
 use mock_server::Endpoint;
 
 use super::{Check, CheckInfo, Clause, Outcome, Severity, all_exchanges, fail, line, pass};
+use crate::observation::Observation;
 use crate::revision::Revision;
-use crate::runner::ScenarioRun;
 use mock_server::profile::RefreshPolicy;
 
 use crate::scenario::{ExpireMode, ServerAction, ServerChange, Verb};
@@ -130,7 +130,7 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-fn token_in_header_only(run: &ScenarioRun) -> Outcome {
+fn token_in_header_only(run: &Observation) -> Outcome {
     let mut used = false;
     for (key, exchange) in all_exchanges(run) {
         if exchange.query_param("access_token").is_some() {
@@ -141,7 +141,7 @@ fn token_in_header_only(run: &ScenarioRun) -> Outcome {
     if used { pass(Vec::new()) } else { Outcome::NotApplicable }
 }
 
-fn token_audience(run: &ScenarioRun) -> Outcome {
+fn token_audience(run: &Observation) -> Outcome {
     let mut used = false;
     for (key, exchange) in all_exchanges(run) {
         let Some(auth) = exchange.request_headers.get("authorization") else { continue };
@@ -174,7 +174,7 @@ fn token_audience(run: &ScenarioRun) -> Outcome {
 /// stop them working (a `change` step, but for one that keeps the server's state). A 403
 /// `insufficient_scope`
 /// earlier in the step makes re-authorization the right answer.
-fn refresh_before_relogin(run: &ScenarioRun) -> Outcome {
+fn refresh_before_relogin(run: &Observation) -> Outcome {
     // (server, entry) → the refresh token label.
     let mut held: std::collections::BTreeMap<(&str, &str), String> = std::collections::BTreeMap::new();
     let mut evidence = Vec::new();
@@ -250,7 +250,7 @@ fn refresh_before_relogin(run: &ScenarioRun) -> Outcome {
     if judged { pass(evidence) } else { Outcome::NotApplicable }
 }
 
-fn refresh_token_rotation(run: &ScenarioRun) -> Outcome {
+fn refresh_token_rotation(run: &Observation) -> Outcome {
     let mut rotated_out: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
     let mut evidence = Vec::new();
     for (key, exchange) in all_exchanges(run) {

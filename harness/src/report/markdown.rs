@@ -163,7 +163,7 @@ fn diagram(run: &ScenarioRun) -> String {
             let short: String = error.chars().take(80).collect();
             let _ = writeln!(out, "    Note over C: error: {}", plain(&short));
         }
-        for e in step.expectations.iter().filter(|e| !e.passed) {
+        for e in run.expectations_of(index).iter().filter(|e| !e.passed) {
             let _ = writeln!(out, "    Note over C: FAILED expected {} {}", e.field, plain(&e.expected));
         }
     }

@@ -227,7 +227,8 @@ pub fn snapshot(run: &ScenarioRun) -> Value {
     let steps: Vec<Value> = run
         .steps
         .iter()
-        .map(|step| {
+        .enumerate()
+        .map(|(index, step)| {
             // Sorted, because real clients probe several servers and send MCP requests
             // concurrently; the order lives in the transcript, and the checks that care about
             // order judge it there. Authenticated MCP traffic is a set, and session teardown
@@ -259,7 +260,7 @@ pub fn snapshot(run: &ScenarioRun) -> Value {
                 "browser": step.visits.iter().map(|v| json!({"action": v.action, "hops": v.hops, "end": v.end})).collect::<Vec<_>>(),
                 "exchanges": exchanges,
                 "mcp_calls": mcp_calls,
-                "expectations": step.expectations.iter().map(|e| json!({e.field.as_str(): if e.passed { "held" } else { "FAILED" }})).collect::<Vec<_>>(),
+                "expectations": run.expectations_of(index).iter().map(|e| json!({e.field.as_str(): if e.passed { "held" } else { "FAILED" }})).collect::<Vec<_>>(),
             });
             // Only change steps carry the key, so snapshots of scenarios without one keep their shape.
             if let Some(change) = &step.step.change {
