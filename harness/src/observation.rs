@@ -25,6 +25,19 @@ pub struct Observation {
     pub revision: Revision,
 }
 
+impl Observation {
+    /// The steps (indices from 0) that ran at the same time as step `index`, it included, when it
+    /// ran in a `together` group. They share one window of exchanges: which of them sent which
+    /// request is not known, only the order the servers received them in.
+    pub fn group_of(&self, index: usize) -> Option<std::ops::Range<usize>> {
+        let label = self.steps.get(index)?.step.together.as_ref()?;
+        let same = |i: &usize| self.steps[*i].step.together.as_ref() == Some(label);
+        let start = (0..index).rev().take_while(same).last().unwrap_or(index);
+        let end = (index + 1..self.steps.len()).take_while(same).last().map_or(index + 1, |last| last + 1);
+        Some(start..end)
+    }
+}
+
 /// One mock server as the run saw it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerRecord {

@@ -186,81 +186,100 @@ pub async fn run(
     let mut entries = BTreeMap::new();
     // Entries whose `add` the client could not perform: their later steps cannot be either.
     let mut never_added = std::collections::BTreeMap::new();
-    for (index, step) in scenario.steps.iter().enumerate() {
-        if step.verb == Verb::Add
-            && let Some(server) = mocks.get(&step.server)
-        {
-            entries.insert(step.entry.clone(), entry_url(server, step));
+    for round in scenario.rounds() {
+        let round =
+            &scenario.steps[round.clone()].iter().enumerate().map(|(i, s)| (round.start + i, s)).collect::<Vec<_>>();
+        for (_, step) in round {
+            if step.verb == Verb::Add
+                && let Some(server) = mocks.get(&step.server)
+            {
+                entries.insert(step.entry.clone(), entry_url(server, step));
+            }
         }
         let first_seq: BTreeMap<String, u64> =
             mocks.iter().map(|(k, m)| (k.clone(), m.transcript().next_seq())).collect();
-        let ctx = StepContext::new(sandbox.home().to_owned(), step.browser, options.user_timeout)
-            .with_options(step.client_options.clone())
-            .with_login_timeout(scenario.login_timeout.unwrap_or(options.user_timeout))
-            .for_scenario(&scenario.name);
-        let performed = match never_added.get(&step.entry) {
-            Some(why) if step.verb != Verb::Add && step.verb.names_entry() => {
-                Err(AdapterError::NotApplicable(format!("`{}` was never added: {why}", step.entry)))
+        let contexts: Vec<StepContext> = round
+            .iter()
+            .map(|(_, step)| {
+                StepContext::new(sandbox.home().to_owned(), step.browser, options.user_timeout)
+                    .with_options(step.client_options.clone())
+                    .with_login_timeout(scenario.login_timeout.unwrap_or(options.user_timeout))
+                    .for_scenario(&scenario.name)
+            })
+            .collect();
+        // A group's steps run at the same time, each as its own client invocation over the
+        // same home; a step alone is a group of one.
+        let performed = futures::future::join_all(round.iter().zip(&contexts).map(|((_, step), ctx)| {
+            let never_added = &never_added;
+            let (client, mocks, entries) = (client.as_ref(), &mocks, &entries);
+            async move {
+                match never_added.get(&step.entry) {
+                    Some(why) if step.verb != Verb::Add && step.verb.names_entry() => {
+                        Err(AdapterError::NotApplicable(format!("`{}` was never added: {why}", step.entry)))
+                    }
+                    _ => perform(client, ctx, step, mocks, entries).await,
+                }
             }
-            _ => perform(client.as_ref(), &ctx, step, &mocks, &entries).await,
-        };
-        if step.verb == Verb::Add {
-            match &performed {
-                Err(AdapterError::NotApplicable(why)) => never_added.insert(step.entry.clone(), why.clone()),
-                _ => never_added.remove(&step.entry),
-            };
-        }
-        let (reply, not_applicable) = match performed {
-            Ok(reply) => (reply, None),
-            Err(AdapterError::NotApplicable(why)) => (Reply::default(), Some(why)),
-            Err(source) => {
-                return Err(RunError::Adapter {
-                    scenario: scenario.name.clone(),
-                    step: index,
-                    verb: step.verb,
-                    source,
-                });
-            }
-        };
+        }))
+        .await;
         let end_seq: BTreeMap<String, u64> =
             mocks.iter().map(|(k, m)| (k.clone(), m.transcript().next_seq())).collect();
-        let mut reply = reply;
-        if reply.tools_seen_at_server && reply.tools.is_none() {
-            reply.tools = mocks.get(&step.server).and_then(|mock| tools_listed(mock, first_seq[&step.server]));
-        }
         let state = client.state(sandbox.home()).await;
-        let expectations = match &not_applicable {
-            Some(_) => Vec::new(),
-            None => {
-                // Only `max_requests` reads what was sent: no copy of the transcript otherwise.
-                let during: Vec<Exchange> = match step.expect.max_requests.is_empty() {
-                    true => Vec::new(),
-                    false => mocks
-                        .iter()
-                        .flat_map(|(k, m)| {
-                            m.transcript().since(first_seq[k]).into_iter().filter(|e| e.seq < end_seq[k])
-                        })
-                        .collect(),
+        for (((index, step), ctx), performed) in round.iter().zip(contexts).zip(performed) {
+            if step.verb == Verb::Add {
+                match &performed {
+                    Err(AdapterError::NotApplicable(why)) => never_added.insert(step.entry.clone(), why.clone()),
+                    _ => never_added.remove(&step.entry),
                 };
-                let served = || mocks.get(&step.server).map(served_tools).unwrap_or_default();
-                expectation::judge(step, &reply, &during, served)
             }
-        };
-        verdicts.push(expectations);
-        steps.push(StepRecord {
-            verb: step.verb,
-            entry: step.entry.clone(),
-            server: step.server.clone(),
-            not_applicable,
-            reply,
-            state,
-            visits: ctx.visits(),
-            first_seq,
-            end_seq,
-            line: step.line,
-            step: step.clone(),
-            process_time: ctx.process_time(),
-        });
+            let (mut reply, not_applicable) = match performed {
+                Ok(reply) => (reply, None),
+                Err(AdapterError::NotApplicable(why)) => (Reply::default(), Some(why)),
+                Err(source) => {
+                    return Err(RunError::Adapter {
+                        scenario: scenario.name.clone(),
+                        step: *index,
+                        verb: step.verb,
+                        source,
+                    });
+                }
+            };
+            if reply.tools_seen_at_server && reply.tools.is_none() {
+                reply.tools = mocks.get(&step.server).and_then(|mock| tools_listed(mock, first_seq[&step.server]));
+            }
+            let expectations = match &not_applicable {
+                Some(_) => Vec::new(),
+                None => {
+                    // Only `max_requests` reads what was sent: no copy of the transcript otherwise.
+                    let during: Vec<Exchange> = match step.expect.max_requests.is_empty() {
+                        true => Vec::new(),
+                        false => mocks
+                            .iter()
+                            .flat_map(|(k, m)| {
+                                m.transcript().since(first_seq[k]).into_iter().filter(|e| e.seq < end_seq[k])
+                            })
+                            .collect(),
+                    };
+                    let served = || mocks.get(&step.server).map(served_tools).unwrap_or_default();
+                    expectation::judge(step, &reply, &during, served)
+                }
+            };
+            verdicts.push(expectations);
+            steps.push(StepRecord {
+                verb: step.verb,
+                entry: step.entry.clone(),
+                server: step.server.clone(),
+                not_applicable,
+                reply,
+                state: state.clone(),
+                visits: ctx.visits(),
+                first_seq: first_seq.clone(),
+                end_seq: end_seq.clone(),
+                line: step.line,
+                step: (*step).clone(),
+                process_time: ctx.process_time(),
+            });
+        }
     }
 
     let servers: BTreeMap<String, ServerRecord> = mocks

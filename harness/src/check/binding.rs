@@ -141,7 +141,7 @@ fn names(metadata: &Exchange, issuer: &str) -> bool {
 }
 
 /// Whether the server's metadata, as served, ever named an issuer but its own.
-fn names_another_issuer(server: &crate::runner::ServerRecord) -> bool {
+fn names_another_issuer(server: &crate::observation::ServerRecord) -> bool {
     server.exchanges.iter().any(|e| {
         e.endpoint == Endpoint::ResourceMetadata
             && e.status == 200

@@ -191,7 +191,7 @@ fn all_exchanges(run: &Observation) -> impl Iterator<Item = (&str, &Exchange)> {
 }
 
 /// The canonical URIs of a server's MCP endpoints, one per path.
-fn canonical_uris(server: &crate::runner::ServerRecord) -> Vec<String> {
+fn canonical_uris(server: &crate::observation::ServerRecord) -> Vec<String> {
     let base = url::Url::parse(&server.mcp_uri);
     server
         .profile

@@ -251,7 +251,8 @@ fn refresh_before_relogin(run: &Observation) -> Outcome {
 }
 
 fn refresh_token_rotation(run: &Observation) -> Outcome {
-    let mut rotated_out: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    // Keyed by server too: each server labels its own tokens from 1.
+    let mut rotated_out: std::collections::BTreeMap<(&str, String), String> = std::collections::BTreeMap::new();
     let mut evidence = Vec::new();
     for (key, exchange) in all_exchanges(run) {
         if exchange.endpoint != Endpoint::Token || exchange.body_param("grant_type") != Some("refresh_token") {
@@ -259,7 +260,7 @@ fn refresh_token_rotation(run: &Observation) -> Outcome {
         }
         // Tokens are the mock's stable labels (`[refresh_token:2]`), never raw values.
         let Some(presented) = exchange.body_param("refresh_token") else { continue };
-        if let Some(rotation) = rotated_out.get(presented) {
+        if let Some(rotation) = rotated_out.get(&(key, presented.to_owned())) {
             return fail(
                 format!("{key}: the client presented {presented} again after it was rotated out"),
                 vec![rotation.clone(), line(key, exchange)],
@@ -267,7 +268,7 @@ fn refresh_token_rotation(run: &Observation) -> Outcome {
         }
         let renewed = exchange.response_body["refresh_token"].as_str().filter(|new| *new != presented);
         if exchange.status == 200 && renewed.is_some() {
-            rotated_out.insert(presented.to_owned(), line(key, exchange));
+            rotated_out.insert((key, presented.to_owned()), line(key, exchange));
             evidence.push(line(key, exchange));
         }
     }

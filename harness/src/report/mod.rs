@@ -266,6 +266,17 @@ pub fn snapshot(run: &ScenarioRun) -> Value {
             if let Some(change) = &step.step.change {
                 value["change"] = json!(format!("{}: {change}", step.server));
             }
+            // A group's steps share one window of exchanges: shown once, on its first step.
+            if let (Some(group), Some(label)) = (run.group_of(index), &step.step.together) {
+                if index == group.start {
+                    value["together"] = json!(format!("{label}: steps {} to {}", group.start + 1, group.end));
+                } else {
+                    value["together"] = json!(format!("{label}: with step {}", group.start + 1));
+                    let fields = value.as_object_mut().expect("a step is an object");
+                    fields.remove("exchanges");
+                    fields.remove("mcp_calls");
+                }
+            }
             value
         })
         .collect();
