@@ -275,7 +275,7 @@ async fn each_fault_trips_its_own_check() {
         (Fault::NeverRefresh, "expiry-refresh", "refresh-before-relogin"),
         (Fault::KeepRotatedOutRefreshToken, "refresh-rotation", "refresh-token-rotation"),
         (Fault::UncoordinatedRefresh, "together-calls-across-expiry", "refresh-token-rotation"),
-        (Fault::UncoordinatedRefresh, "together-status-and-call", "refresh-token-rotation"),
+        (Fault::UncoordinatedRefresh, "together-status-import-call", "refresh-token-rotation"),
         (Fault::UncoordinatedRefresh, "together-imports-two-servers", "refresh-token-rotation"),
         (Fault::IgnoreResourceMetadata, "prm-header-only", "prm-discovery"),
         (Fault::WrongAsMetadataOrder, "founding-path-issuer", "as-metadata-discovery"),

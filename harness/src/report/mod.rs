@@ -266,10 +266,18 @@ pub fn snapshot(run: &ScenarioRun) -> Value {
             if let Some(change) = &step.step.change {
                 value["change"] = json!(format!("{}: {change}", step.server));
             }
-            // A group's steps share one window of exchanges: shown once, on its first step.
+            // A group's steps share one window of exchanges: shown once, on its first step, as
+            // the set of what was sent. How many of each, and which token each carried, depend on
+            // how the steps happened to interleave; the checks judge that from the transcript.
             if let (Some(group), Some(label)) = (run.group_of(index), &step.step.together) {
                 if index == group.start {
                     value["together"] = json!(format!("{label}: steps {} to {}", group.start + 1, group.end));
+                    let kinds = |lines: &Value| -> std::collections::BTreeSet<String> {
+                        let lines = lines.as_array().into_iter().flatten().filter_map(Value::as_str);
+                        lines.map(|l| LABEL_NUMBER.replace_all(l, "[$1]").into_owned()).collect()
+                    };
+                    value["exchanges"] = json!(kinds(&value["exchanges"]));
+                    value["mcp_calls"] = json!(kinds(&value["mcp_calls"]));
                 } else {
                     value["together"] = json!(format!("{label}: with step {}", group.start + 1));
                     let fields = value.as_object_mut().expect("a step is an object");
@@ -313,6 +321,8 @@ fn is_session_traffic(exchange: &mock_server::Exchange) -> bool {
         && (exchange.status < 400 || teardown)
 }
 
+/// The number in a secret's label (`[access_token:3]`).
+static LABEL_NUMBER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[(\w+):\d+\]").expect("valid regex"));
 static CLIENT_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(client|consent)-[A-Za-z0-9_-]{32}").expect("valid regex"));
 static CALLBACK_ID: LazyLock<Regex> =
