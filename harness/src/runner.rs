@@ -186,10 +186,9 @@ pub async fn run(
     let mut entries = BTreeMap::new();
     // Entries whose `add` the client could not perform: their later steps cannot be either.
     let mut never_added = std::collections::BTreeMap::new();
-    for round in scenario.rounds() {
-        let round =
-            &scenario.steps[round.clone()].iter().enumerate().map(|(i, s)| (round.start + i, s)).collect::<Vec<_>>();
-        for (_, step) in round {
+    for indices in scenario.rounds() {
+        let round: Vec<(usize, &Step)> = indices.map(|i| (i, &scenario.steps[i])).collect();
+        for (_, step) in &round {
             if step.verb == Verb::Add
                 && let Some(server) = mocks.get(&step.server)
             {

@@ -224,6 +224,7 @@ pub fn conformance_checks(run: &ScenarioRun) -> Value {
 /// The run as a snapshot: what the client ended up with and the exchange it performed, with
 /// everything that differs between runs (ports, client ids, request ids) replaced.
 pub fn snapshot(run: &ScenarioRun) -> Value {
+    let first_group = run.steps.iter().position(|s| s.step.together.is_some());
     let steps: Vec<Value> = run
         .steps
         .iter()
@@ -266,18 +267,25 @@ pub fn snapshot(run: &ScenarioRun) -> Value {
             if let Some(change) = &step.step.change {
                 value["change"] = json!(format!("{}: {change}", step.server));
             }
+            // How many tokens a group's steps had issued depends on how they happened to
+            // interleave, and so do the labels of every token from then on: from the first group
+            // on, a label is shown without its number (the checks judge the numbered transcript).
+            if first_group.is_some_and(|first| index >= first) {
+                for field in ["exchanges", "mcp_calls"] {
+                    let lines = value[field].as_array().into_iter().flatten().filter_map(Value::as_str);
+                    let lines: Vec<String> = lines.map(|l| LABEL_NUMBER.replace_all(l, "[$1]").into_owned()).collect();
+                    value[field] = json!(lines);
+                }
+            }
             // A group's steps share one window of exchanges: shown once, on its first step, as
-            // the set of what was sent. How many of each, and which token each carried, depend on
-            // how the steps happened to interleave; the checks judge that from the transcript.
+            // the set of what was sent (how many of each is the interleaving's doing too).
             if let (Some(group), Some(label)) = (run.group_of(index), &step.step.together) {
                 if index == group.start {
                     value["together"] = json!(format!("{label}: steps {} to {}", group.start + 1, group.end));
-                    let kinds = |lines: &Value| -> std::collections::BTreeSet<String> {
-                        let lines = lines.as_array().into_iter().flatten().filter_map(Value::as_str);
-                        lines.map(|l| LABEL_NUMBER.replace_all(l, "[$1]").into_owned()).collect()
-                    };
-                    value["exchanges"] = json!(kinds(&value["exchanges"]));
-                    value["mcp_calls"] = json!(kinds(&value["mcp_calls"]));
+                    for field in ["exchanges", "mcp_calls"] {
+                        let lines = value[field].as_array().into_iter().flatten().filter_map(Value::as_str);
+                        value[field] = json!(lines.collect::<std::collections::BTreeSet<_>>());
+                    }
                 } else {
                     value["together"] = json!(format!("{label}: with step {}", group.start + 1));
                     let fields = value.as_object_mut().expect("a step is an object");
@@ -309,7 +317,15 @@ pub fn snapshot(run: &ScenarioRun) -> Value {
         "steps": steps,
         "checks": checks,
     });
-    redact(run, value)
+    let mut value = redact(run, value);
+    // Clients sort credentials by their key, which holds a random port: two servers' keys are in
+    // a stable order only once the ports are redacted.
+    for step in value["steps"].as_array_mut().into_iter().flatten() {
+        if let Some(credentials) = step["state"]["credentials"].as_array_mut() {
+            credentials.sort_by(|a, b| a["key"].as_str().cmp(&b["key"].as_str()));
+        }
+    }
+    value
 }
 
 /// Authenticated MCP traffic that went through, and the stream a client opens or closes with a
