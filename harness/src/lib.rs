@@ -28,6 +28,7 @@ pub mod check;
 pub mod cli;
 pub mod client;
 pub mod expectation;
+pub mod extension;
 pub mod layout;
 pub mod observation;
 pub mod official_suite;

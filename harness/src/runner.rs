@@ -11,7 +11,9 @@ use mock_server::{Exchange, MockServer};
 use serde::{Deserialize, Serialize};
 
 use crate::check::{self, CheckResult};
-use crate::client::{AdapterError, ClientAdapter, Reply, Sandbox, ServerEntry, StepContext, Support, ToolInfo};
+use crate::client::{
+    AdapterError, ClientAdapter, MachineCredentials, Reply, Sandbox, ServerEntry, StepContext, Support, ToolInfo,
+};
 use crate::expectation::{self, ExpectationResult};
 use crate::observation::{Observation, ServerRecord, StepRecord};
 use crate::revision::Revision;
@@ -180,6 +182,12 @@ pub async fn run(
     })?;
     let mut sandbox = Sandbox::new().map_err(|source| RunError::Sandbox { scenario: scenario.name.clone(), source })?;
 
+    // A scenario about an extension the client does not implement: nothing of it is judged, the
+    // harness's own steps included, so the run is "not applicable" as a whole.
+    let unimplemented = scenario
+        .extension
+        .filter(|e| !client.extensions().contains(e))
+        .map(|e| format!("{} does not implement the authorization extension {e} the scenario is about", client.name()));
     let mut steps = Vec::new();
     let mut verdicts = Vec::new();
     // Entry name → the URL its latest `add` step gave it.
@@ -209,11 +217,12 @@ pub async fn run(
         // A group's steps run at the same time, each as its own client invocation over the
         // same home; a step alone is a group of one.
         let performed = futures::future::join_all(round.iter().zip(&contexts).map(|((_, step), ctx)| {
-            let never_added = &never_added;
+            let (never_added, unimplemented) = (&never_added, &unimplemented);
             let (client, mocks, entries) = (client.as_ref(), &mocks, &entries);
             async move {
-                match never_added.get(&step.entry) {
-                    Some(why) if step.verb != Verb::Add && step.verb.names_entry() => {
+                match (unimplemented, never_added.get(&step.entry)) {
+                    (Some(why), _) => Err(AdapterError::NotApplicable(why.clone())),
+                    (None, Some(why)) if step.verb != Verb::Add && step.verb.names_entry() => {
                         Err(AdapterError::NotApplicable(format!("`{}` was never added: {why}", step.entry)))
                     }
                     _ => perform(client, ctx, step, mocks, entries).await,
@@ -362,8 +371,18 @@ async fn perform(
             .profile()
             .authorization_server
             .preregistered_clients
-            .first()
+            .iter()
+            .find(|c| !c.client_credentials)
             .map(|c| (c.client_id.clone(), c.client_secret.clone())),
+        machine: mock.profile().authorization_server.preregistered_clients.iter().find(|c| c.client_credentials).map(
+            |c| MachineCredentials {
+                client_id: c.client_id.clone(),
+                auth_method: c.auth_method,
+                secret: c.client_secret.clone(),
+                private_key: mock.client_private_key(&c.client_id),
+            },
+        ),
+        enterprise: mock.enterprise_sign_on(),
     });
     let no_server = || AdapterError::Failed(format!("step has no server `{}`", step.server));
     let entry = || entry.clone().ok_or_else(no_server);

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 
-use mock_server::profile::IssParameter;
 use mock_server::{Endpoint, Exchange};
 
 use super::{Check, CheckInfo, Clause, Outcome, Severity, all_exchanges, code_redemptions, fail, line, pass};
@@ -108,7 +107,7 @@ pub fn checks() -> Vec<Check> {
         Check {
             info: CheckInfo {
                 id: "step-up",
-                rule: "After 403 insufficient_scope the client re-authorizes for the challenged scopes, and retries no more than a few times.",
+                rule: "After 403 insufficient_scope the client re-authorizes for the challenged scopes (from 2026-07-28, together with the scopes it asked for before), and retries no more than a few times.",
                 clauses: &[
                     Clause {
                         since: Revision::V2025_11_25,
@@ -180,7 +179,7 @@ pub fn checks() -> Vec<Check> {
         Check {
             info: CheckInfo {
                 id: "iss-validated",
-                rule: "An authorization response with a wrong or missing `iss` (when the server advertises it) is not redeemed.",
+                rule: "An authorization response whose `iss` differs from the issuer, compared exactly and whether or not the server advertises `iss`, or lacks the `iss` the server advertises, is not redeemed, and its error fields are not shown.",
                 clauses: &[Clause {
                     since: Revision::V2026_07_28,
                     spec: "MCP-AUTH-2026-07-28 §Authorization Response Validation; RFC9207 §2.4",
@@ -306,6 +305,11 @@ fn scopes(value: Option<&str>) -> BTreeSet<String> {
     value.unwrap_or_default().split_whitespace().filter(|s| *s != "offline_access").map(str::to_owned).collect()
 }
 
+/// A scope set as a `scope` parameter spells it.
+fn shown(scopes: &BTreeSet<String>) -> String {
+    if scopes.is_empty() { "(none)".to_owned() } else { scopes.iter().cloned().collect::<Vec<_>>().join(" ") }
+}
+
 fn scope_selection(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     let mut judged = false;
@@ -324,9 +328,6 @@ fn scope_selection(run: &Observation) -> Outcome {
         evidence.push(line(key, first));
         let requested = scopes(first.query_param("scope"));
         if requested != expected {
-            let shown = |s: &BTreeSet<String>| {
-                if s.is_empty() { "(none)".to_owned() } else { s.iter().cloned().collect::<Vec<_>>().join(" ") }
-            };
             return fail(
                 format!("{key}: asked for `{}`, the spec's choice is `{}`", shown(&requested), shown(&expected)),
                 evidence,
@@ -355,8 +356,26 @@ fn step_up(run: &Observation) -> Outcome {
         };
         evidence.push(line(key, reauthorized));
         let asked = scopes(reauthorized.query_param("scope"));
-        if !challenged.is_subset(&asked) {
-            return fail(format!("{key}: re-authorization did not ask for the challenged scopes"), evidence);
+        // 2025-11-25 asks for the challenged scopes (step 2 goes by the Scope Selection
+        // Strategy); 2026-07-28 for their union with the scopes asked for before (SEP-2350), which
+        // matters when a challenge names only what the token lacks.
+        let (expected, what) = if run.revision >= Revision::V2026_07_28 {
+            let before = server
+                .exchanges
+                .iter()
+                .filter(|e| e.seq < first.seq && e.endpoint == Endpoint::Authorize)
+                .last()
+                .map(|e| scopes(e.query_param("scope")))
+                .unwrap_or_default();
+            (&challenged | &before, "the scopes asked for before and the challenged ones")
+        } else {
+            (challenged, "the challenged scopes")
+        };
+        if !expected.is_subset(&asked) {
+            return fail(
+                format!("{key}: re-authorization asked for `{}`, not {what} (`{}`)", shown(&asked), shown(&expected)),
+                evidence,
+            );
         }
         if refusals.len() > STEP_UP_RETRY_LIMIT {
             evidence.extend(refusals.iter().skip(1).map(|e| line(key, e)));
@@ -432,12 +451,39 @@ fn state_round_trip(run: &Observation) -> Outcome {
 fn iss_validated(run: &Observation) -> Outcome {
     let mut judged = false;
     for (key, server) in &run.servers {
-        if !matches!(server.profile.authorization_server.iss_parameter, IssParameter::Wrong | IssParameter::Omitted) {
+        let knobs = &server.profile.authorization_server;
+        if !knobs.iss_parameter.rejectable() {
             continue;
         }
         judged = true;
         if let Some(redeemed) = code_redemptions(&server.exchanges).next() {
-            return fail(format!("{key}: a response with a bad `iss` was redeemed"), vec![line(key, redeemed)]);
+            return fail(
+                format!("{key}: redeemed a code whose `iss` fails RFC 9207 §2.4 ({:?})", knobs.iss_parameter),
+                vec![line(key, redeemed)],
+            );
+        }
+        // "on mismatch the client MUST NOT act on or display error, error_description, or
+        // error_uri": a denial answered with a bad `iss` must leave no trace of its fields.
+        let denied =
+            run.steps.iter().filter(|s| s.server == *key && s.visits.iter().any(|v| v.action == BrowserAction::Deny));
+        for step in denied {
+            let printed = format!(
+                "{}\n{}\n{}",
+                step.reply.output,
+                step.reply.error.as_deref().unwrap_or_default(),
+                step.reply.stderr
+            )
+            .to_lowercase();
+            let fields = [knobs.denial_description.as_str(), "access_denied"];
+            if let Some(field) = fields.into_iter().find(|f| printed.contains(&f.to_lowercase())) {
+                return fail(
+                    format!(
+                        "{key}: showed `{field}` from an error response whose `iss` does not match (step at line {})",
+                        step.line
+                    ),
+                    Vec::new(),
+                );
+            }
         }
     }
     if judged { pass(Vec::new()) } else { Outcome::NotApplicable }

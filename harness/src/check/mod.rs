@@ -6,8 +6,12 @@
 
 mod authorization;
 mod binding;
+mod client_credentials;
 mod client_state;
 mod discovery;
+mod registration;
+mod enterprise_managed;
+mod extensions;
 mod tokens;
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -148,16 +152,27 @@ pub struct Check {
 pub fn all() -> Vec<Check> {
     let mut checks = Vec::new();
     checks.extend(discovery::checks());
+    checks.extend(registration::checks());
     checks.extend(authorization::checks());
     checks.extend(tokens::checks());
     checks.extend(binding::checks());
     checks.extend(client_state::checks());
+    checks.extend(client_credentials::checks());
+    checks.extend(enterprise_managed::checks());
+    checks.extend(extensions::checks());
     checks
 }
 
 /// Evaluates every check over a run, judged by `revision`: a rule that is not in that revision
-/// is not applicable, never passed.
+/// is not applicable, never passed. A check whose expectation itself changes between revisions
+/// (`step-up`) reads the revision from the observation, so a run judged by another revision than
+/// its own is judged as a copy that names it.
 pub fn evaluate_all(run: &Observation, revision: Revision) -> Vec<CheckResult> {
+    let run = match run.revision == revision {
+        true => std::borrow::Cow::Borrowed(run),
+        false => std::borrow::Cow::Owned(Observation { revision, ..run.clone() }),
+    };
+    let run = run.as_ref();
     all()
         .into_iter()
         .map(|check| {

@@ -127,7 +127,43 @@ pub fn checks() -> Vec<Check> {
             },
             evaluate: refresh_token_rotation,
         },
+        Check {
+            info: CheckInfo {
+                id: "offline-access",
+                rule: "The client asks for `offline_access` only when the authorization server lists it in `scopes_supported`.",
+                clauses: &[Clause {
+                    since: Revision::V2026_07_28,
+                    spec: "MCP-AUTH-2026-07-28 §Refresh Tokens",
+                    severity: Severity::Should,
+                }],
+            },
+            evaluate: offline_access,
+        },
     ]
+}
+
+/// The text's permission is conditional ("MAY add offline_access ... when the Authorization
+/// Server metadata contains it"); read as exclusive, as the official suite's
+/// auth/offline-access-not-supported does, asking for it otherwise is the failure.
+fn offline_access(run: &Observation) -> Outcome {
+    let mut evidence = Vec::new();
+    for (key, server) in &run.servers {
+        let listed = server.profile.authorization_server.scopes_supported.iter().any(|s| s == "offline_access");
+        for request in server.exchanges.iter().filter(|e| {
+            e.endpoint == Endpoint::Authorize
+                || (e.endpoint == Endpoint::Token && e.body_param("grant_type") == Some("authorization_code"))
+        }) {
+            evidence.push(line(key, request));
+            let scope = request.query_param("scope").or_else(|| request.body_param("scope")).unwrap_or_default();
+            if !listed && scope.split_whitespace().any(|s| s == "offline_access") {
+                return fail(
+                    format!("{key}: asked for offline_access, which the authorization server does not list"),
+                    evidence,
+                );
+            }
+        }
+    }
+    if evidence.is_empty() { Outcome::NotApplicable } else { pass(evidence) }
 }
 
 fn token_in_header_only(run: &Observation) -> Outcome {

@@ -49,6 +49,9 @@ pub(super) struct RawScenario {
     /// The oldest revision whose text the expectations rest on: under an older one the scenario
     /// is not judged.
     since: Option<crate::revision::Revision>,
+    /// The authorization extension the scenario is about (`oauth-client-credentials`): a client
+    /// that does not implement it is not judged on the scenario (every step not applicable).
+    extension: Option<crate::extension::Extension>,
     /// The mock servers by key (at least one): each a preset with optional knob overrides.
     #[schemars(with = "BTreeMap<String, RawServer>", extend("minProperties" = 1))]
     servers: Spanned<BTreeMap<String, Spanned<RawServer>>>,
@@ -287,6 +290,7 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
         login_timeout,
         revision: raw.revision,
         since: raw.since,
+        extension: raw.extension,
         servers,
         steps,
         source: file.to_owned(),

@@ -55,6 +55,9 @@ pub struct Scenario {
     /// The oldest revision whose text the scenario's expectations rest on (a 2026-07-28 rule):
     /// under an older one the scenario is not judged at all.
     pub since: Option<crate::revision::Revision>,
+    /// The authorization extension the scenario is about: a client that does not implement it
+    /// is not judged on it.
+    pub extension: Option<crate::extension::Extension>,
     /// Servers by key, each a resolved profile.
     pub servers: BTreeMap<String, ServerSpec>,
     pub steps: Vec<Step>,

@@ -1,8 +1,9 @@
 //! The reference client's OAuth HTTP. rmcp makes every discovery, registration and token request
 //! through an [`OAuthHttpClient`]; the adapter gives it rmcp's default client wrapped in this
 //! one, which keeps what rmcp reads and then drops — the redirect URIs a registration response
-//! says were registered, and whether the server answered `invalid_client` — and is where the discovery faults act: rmcp's discovery does those
-//! things right and has no switch to do them wrong.
+//! says were registered, and whether the server answered `invalid_client` — and is where the
+//! discovery and registration faults act: rmcp does those things right and has no switch to do
+//! them wrong.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -65,7 +66,7 @@ impl OAuthHttp {
         Ok(answer.body(response.bytes().await?.to_vec())?)
     }
 
-    async fn send(&self, request: OAuthHttpRequest) -> Result<Response, OAuthHttpClientError> {
+    async fn send(&self, mut request: OAuthHttpRequest) -> Result<Response, OAuthHttpClientError> {
         let url = Url::parse(&request.request.uri().to_string())?;
         if self.has(Fault::SkipOidcFallback) && url.path().contains(OIDC_METADATA) {
             return Ok(http::Response::builder().status(404).body(Vec::new())?);
@@ -84,6 +85,10 @@ impl OAuthHttp {
             }
         }
         let registration = registration_request(&request);
+        if registration && let Ok(mut metadata) = serde_json::from_slice(request.request.body()) {
+            super::fault::rewrite_registration(&self.faults, &mut metadata);
+            *request.request.body_mut() = serde_json::to_vec(&metadata)?;
+        }
         let mut response = self.inner.execute(request).await?;
         if response.status() == 401
             && serde_json::from_slice::<serde_json::Value>(response.body())
