@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use mock_server::{Endpoint, Exchange};
 
 use super::{Check, CheckInfo, Clause, Outcome, Severity, all_exchanges, code_redemptions, fail, line, pass};
+use crate::observation::Observation;
 use crate::revision::Revision;
-use crate::runner::ScenarioRun;
 use crate::scenario::{BrowserAction, Verb};
 use crate::www_authenticate;
 
@@ -220,11 +220,11 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-fn authorizations(run: &ScenarioRun) -> Vec<(&str, &Exchange)> {
+fn authorizations(run: &Observation) -> Vec<(&str, &Exchange)> {
     all_exchanges(run).filter(|(_, e)| e.endpoint == Endpoint::Authorize).collect()
 }
 
-fn pkce_s256(run: &ScenarioRun) -> Outcome {
+fn pkce_s256(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     let authorizations = authorizations(run);
     if authorizations.is_empty() {
@@ -255,7 +255,7 @@ fn pkce_s256(run: &ScenarioRun) -> Outcome {
     pass(evidence)
 }
 
-fn pkce_support_verified(run: &ScenarioRun) -> Outcome {
+fn pkce_support_verified(run: &Observation) -> Outcome {
     let mut judged = false;
     for (key, server) in &run.servers {
         if server.profile.authorization_server.advertise_pkce || server.profile.authorization_server.metadata.is_empty()
@@ -273,7 +273,7 @@ fn pkce_support_verified(run: &ScenarioRun) -> Outcome {
     if judged { pass(Vec::new()) } else { Outcome::NotApplicable }
 }
 
-fn resource_parameter(run: &ScenarioRun) -> Outcome {
+fn resource_parameter(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     let mut judged = false;
     for (key, server) in &run.servers {
@@ -310,7 +310,7 @@ fn shown(scopes: &BTreeSet<String>) -> String {
     if scopes.is_empty() { "(none)".to_owned() } else { scopes.iter().cloned().collect::<Vec<_>>().join(" ") }
 }
 
-fn scope_selection(run: &ScenarioRun) -> Outcome {
+fn scope_selection(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     let mut judged = false;
     for (key, server) in &run.servers {
@@ -340,7 +340,7 @@ fn scope_selection(run: &ScenarioRun) -> Outcome {
 /// Retries of one operation after insufficient_scope before a client must stop.
 const STEP_UP_RETRY_LIMIT: usize = 3;
 
-fn step_up(run: &ScenarioRun) -> Outcome {
+fn step_up(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     let mut judged = false;
     for (key, server) in &run.servers {
@@ -388,7 +388,7 @@ fn step_up(run: &ScenarioRun) -> Outcome {
     if judged { pass(evidence) } else { Outcome::NotApplicable }
 }
 
-fn loopback_redirect(run: &ScenarioRun) -> Outcome {
+fn loopback_redirect(run: &Observation) -> Outcome {
     // The URIs a client registers (RFC 7591) and the one it authorizes with.
     let used: Vec<(&str, &Exchange, &str)> = all_exchanges(run)
         .flat_map(|(key, e)| {
@@ -420,7 +420,7 @@ fn loopback_redirect(run: &ScenarioRun) -> Outcome {
 }
 
 /// Steps whose browser acted as `action`, with the run's token exchanges after them.
-fn redeemed_after(run: &ScenarioRun, action: BrowserAction) -> Option<Outcome> {
+fn redeemed_after(run: &Observation, action: BrowserAction) -> Option<Outcome> {
     let mut judged = false;
     for step in run.steps.iter().filter(|s| s.visits.iter().any(|v| v.action == action)) {
         judged = true;
@@ -437,7 +437,7 @@ fn redeemed_after(run: &ScenarioRun, action: BrowserAction) -> Option<Outcome> {
     judged.then(|| pass(Vec::new()))
 }
 
-fn state_round_trip(run: &ScenarioRun) -> Outcome {
+fn state_round_trip(run: &Observation) -> Outcome {
     let authorizations = authorizations(run);
     if authorizations.is_empty() {
         return Outcome::NotApplicable;
@@ -448,7 +448,7 @@ fn state_round_trip(run: &ScenarioRun) -> Outcome {
     redeemed_after(run, BrowserAction::TamperState).unwrap_or_else(|| pass(Vec::new()))
 }
 
-fn iss_validated(run: &ScenarioRun) -> Outcome {
+fn iss_validated(run: &Observation) -> Outcome {
     let mut judged = false;
     for (key, server) in &run.servers {
         let knobs = &server.profile.authorization_server;
@@ -489,7 +489,7 @@ fn iss_validated(run: &ScenarioRun) -> Outcome {
     if judged { pass(Vec::new()) } else { Outcome::NotApplicable }
 }
 
-fn denial_handled(run: &ScenarioRun) -> Outcome {
+fn denial_handled(run: &Observation) -> Outcome {
     let mut judged = false;
     for action in [BrowserAction::Deny, BrowserAction::Abandon] {
         if let Some(outcome) = redeemed_after(run, action) {

@@ -9,8 +9,8 @@ use mock_server::{Endpoint, Exchange};
 use serde_json::Value;
 
 use super::{Check, CheckInfo, Clause, Outcome, Severity, fail, line, pass};
+use crate::observation::{Observation, ServerRecord};
 use crate::revision::Revision;
-use crate::runner::{ScenarioRun, ServerRecord};
 
 pub fn checks() -> Vec<Check> {
     vec![
@@ -86,7 +86,7 @@ fn methods_used(request: &Exchange) -> Vec<ClientAuthMethod> {
     used
 }
 
-fn auth_method(run: &ScenarioRun) -> Outcome {
+fn auth_method(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     for (key, server) in &run.servers {
         let Some(registered) = registered_method(server) else { continue };
@@ -107,7 +107,7 @@ fn auth_method(run: &ScenarioRun) -> Outcome {
 }
 
 /// Every client assertion sent, with its server and the server's issuer.
-fn assertions(run: &ScenarioRun) -> Vec<(&str, &ServerRecord, &Exchange, &Value)> {
+fn assertions(run: &Observation) -> Vec<(&str, &ServerRecord, &Exchange, &Value)> {
     run.servers
         .iter()
         .flat_map(|(key, server)| {
@@ -120,7 +120,7 @@ fn assertions(run: &ScenarioRun) -> Vec<(&str, &ServerRecord, &Exchange, &Value)
         .collect()
 }
 
-fn assertion_claims(run: &ScenarioRun) -> Outcome {
+fn assertion_claims(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     for (key, server, request, claims) in assertions(run) {
         evidence.push(format!("{}: claims {claims}", line(key, request)));
@@ -161,7 +161,7 @@ fn assertion_claims(run: &ScenarioRun) -> Outcome {
     if evidence.is_empty() { Outcome::NotApplicable } else { pass(evidence) }
 }
 
-fn assertion_fresh(run: &ScenarioRun) -> Outcome {
+fn assertion_fresh(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     let mut seen = BTreeSet::new();
     for (key, _, request, claims) in assertions(run) {

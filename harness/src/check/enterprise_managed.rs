@@ -4,8 +4,8 @@
 use mock_server::Endpoint;
 
 use super::{Check, CheckInfo, Clause, Outcome, Severity, fail, line, pass};
+use crate::observation::Observation;
 use crate::revision::Revision;
-use crate::runner::ScenarioRun;
 
 pub fn checks() -> Vec<Check> {
     vec![Check {
@@ -22,7 +22,7 @@ pub fn checks() -> Vec<Check> {
     }]
 }
 
-fn token_exchange_request(run: &ScenarioRun) -> Outcome {
+fn token_exchange_request(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     for (key, server) in &run.servers {
         let resources: Vec<String> = server

@@ -6,8 +6,8 @@ use mock_server::{Endpoint, Exchange};
 
 use super::{Check, CheckInfo, Clause, Outcome, Severity, fail, line, pass};
 use crate::extension::Extension;
+use crate::observation::Observation;
 use crate::revision::Revision;
-use crate::runner::ScenarioRun;
 
 pub fn checks() -> Vec<Check> {
     vec![Check {
@@ -47,7 +47,7 @@ fn declares(request: &Exchange, extension: Extension) -> Option<bool> {
     Some(capabilities["extensions"].get(extension.id()).is_some())
 }
 
-fn extension_declared(run: &ScenarioRun) -> Outcome {
+fn extension_declared(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     for (key, server) in &run.servers {
         // The labels of the tokens each extension's grant issued on this server.

@@ -4,8 +4,8 @@
 use mock_server::{Endpoint, Exchange};
 
 use super::{Check, CheckInfo, Clause, Outcome, Severity, all_exchanges, fail, line, pass};
+use crate::observation::Observation;
 use crate::revision::Revision;
-use crate::runner::ScenarioRun;
 
 pub fn checks() -> Vec<Check> {
     vec![
@@ -56,11 +56,11 @@ pub fn checks() -> Vec<Check> {
 }
 
 /// Every dynamic registration request of the run, with its server's key.
-fn registrations(run: &ScenarioRun) -> Vec<(&str, &Exchange)> {
+fn registrations(run: &Observation) -> Vec<(&str, &Exchange)> {
     all_exchanges(run).filter(|(_, e)| e.endpoint == Endpoint::Registration && e.method == "POST").collect()
 }
 
-fn registration_priority(run: &ScenarioRun) -> Outcome {
+fn registration_priority(run: &Observation) -> Outcome {
     let mut judged = false;
     for (key, server) in &run.servers {
         // The harness hands a server's first pre-registered client to the client under test;
@@ -89,7 +89,7 @@ fn registration_priority(run: &ScenarioRun) -> Outcome {
 }
 
 /// Judges every dynamic registration by `missing`, which says what the request lacks.
-fn each_registration(run: &ScenarioRun, missing: impl Fn(&Exchange) -> Option<String>) -> Outcome {
+fn each_registration(run: &Observation, missing: impl Fn(&Exchange) -> Option<String>) -> Outcome {
     let registrations = registrations(run);
     if registrations.is_empty() {
         return Outcome::NotApplicable;
@@ -102,7 +102,7 @@ fn each_registration(run: &ScenarioRun, missing: impl Fn(&Exchange) -> Option<St
     pass(registrations.iter().map(|(key, e)| line(key, e)).collect())
 }
 
-fn application_type(run: &ScenarioRun) -> Outcome {
+fn application_type(run: &Observation) -> Outcome {
     each_registration(run, |registration| match registration.request_body.get("application_type") {
         Some(serde_json::Value::String(kind)) if !kind.is_empty() => None,
         Some(other) => Some(format!("registered with application_type {other}, not a name")),
@@ -110,7 +110,7 @@ fn application_type(run: &ScenarioRun) -> Outcome {
     })
 }
 
-fn refresh_grant_type(run: &ScenarioRun) -> Outcome {
+fn refresh_grant_type(run: &Observation) -> Outcome {
     each_registration(run, |registration| {
         let grant_types = registration.request_body["grant_types"].as_array();
         let listed = grant_types.is_some_and(|g| g.iter().any(|t| t == "refresh_token"));

@@ -3,8 +3,8 @@
 use mock_server::Endpoint;
 
 use super::{Check, CheckInfo, Clause, Outcome, Severity, all_exchanges, fail, line, pass};
+use crate::observation::Observation;
 use crate::revision::Revision;
-use crate::runner::ScenarioRun;
 use mock_server::profile::RefreshPolicy;
 
 use crate::scenario::{ExpireMode, ServerAction, ServerChange, Verb};
@@ -145,7 +145,7 @@ pub fn checks() -> Vec<Check> {
 /// The text's permission is conditional ("MAY add offline_access ... when the Authorization
 /// Server metadata contains it"); read as exclusive, as the official suite's
 /// auth/offline-access-not-supported does, asking for it otherwise is the failure.
-fn offline_access(run: &ScenarioRun) -> Outcome {
+fn offline_access(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     for (key, server) in &run.servers {
         let listed = server.profile.authorization_server.scopes_supported.iter().any(|s| s == "offline_access");
@@ -166,7 +166,7 @@ fn offline_access(run: &ScenarioRun) -> Outcome {
     if evidence.is_empty() { Outcome::NotApplicable } else { pass(evidence) }
 }
 
-fn token_in_header_only(run: &ScenarioRun) -> Outcome {
+fn token_in_header_only(run: &Observation) -> Outcome {
     let mut used = false;
     for (key, exchange) in all_exchanges(run) {
         if exchange.query_param("access_token").is_some() {
@@ -177,7 +177,7 @@ fn token_in_header_only(run: &ScenarioRun) -> Outcome {
     if used { pass(Vec::new()) } else { Outcome::NotApplicable }
 }
 
-fn token_audience(run: &ScenarioRun) -> Outcome {
+fn token_audience(run: &Observation) -> Outcome {
     let mut used = false;
     for (key, exchange) in all_exchanges(run) {
         let Some(auth) = exchange.request_headers.get("authorization") else { continue };
@@ -210,7 +210,7 @@ fn token_audience(run: &ScenarioRun) -> Outcome {
 /// stop them working (a `change` step, but for one that keeps the server's state). A 403
 /// `insufficient_scope`
 /// earlier in the step makes re-authorization the right answer.
-fn refresh_before_relogin(run: &ScenarioRun) -> Outcome {
+fn refresh_before_relogin(run: &Observation) -> Outcome {
     // (server, entry) → the refresh token label.
     let mut held: std::collections::BTreeMap<(&str, &str), String> = std::collections::BTreeMap::new();
     let mut evidence = Vec::new();
@@ -286,8 +286,9 @@ fn refresh_before_relogin(run: &ScenarioRun) -> Outcome {
     if judged { pass(evidence) } else { Outcome::NotApplicable }
 }
 
-fn refresh_token_rotation(run: &ScenarioRun) -> Outcome {
-    let mut rotated_out: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+fn refresh_token_rotation(run: &Observation) -> Outcome {
+    // Keyed by server too: each server labels its own tokens from 1.
+    let mut rotated_out: std::collections::BTreeMap<(&str, String), String> = std::collections::BTreeMap::new();
     let mut evidence = Vec::new();
     for (key, exchange) in all_exchanges(run) {
         if exchange.endpoint != Endpoint::Token || exchange.body_param("grant_type") != Some("refresh_token") {
@@ -295,7 +296,7 @@ fn refresh_token_rotation(run: &ScenarioRun) -> Outcome {
         }
         // Tokens are the mock's stable labels (`[refresh_token:2]`), never raw values.
         let Some(presented) = exchange.body_param("refresh_token") else { continue };
-        if let Some(rotation) = rotated_out.get(presented) {
+        if let Some(rotation) = rotated_out.get(&(key, presented.to_owned())) {
             return fail(
                 format!("{key}: the client presented {presented} again after it was rotated out"),
                 vec![rotation.clone(), line(key, exchange)],
@@ -303,7 +304,7 @@ fn refresh_token_rotation(run: &ScenarioRun) -> Outcome {
         }
         let renewed = exchange.response_body["refresh_token"].as_str().filter(|new| *new != presented);
         if exchange.status == 200 && renewed.is_some() {
-            rotated_out.insert(presented.to_owned(), line(key, exchange));
+            rotated_out.insert((key, presented.to_owned()), line(key, exchange));
             evidence.push(line(key, exchange));
         }
     }

@@ -184,6 +184,9 @@ async fn explain(scenario: &Scenario) -> Result<String, String> {
         if let Some(tool) = &step.tool {
             let _ = write!(line, " tool {tool} {}", serde_json::Value::Object(step.arguments.clone()));
         }
+        if let Some(label) = &step.together {
+            let _ = write!(line, " [at the same time as the other `{label}` steps]");
+        }
         let expect = serde_json::to_value(&step.expect).unwrap_or_default();
         let set: Vec<String> = expect
             .as_object()

@@ -45,6 +45,10 @@ pub enum Fault {
     NeverRefresh,
     /// Refreshes, but keeps the refresh token it had: a rotated one is never stored.
     KeepRotatedOutRefreshToken,
+    /// Each verb keeps the credentials it read when it started in memory and refreshes with
+    /// them, taking no lock: two verbs running at the same time refresh with the same refresh
+    /// token, and the second presents one the first had rotated out.
+    UncoordinatedRefresh,
     /// Re-authorizes after every insufficient_scope refusal, with no retry limit (in practice
     /// ten) — the loop the spec's retry limit is there to prevent.
     UnboundedStepUp,
@@ -108,7 +112,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    const ALL: [(Fault, &'static str); 38] = [
+    const ALL: [(Fault, &'static str); 39] = [
         (Fault::StatusProbesOriginOnly, "status-probes-origin-only"),
         (Fault::StatusTrustsFile, "status-trusts-file"),
         (Fault::ProceedWithoutPkce, "proceed-without-pkce"),
@@ -125,6 +129,7 @@ impl Fault {
         (Fault::UnboundedStepUp, "unbounded-step-up"),
         (Fault::NeverRefresh, "never-refresh"),
         (Fault::KeepRotatedOutRefreshToken, "keep-rotated-out-refresh-token"),
+        (Fault::UncoordinatedRefresh, "uncoordinated-refresh"),
         (Fault::IgnoreResourceMetadata, "ignore-resource-metadata"),
         (Fault::WrongAsMetadataOrder, "wrong-as-metadata-order"),
         (Fault::SkipOidcFallback, "skip-oidc-fallback"),

@@ -18,7 +18,7 @@ use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::auth::{
     AuthClient, AuthError, AuthorizationManager, AuthorizationMetadataSource, AuthorizationRequest,
-    AuthorizationSession, CredentialStore, OAuthClientConfig, OAuthState, StoredCredentials,
+    AuthorizationSession, CredentialRefreshGuard, CredentialStore, OAuthClientConfig, OAuthState, StoredCredentials,
 };
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde::{Deserialize, Serialize};
@@ -471,6 +471,9 @@ impl ReferenceClient {
         store.hide_refresh_token = self.has(Fault::NeverRefresh);
         store.keep_refresh_token = self.has(Fault::KeepRotatedOutRefreshToken);
         store.hide_issuer = self.has(Fault::ReuseClientAcrossServers);
+        if self.has(Fault::UncoordinatedRefresh) {
+            store.in_memory = Some(Arc::new(std::sync::Mutex::new(store.read().await)));
+        }
         if store.read().await.is_none() {
             return Err(ConnectError::NotLoggedIn);
         }
@@ -771,6 +774,9 @@ struct FileCredentialStore {
     /// Hand rmcp the credentials without the issuer they are bound to, so it cannot tell that
     /// the authorization server changed (the `reuse-client-across-servers` fault).
     hide_issuer: bool,
+    /// The credentials as the verb read them when it started, used instead of the file and
+    /// refreshed with no lock (the `uncoordinated-refresh` fault).
+    in_memory: Option<Arc<std::sync::Mutex<Option<StoredCredentials>>>>,
 }
 
 impl FileCredentialStore {
@@ -783,6 +789,7 @@ impl FileCredentialStore {
             hide_refresh_token: false,
             keep_refresh_token: false,
             hide_issuer: false,
+            in_memory: None,
         }
     }
 
@@ -795,7 +802,10 @@ impl FileCredentialStore {
 #[async_trait]
 impl CredentialStore for FileCredentialStore {
     async fn load(&self) -> Result<Option<StoredCredentials>, AuthError> {
-        let mut stored = self.read().await;
+        let mut stored = match &self.in_memory {
+            Some(memory) => memory.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone(),
+            None => self.read().await,
+        };
         if self.hide_refresh_token
             && let Some(tokens) = stored.as_mut().and_then(|s| s.token_response.as_mut())
         {
@@ -811,6 +821,9 @@ impl CredentialStore for FileCredentialStore {
 
     async fn save(&self, mut stored: StoredCredentials) -> Result<(), AuthError> {
         let _guard = self.lock.lock().await;
+        if let Some(memory) = &self.in_memory {
+            *memory.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(stored.clone());
+        }
         if self.keep_refresh_token
             && let Some(old) = std::fs::read(&self.path)
                 .ok()
@@ -828,6 +841,30 @@ impl CredentialStore for FileCredentialStore {
             .map_or((self.kind.to_owned(), Vec::new()), |f| (f.client_id_kind, f.requested_scopes));
         let file = CredentialFile { server_url: self.server_url.clone(), client_id_kind, requested_scopes, stored };
         write_json(&self.path, &file).map_err(AuthError::InternalError)
+    }
+
+    /// Verbs running at the same time (a real client's separate processes) share the file: one
+    /// refreshes at a time, each with the refresh token stored when its turn comes, so none
+    /// presents a token another has rotated out (OAuth 2.1 §4.3.1). An exclusive `flock` on a
+    /// file beside the credentials coordinates processes as well as tasks, and the kernel
+    /// releases it however the holder ends.
+    async fn acquire_refresh_guard(&self) -> Result<Option<CredentialRefreshGuard>, AuthError> {
+        if self.in_memory.is_some() {
+            return Ok(None);
+        }
+        let path = self.path.with_extension("lock");
+        let locked = tokio::task::spawn_blocking(move || {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+            rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
+            Ok::<_, std::io::Error>(file)
+        })
+        .await
+        .map_err(|e| AuthError::CredentialStoreError(e.to_string()))?
+        .map_err(|e| AuthError::CredentialStoreError(format!("cannot lock the credentials: {e}")))?;
+        Ok(Some(CredentialRefreshGuard::new(locked)))
     }
 
     async fn clear(&self) -> Result<(), AuthError> {
