@@ -31,6 +31,7 @@ pub mod client;
 pub mod expectation;
 pub mod extension;
 pub mod layout;
+pub mod loopback_http;
 pub mod observation;
 pub mod official_suite;
 pub mod report;

@@ -79,7 +79,7 @@ impl AuthorizationServer {
         let client = match known {
             Some(client) => client,
             None if knobs.client_id_metadata_documents && client_id.starts_with("http") => {
-                match registration::fetch_metadata_document(&self.http, client_id, &knobs).await {
+                match registration::fetch_metadata_document(self.http(), client_id, &knobs).await {
                     Ok(client) => {
                         self.grants().register(client.clone());
                         client

@@ -51,8 +51,10 @@ pub struct AuthorizationServer {
     /// What placeholders in knob values stand for.
     surroundings: Arc<Surroundings>,
     grants: Mutex<Grants>,
-    /// Fetches client ID metadata documents.
-    http: reqwest::Client,
+    /// Fetches client ID metadata documents; built on first use, since most servers never fetch
+    /// one and building it can be costly (with TLS enabled in the workspace, reqwest reads the
+    /// platform's whole certificate store).
+    http: std::sync::OnceLock<reqwest::Client>,
     /// The key pairs of pre-registered `private_key_jwt` clients, by client id.
     client_keys: HashMap<String, KeyPair>,
     /// The enterprise identity provider whose ID-JAGs the JWT-bearer grant accepts (SEP-990).
@@ -107,18 +109,13 @@ impl AuthorizationServer {
                 disabled: c.disabled,
             })
             .collect();
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("a plain HTTP client always builds");
         Self {
             profile,
             issuer,
             origins,
             surroundings,
             grants: Mutex::new(Grants::new(tokens, preregistered)),
-            http,
+            http: std::sync::OnceLock::new(),
             client_keys,
             trusted_idp,
             redeemed_id_jags: Mutex::default(),
@@ -286,6 +283,16 @@ impl AuthorizationServer {
 
     pub fn forget_clients(&self) {
         self.grants().forget_clients();
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(5))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("a plain HTTP client always builds")
+        })
     }
 
     fn grants(&self) -> MutexGuard<'_, Grants> {

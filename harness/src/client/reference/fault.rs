@@ -280,13 +280,13 @@ pub(super) async fn guess_endpoints(faults: &[Fault], mcp_url: &str) {
     }
     let Ok(url) = Url::parse(mcp_url) else { return };
     let guessed = format!("{}/token", url.origin().ascii_serialization());
-    let _ = reqwest::Client::new().post(guessed).form(&[("grant_type", "client_credentials")]).send().await;
+    let _ = crate::loopback_http::client().post(guessed).form(&[("grant_type", "client_credentials")]).send().await;
 }
 
 /// The extra requests a careless client makes with its token after logging in.
 pub(super) async fn misuse_token(faults: &[Fault], token: &Option<String>, mcp_url: &str, issuer: Option<&str>) {
     let Some(token) = token else { return };
-    let http = reqwest::Client::new();
+    let http = crate::loopback_http::client();
     if faults.contains(&Fault::TokenInQuery) {
         let _ = http.get(format!("{mcp_url}?access_token={token}")).send().await;
     }

@@ -490,7 +490,7 @@ impl ReferenceClient {
             let config = OAuthClientConfig::new(client_id, entry.url.as_str()).with_client_secret(secret);
             manager.configure_client(config).map_err(|e| ConnectError::Other(describe(e)))?;
         }
-        let http = AuthClient::new(reqwest::Client::default(), manager);
+        let http = AuthClient::new(crate::loopback_http::client(), manager);
         let transport = StreamableHttpClientTransport::with_client(
             http,
             StreamableHttpClientTransportConfig::with_uri(entry.url.as_str()),
@@ -588,7 +588,7 @@ async fn origin_only_status(url: &str) -> (String, Status) {
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::loopback_http::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))
         .build()
