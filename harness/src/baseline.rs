@@ -60,6 +60,11 @@ impl Baseline {
         toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.to_string().trim()))
     }
 
+    /// Whether `client`'s verdict on `scenario` is not held against a run either way: it races.
+    pub fn unstable(&self, client: &str, scenario: &str) -> bool {
+        self.clients.get(client).is_some_and(|c| c.unstable.contains(scenario))
+    }
+
     /// Compares runs with the baseline, entry by entry (`client: entry`).
     pub fn compare(&self, runs: &[ScenarioRun]) -> Comparison {
         let mut comparison = Comparison::default();
@@ -67,7 +72,7 @@ impl Baseline {
         for run in runs {
             let listed = self.clients.get(&run.client).map(|c| &c.failures);
             let is_listed = |entry: &str| listed.is_some_and(|l| l.contains(entry));
-            let unstable = self.clients.get(&run.client).is_some_and(|c| c.unstable.contains(&run.scenario));
+            let unstable = self.unstable(&run.client, &run.scenario);
             if run.verdict() != Verdict::Failed || unstable {
                 continue;
             }

@@ -54,7 +54,7 @@ const MAX_HOPS: usize = 20;
 
 impl Browser {
     pub fn new() -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::loopback_http::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(10))

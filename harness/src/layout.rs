@@ -72,7 +72,7 @@ pub enum LayoutError {
 /// Discovers the layout behind `mcp_urls`, the way a client would, also trying `issuer` (the
 /// server's real issuer, in case no protected resource metadata names it).
 pub async fn discover(mcp_urls: &[String], issuer: &str) -> Result<Layout, LayoutError> {
-    let http = reqwest::Client::builder()
+    let http = crate::loopback_http::builder()
         .timeout(Duration::from_secs(2))
         .redirect(reqwest::redirect::Policy::none())
         .build()

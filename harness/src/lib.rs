@@ -23,11 +23,16 @@
 pub mod baseline;
 pub mod bisect;
 pub mod browser;
+pub mod capture;
 pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod client;
+pub mod expectation;
+pub mod extension;
 pub mod layout;
+pub mod loopback_http;
+pub mod observation;
 pub mod official_suite;
 pub mod report;
 pub mod revision;

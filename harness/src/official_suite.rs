@@ -188,6 +188,16 @@ pub fn run_official(
     })
 }
 
+/// Starts one official scenario's server (0.1.16) with `command` as its client, which gets the server's
+/// URL as its last argument (`mcp-auth-harness capture --out FILE` captures the server); the
+/// suite's verdict on such a client is beside the point.
+pub fn serve_official(command: &str, scenario: &str, work: &Path) -> Result<std::process::Output, String> {
+    // The suite splits the command at spaces itself.
+    // The stable release, whose servers `tests/fixtures/captured/` keeps.
+    let out = work.join(scenario.replace('/', "_"));
+    conformance(SuiteVersion::V0_1_16, Path::new(command), &["--scenario", scenario], &out, work)
+}
+
 /// One whole suite's cost: wall time, CPU time and the peak memory of its largest process.
 #[derive(Debug, Clone, Copy)]
 pub struct SuiteCost {

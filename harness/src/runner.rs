@@ -1,5 +1,6 @@
 //! Runs a scenario against a client: starts the mocks, performs each step in a fresh sandbox,
-//! observes what the client ends up with, then evaluates expectations and checks.
+//! records what it observes (an [`Observation`]), has each step's expectations and then every
+//! check judge it, and assembles the [`ScenarioRun`] that reports and snapshots read.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,15 +10,14 @@ use std::time::{Duration, Instant};
 use mock_server::{Exchange, MockServer};
 use serde::{Deserialize, Serialize};
 
-use crate::browser::Visit;
 use crate::check::{self, CheckResult};
 use crate::client::{
-    AdapterError, ClientAdapter, ClientState, Reply, Sandbox, ServerEntry, StepContext, Support, ToolInfo,
+    AdapterError, ClientAdapter, MachineCredentials, Reply, Sandbox, ServerEntry, StepContext, Support, ToolInfo,
 };
+use crate::expectation::{self, ExpectationResult};
+use crate::observation::{Observation, ServerRecord, StepRecord};
 use crate::revision::Revision;
-use crate::scenario::{
-    ExpireMode, Outcome, Scenario, ServerAction, ServerChange, Step, ToolsExpectation, ToolsKeyword, Verb,
-};
+use crate::scenario::{ExpireMode, Scenario, ServerAction, ServerChange, Step, Verb};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -51,89 +51,17 @@ pub enum RunError {
     Adapter { scenario: String, step: usize, verb: Verb, source: AdapterError },
 }
 
-/// One mock server as the run saw it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ServerRecord {
-    pub preset: String,
-    pub mcp_uri: String,
-    pub issuer: String,
-    pub served_tools: Vec<ToolInfo>,
-    /// The knobs the server started with (`change` steps may have changed some later: see
-    /// `events`), which the checks read the layout from.
-    pub profile: mock_server::Profile,
-    /// Every exchange on the server's listeners (secrets are labels: see `mock_server::Transcript`).
-    pub exchanges: Vec<Exchange>,
-    /// What the harness did to the server while it ran (`change` and `expire` steps), placed
-    /// among the exchanges.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub events: Vec<mock_server::Event>,
-    /// Raw values of every token the server issued, kept only so tests can prove none leaks
-    /// into a report; never written anywhere.
-    #[serde(skip)]
-    pub issued_secrets: Vec<String>,
-}
-
-/// Everything observed for one step.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StepRecord {
-    pub verb: Verb,
-    pub entry: String,
-    pub server: String,
-    /// Set when the client cannot perform the step; the step then neither passes nor fails.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub not_applicable: Option<String>,
-    pub reply: Reply,
-    /// The client's registry and credentials after the step.
-    pub state: ClientState,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub visits: Vec<Visit>,
-    /// First sequence number of this step's exchanges, per server.
-    pub first_seq: BTreeMap<String, u64>,
-    /// One past the last sequence number of this step's exchanges, per server.
-    pub end_seq: BTreeMap<String, u64>,
-    pub expectations: Vec<ExpectationResult>,
-    pub line: usize,
-    /// The scenario's step as written.
-    pub step: Step,
-    /// Time client processes were alive during the step (measured, not recorded).
-    #[serde(skip)]
-    pub process_time: Duration,
-}
-
-impl StepRecord {
-    /// Whether the client performed the step and reported success.
-    pub fn succeeded(&self) -> bool {
-        self.not_applicable.is_none() && self.reply.error.is_none()
-    }
-
-    /// This step's exchanges on `server`.
-    pub fn exchanges<'a>(&self, run: &'a ScenarioRun, server: &str) -> Vec<&'a Exchange> {
-        let (Some(first), Some(end)) = (self.first_seq.get(server), self.end_seq.get(server)) else {
-            return Vec::new();
-        };
-        run.servers[server].exchanges.iter().filter(|e| e.seq >= *first && e.seq < *end).collect()
-    }
-}
-
-/// A step expectation and whether it held.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ExpectationResult {
-    pub field: String,
-    pub expected: String,
-    pub actual: String,
-    pub passed: bool,
-}
-
-/// A finished scenario run. Its JSON form (`results.json`) reads back as the same run, so
-/// shards run on several machines merge into one (`mcp-auth-harness merge`).
+/// A finished scenario run: what it observed and the verdicts on it. Its JSON form
+/// (`results.json`) reads back as the same run, so shards run on several machines merge into one
+/// (`mcp-auth-harness merge`).
+///
+/// It reads as its observation (`run.steps`, `run.servers`): the verdicts are what it adds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScenarioRun {
-    pub scenario: String,
-    pub client: String,
-    pub servers: BTreeMap<String, ServerRecord>,
-    pub steps: Vec<StepRecord>,
-    /// The revision of the MCP specification that judged the run.
-    pub revision: Revision,
+    #[serde(flatten)]
+    pub observed: Observation,
+    /// Each step's expectations, in step order.
+    pub expectations: Vec<Vec<ExpectationResult>>,
     pub checks: Vec<CheckResult>,
     #[serde(rename = "elapsed_ms", with = "millis")]
     pub elapsed: Duration,
@@ -146,6 +74,20 @@ pub struct ScenarioRun {
     /// Where the sandbox was kept (`--keep`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept: Option<PathBuf>,
+}
+
+impl std::ops::Deref for ScenarioRun {
+    type Target = Observation;
+
+    fn deref(&self) -> &Observation {
+        &self.observed
+    }
+}
+
+impl std::ops::DerefMut for ScenarioRun {
+    fn deref_mut(&mut self) -> &mut Observation {
+        &mut self.observed
+    }
 }
 
 /// A run's place in a matrix: `index` of `of` runs, in scenario-then-client order.
@@ -192,10 +134,14 @@ impl ScenarioRun {
 
     /// Step expectations that did not hold, with the step's position (from 1) and record.
     pub fn failed_expectations(&self) -> impl Iterator<Item = (usize, &StepRecord, &ExpectationResult)> {
-        self.steps
-            .iter()
-            .enumerate()
-            .flat_map(|(index, step)| step.expectations.iter().filter(|e| !e.passed).map(move |e| (index + 1, step, e)))
+        self.steps.iter().zip(&self.expectations).enumerate().flat_map(|(index, (step, expectations))| {
+            expectations.iter().filter(|e| !e.passed).map(move |e| (index + 1, step, e))
+        })
+    }
+
+    /// The expectations of the step at `index` (from 0).
+    pub fn expectations_of(&self, index: usize) -> &[ExpectationResult] {
+        self.expectations.get(index).map_or(&[], Vec::as_slice)
     }
 
     /// Failed checks.
@@ -213,11 +159,14 @@ pub async fn run(
     let revision = scenario.revision.or(options.revision).unwrap_or(Revision::LATEST);
     if let Some(since) = scenario.since.filter(|since| revision < *since) {
         return Ok(ScenarioRun {
-            scenario: scenario.name.clone(),
-            client: client.name(),
-            servers: BTreeMap::new(),
-            steps: Vec::new(),
-            revision,
+            observed: Observation {
+                scenario: scenario.name.clone(),
+                client: client.name(),
+                servers: BTreeMap::new(),
+                steps: Vec::new(),
+                revision,
+            },
+            expectations: Vec::new(),
             checks: Vec::new(),
             elapsed: Duration::ZERO,
             not_judged: Some(format!("the scenario rests on MCP {since} or later, not on {revision}")),
@@ -233,85 +182,112 @@ pub async fn run(
     })?;
     let mut sandbox = Sandbox::new().map_err(|source| RunError::Sandbox { scenario: scenario.name.clone(), source })?;
 
+    // A scenario about an extension the client does not implement: nothing of it is judged, the
+    // harness's own steps included, so the run is "not applicable" as a whole.
+    let unimplemented = scenario
+        .extension
+        .filter(|e| !client.extensions().contains(e))
+        .map(|e| format!("{} does not implement the authorization extension {e} the scenario is about", client.name()));
     let mut steps = Vec::new();
+    let mut verdicts = Vec::new();
     // Entry name → the URL its latest `add` step gave it.
     let mut entries = BTreeMap::new();
     // Entries whose `add` the client could not perform: their later steps cannot be either.
     let mut never_added = std::collections::BTreeMap::new();
-    for (index, step) in scenario.steps.iter().enumerate() {
-        if step.verb == Verb::Add
-            && let Some(server) = mocks.get(&step.server)
-        {
-            entries.insert(step.entry.clone(), entry_url(server, step));
+    for indices in scenario.rounds() {
+        let round: Vec<(usize, &Step)> = indices.map(|i| (i, &scenario.steps[i])).collect();
+        for (_, step) in &round {
+            if step.verb == Verb::Add
+                && let Some(server) = mocks.get(&step.server)
+            {
+                entries.insert(step.entry.clone(), entry_url(server, step));
+            }
         }
         let first_seq: BTreeMap<String, u64> =
             mocks.iter().map(|(k, m)| (k.clone(), m.transcript().next_seq())).collect();
-        let ctx = StepContext::new(sandbox.home().to_owned(), step.browser, options.user_timeout)
-            .with_options(step.client_options.clone())
-            .with_login_timeout(scenario.login_timeout.unwrap_or(options.user_timeout))
-            .for_scenario(&scenario.name);
-        let performed = match never_added.get(&step.entry) {
-            Some(why) if step.verb != Verb::Add && step.verb.names_entry() => {
-                Err(AdapterError::NotApplicable(format!("`{}` was never added: {why}", step.entry)))
+        let contexts: Vec<StepContext> = round
+            .iter()
+            .map(|(_, step)| {
+                StepContext::new(sandbox.home().to_owned(), step.browser, options.user_timeout)
+                    .with_options(step.client_options.clone())
+                    .with_login_timeout(scenario.login_timeout.unwrap_or(options.user_timeout))
+                    .for_scenario(&scenario.name)
+            })
+            .collect();
+        // A group's steps run at the same time, each as its own client invocation over the
+        // same home; a step alone is a group of one.
+        let performed = futures::future::join_all(round.iter().zip(&contexts).map(|((_, step), ctx)| {
+            let (never_added, unimplemented) = (&never_added, &unimplemented);
+            let (client, mocks, entries) = (client.as_ref(), &mocks, &entries);
+            async move {
+                match (unimplemented, never_added.get(&step.entry)) {
+                    (Some(why), _) => Err(AdapterError::NotApplicable(why.clone())),
+                    (None, Some(why)) if step.verb != Verb::Add && step.verb.names_entry() => {
+                        Err(AdapterError::NotApplicable(format!("`{}` was never added: {why}", step.entry)))
+                    }
+                    _ => perform(client, ctx, step, mocks, entries).await,
+                }
             }
-            _ => perform(client.as_ref(), &ctx, step, &mocks, &entries).await,
-        };
-        if step.verb == Verb::Add {
-            match &performed {
-                Err(AdapterError::NotApplicable(why)) => never_added.insert(step.entry.clone(), why.clone()),
-                _ => never_added.remove(&step.entry),
-            };
-        }
-        let (reply, not_applicable) = match performed {
-            Ok(reply) => (reply, None),
-            Err(AdapterError::NotApplicable(why)) => (Reply::default(), Some(why)),
-            Err(source) => {
-                return Err(RunError::Adapter {
-                    scenario: scenario.name.clone(),
-                    step: index,
-                    verb: step.verb,
-                    source,
-                });
-            }
-        };
+        }))
+        .await;
         let end_seq: BTreeMap<String, u64> =
             mocks.iter().map(|(k, m)| (k.clone(), m.transcript().next_seq())).collect();
-        let mut reply = reply;
-        if reply.tools_seen_at_server && reply.tools.is_none() {
-            reply.tools = mocks.get(&step.server).and_then(|mock| tools_listed(mock, first_seq[&step.server]));
-        }
         let state = client.state(sandbox.home()).await;
-        let expectations = match &not_applicable {
-            Some(_) => Vec::new(),
-            None => {
-                // Only `max_requests` reads what was sent: no copy of the transcript otherwise.
-                let during: Vec<Exchange> = match step.expect.max_requests.is_empty() {
-                    true => Vec::new(),
-                    false => mocks
-                        .iter()
-                        .flat_map(|(k, m)| {
-                            m.transcript().since(first_seq[k]).into_iter().filter(|e| e.seq < end_seq[k])
-                        })
-                        .collect(),
+        for (((index, step), ctx), performed) in round.iter().zip(contexts).zip(performed) {
+            if step.verb == Verb::Add {
+                match &performed {
+                    Err(AdapterError::NotApplicable(why)) => never_added.insert(step.entry.clone(), why.clone()),
+                    _ => never_added.remove(&step.entry),
                 };
-                expectations(step, &reply, &during, &mocks)
             }
-        };
-        steps.push(StepRecord {
-            verb: step.verb,
-            entry: step.entry.clone(),
-            server: step.server.clone(),
-            not_applicable,
-            reply,
-            state,
-            visits: ctx.visits(),
-            first_seq,
-            end_seq,
-            expectations,
-            line: step.line,
-            step: step.clone(),
-            process_time: ctx.process_time(),
-        });
+            let (mut reply, not_applicable) = match performed {
+                Ok(reply) => (reply, None),
+                Err(AdapterError::NotApplicable(why)) => (Reply::default(), Some(why)),
+                Err(source) => {
+                    return Err(RunError::Adapter {
+                        scenario: scenario.name.clone(),
+                        step: *index,
+                        verb: step.verb,
+                        source,
+                    });
+                }
+            };
+            if reply.tools_seen_at_server && reply.tools.is_none() {
+                reply.tools = mocks.get(&step.server).and_then(|mock| tools_listed(mock, first_seq[&step.server]));
+            }
+            let expectations = match &not_applicable {
+                Some(_) => Vec::new(),
+                None => {
+                    // Only `max_requests` reads what was sent: no copy of the transcript otherwise.
+                    let during: Vec<Exchange> = match step.expect.max_requests.is_empty() {
+                        true => Vec::new(),
+                        false => mocks
+                            .iter()
+                            .flat_map(|(k, m)| {
+                                m.transcript().since(first_seq[k]).into_iter().filter(|e| e.seq < end_seq[k])
+                            })
+                            .collect(),
+                    };
+                    let served = || mocks.get(&step.server).map(served_tools).unwrap_or_default();
+                    expectation::judge(step, &reply, &during, served)
+                }
+            };
+            verdicts.push(expectations);
+            steps.push(StepRecord {
+                verb: step.verb,
+                entry: step.entry.clone(),
+                server: step.server.clone(),
+                not_applicable,
+                reply,
+                state: state.clone(),
+                visits: ctx.visits(),
+                first_seq: first_seq.clone(),
+                end_seq: end_seq.clone(),
+                line: step.line,
+                step: (*step).clone(),
+                process_time: ctx.process_time(),
+            });
+        }
     }
 
     let servers: BTreeMap<String, ServerRecord> = mocks
@@ -337,21 +313,17 @@ pub async fn run(
         step.reply.redact(&secrets);
     }
     let kept = options.keep.then(|| sandbox.keep());
-    let mut run = ScenarioRun {
-        scenario: scenario.name.clone(),
-        client: client.name(),
-        servers,
-        steps,
-        revision,
-        checks: Vec::new(),
-        elapsed: Duration::ZERO,
+    let observed = Observation { scenario: scenario.name.clone(), client: client.name(), servers, steps, revision };
+    let checks = check::evaluate_all(&observed, revision);
+    Ok(ScenarioRun {
+        observed,
+        expectations: verdicts,
+        checks,
+        elapsed: started.elapsed(),
         not_judged: None,
         slot: None,
         kept,
-    };
-    run.checks = check::evaluate_all(&run, run.revision);
-    run.elapsed = started.elapsed();
-    Ok(run)
+    })
 }
 
 /// Starts a scenario's servers as peers, so each one's placeholders can name the others.
@@ -399,8 +371,18 @@ async fn perform(
             .profile()
             .authorization_server
             .preregistered_clients
-            .first()
+            .iter()
+            .find(|c| !c.client_credentials)
             .map(|c| (c.client_id.clone(), c.client_secret.clone())),
+        machine: mock.profile().authorization_server.preregistered_clients.iter().find(|c| c.client_credentials).map(
+            |c| MachineCredentials {
+                client_id: c.client_id.clone(),
+                auth_method: c.auth_method,
+                secret: c.client_secret.clone(),
+                private_key: mock.client_private_key(&c.client_id),
+            },
+        ),
+        enterprise: mock.enterprise_sign_on(),
     });
     let no_server = || AdapterError::Failed(format!("step has no server `{}`", step.server));
     let entry = || entry.clone().ok_or_else(no_server);
@@ -466,71 +448,4 @@ fn served_tools(mock: &MockServer) -> Vec<ToolInfo> {
             input_schema: serde_json::Value::Object((*t.input_schema).clone()),
         })
         .collect()
-}
-
-/// The step's expectations against what the client said and, `during` the step, sent.
-fn expectations(
-    step: &Step,
-    reply: &Reply,
-    during: &[Exchange],
-    mocks: &BTreeMap<String, MockServer>,
-) -> Vec<ExpectationResult> {
-    let expect = &step.expect;
-    let mut results = Vec::new();
-    let mut push = |field, expected: String, actual: String, passed| {
-        results.push(ExpectationResult { field: String::from(field), expected, actual, passed });
-    };
-    if let Some(outcome) = &expect.outcome {
-        let (actual, got) = match &reply.error {
-            None => ("success".to_owned(), Outcome::Success),
-            Some(error) => (format!("failure: {error}"), Outcome::Failure),
-        };
-        push("outcome", outcome.to_string(), actual, outcome.allows(got));
-    }
-    if let Some(text) = &expect.raw_status_contains {
-        let actual = reply.statuses.iter().find(|s| s.name == step.entry);
-        let passed = actual.is_some_and(|s| s.raw.to_lowercase().contains(&text.to_lowercase()));
-        push(
-            "raw_status_contains",
-            text.clone(),
-            actual.map_or("(entry not listed)".to_owned(), |s| s.raw.clone()),
-            passed,
-        );
-    }
-    for (endpoint, most) in &expect.max_requests {
-        let sent = during.iter().filter(|e| e.endpoint == *endpoint).count();
-        let shown = serde_json::to_value(endpoint).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        push("max_requests", format!("at most {most} to {shown}"), format!("{sent}"), sent <= *most);
-    }
-    if let Some(status) = &expect.status {
-        let actual = reply.statuses.iter().find(|s| s.name == step.entry);
-        let shown = actual.map_or("(entry not listed)".to_owned(), |s| format!("{} (raw: {})", s.normalized, s.raw));
-        push("status", status.to_string(), shown, actual.is_some_and(|s| status.allows(s.normalized)));
-    }
-    if let Some(tools) = &expect.tools {
-        let got: Vec<&str> = reply.tools.iter().flatten().map(|t| t.name.as_str()).collect();
-        let (expected, passed) = match tools {
-            ToolsExpectation::Keyword(ToolsKeyword::None) => ("none".to_owned(), got.is_empty()),
-            ToolsExpectation::Keyword(ToolsKeyword::Served) => {
-                let served = mocks.get(&step.server).map(served_tools).unwrap_or_default();
-                let names: Vec<&str> = served.iter().map(|t| t.name.as_str()).collect();
-                let same = reply.tools.as_deref().is_some_and(|got| crate::client::same_tools(got, &served));
-                (format!("served: {}", names.join(", ")), same)
-            }
-            ToolsExpectation::Names(names) => {
-                (names.join(", "), got == names.iter().map(String::as_str).collect::<Vec<_>>())
-            }
-        };
-        push("tools", expected, if got.is_empty() { "none".into() } else { got.join(", ") }, passed);
-    }
-    if let Some(text) = &expect.error_contains {
-        let actual = reply.error.clone().unwrap_or_else(|| "(no error)".into());
-        let passed = actual.to_lowercase().contains(&text.to_lowercase()) && reply.error.is_some();
-        push("error_contains", text.clone(), actual, passed);
-    }
-    if let Some(text) = &expect.content_contains {
-        let actual = reply.content.clone().unwrap_or_else(|| "(no content)".into());
-        push("content_contains", text.clone(), actual.clone(), actual.contains(text.as_str()));
-    }
-    results
 }

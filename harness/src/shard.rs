@@ -51,7 +51,7 @@ impl Durations {
     /// The durations recorded in a `results.json` (of a whole run or of a merge).
     pub fn load(path: &Path) -> Result<Self, String> {
         let runs = read_results(path)?;
-        Ok(Self::new(runs.into_iter().map(|r| ((r.scenario, r.client), r.elapsed)).collect()))
+        Ok(Self::new(runs.into_iter().map(|r| ((r.observed.scenario, r.observed.client), r.elapsed)).collect()))
     }
 
     fn new(recorded: BTreeMap<(String, String), Duration>) -> Self {

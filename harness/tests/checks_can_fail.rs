@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use mcp_auth_harness::check::{self, Outcome};
 use mcp_auth_harness::client::{Fault, ReferenceClient};
+use mcp_auth_harness::revision::Revision;
 use mcp_auth_harness::runner::{self, ScenarioRun};
 use mcp_auth_harness::{catalog, scenario};
 use mock_server::{Endpoint, Exchange};
@@ -285,6 +286,9 @@ async fn each_fault_trips_its_own_check() {
         (Fault::UnboundedStepUp, "step-up-never-granted", "step-up"),
         (Fault::NeverRefresh, "expiry-refresh", "refresh-before-relogin"),
         (Fault::KeepRotatedOutRefreshToken, "refresh-rotation", "refresh-token-rotation"),
+        (Fault::UncoordinatedRefresh, "together-calls-across-expiry", "refresh-token-rotation"),
+        (Fault::UncoordinatedRefresh, "together-status-import-call", "refresh-token-rotation"),
+        (Fault::UncoordinatedRefresh, "together-imports-two-servers", "refresh-token-rotation"),
         (Fault::IgnoreResourceMetadata, "prm-header-only", "prm-discovery"),
         (Fault::WrongAsMetadataOrder, "founding-path-issuer", "as-metadata-discovery"),
         (Fault::SkipOidcFallback, "oidc-only", "as-metadata-discovery"),
@@ -296,10 +300,37 @@ async fn each_fault_trips_its_own_check() {
         (Fault::GuessTokenEndpoint, "unadvertised-endpoints-answer", "no-guessed-endpoints"),
         (Fault::ReuseClientAcrossServers, "as-migrated-after-login", "authorization-server-binding"),
         (Fault::ReuseClientAcrossServers, "as-migrated-token-expired", "authorization-server-binding"),
+        (Fault::CompareIssOnlyWhenAdvertised, "iss-not-advertised-wrong", "iss-validated"),
+        (Fault::NormalizeIss, "iss-trailing-slash", "iss-validated"),
+        (Fault::NormalizeIss, "iss-scheme-case", "iss-validated"),
+        (Fault::ShowUnvalidatedError, "iss-wrong-on-denial", "iss-validated"),
+        (Fault::OmitApplicationType, "application-type-required", "application-type"),
+        (Fault::OmitRefreshGrantType, "refresh-needs-grant-type", "refresh-grant-type"),
+        (Fault::AlwaysOfflineAccess, "offline-access-not-supported", "offline-access"),
+        (Fault::ChallengedScopesOnly, "step-up-scope-union", "step-up"),
+        (Fault::RegisterDespitePreregistered, "preregistered-dcr-available", "registration-priority"),
+        (Fault::AuthMethodFromMetadata, "client-credentials-basic", "client-credentials-auth-method"),
+        (Fault::AssertionForMcpServer, "client-credentials-jwt", "client-assertion-claims"),
+        (Fault::ReuseClientAssertion, "client-credentials-jwt", "client-assertion-fresh"),
+        (Fault::UndeclaredExtension, "client-credentials-basic", "extension-declared"),
+        (Fault::UndeclaredExtension, "enterprise-managed", "extension-declared"),
+        (Fault::IdJagForMcpServer, "enterprise-managed", "token-exchange-request"),
     ];
     for (fault, scenario, id) in table {
         mutant(scenario, id, fault).await;
     }
+}
+
+/// The same run of the same client is judged differently by two revisions: asking for the
+/// challenged scopes alone is what 2025-11-25 asks of a step-up, and falls short of the union
+/// 2026-07-28 asks for (SEP-2350).
+#[tokio::test]
+async fn step_up_for_the_challenged_scopes_alone_passes_2025_11_25_and_fails_2026_07_28() {
+    let run = run("step-up-scope-union", vec![Fault::ChallengedScopesOnly]).await;
+    let judged =
+        |revision| check::evaluate_all(&run, revision).into_iter().find(|c| c.info.id == "step-up").unwrap().outcome;
+    assert!(matches!(judged(Revision::V2025_11_25), Outcome::Pass { .. }), "{:?}", judged(Revision::V2025_11_25));
+    assert!(matches!(judged(Revision::V2026_07_28), Outcome::Fail { .. }), "{:?}", judged(Revision::V2026_07_28));
 }
 
 /// Mutation score: the catalog catches every fault the reference client can be given, with a

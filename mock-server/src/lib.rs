@@ -101,6 +101,7 @@
 //! ```
 
 mod authorization;
+pub mod jose;
 mod live;
 mod peers;
 pub mod placeholder;
@@ -110,10 +111,10 @@ mod resource;
 mod server;
 pub mod transcript;
 
-pub use authorization::{ClientKind, IssuedToken};
+pub use authorization::{ClientKind, EnterpriseSignOn, IssuedToken};
 pub use live::{describe_knobs, knob_settings};
 pub use peers::Peers;
 pub use profile::{Preset, Profile, ProfileError};
 pub use resource::ToolServer;
-pub use server::{MockServer, MockServerBuilder, StartError};
+pub use server::{MockServer, MockServerBuilder, StartError, is_plain_path};
 pub use transcript::{Endpoint, Event, Exchange, Origin, Transcript};

@@ -28,6 +28,43 @@ pub struct Profile {
     pub authorization_server: AuthorizationServerKnobs,
     /// Lifetimes and rotation of what the token endpoint issues.
     pub tokens: TokenKnobs,
+    /// An enterprise identity provider on an origin of its own (enterprise-managed
+    /// authorization, SEP-990): it exchanges the user's ID token for an ID-JAG that the
+    /// authorization server accepts with the JWT-bearer grant.
+    pub enterprise_idp: EnterpriseIdpKnobs,
+}
+
+/// The enterprise identity provider (SEP-990).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnterpriseIdpKnobs {
+    /// Run the identity provider, and have the authorization server accept its ID-JAGs with the
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer` grant from the first pre-registered client,
+    /// which the identity provider knows by the same id and secret. The user has signed in at
+    /// the identity provider already: the harness hands the client the ID token.
+    pub enabled: bool,
+    /// Lifetime of an ID-JAG in seconds (the extension asks for a short one).
+    pub id_jag_ttl_secs: u64,
+    /// What the identity provider gets wrong in the ID-JAGs it issues, for negative scenarios.
+    pub id_jag: IdJagIssue,
+}
+
+impl Default for EnterpriseIdpKnobs {
+    fn default() -> Self {
+        Self { enabled: false, id_jag_ttl_secs: 300, id_jag: IdJagIssue::Correct }
+    }
+}
+
+/// How the identity provider issues ID-JAGs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdJagIssue {
+    /// As asked: `aud` the requested audience, a future `exp`.
+    Correct,
+    /// `aud` names another authorization server: the MCP authorization server must refuse it.
+    WrongAudience,
+    /// Already expired when issued: the MCP authorization server must refuse it.
+    Expired,
 }
 
 /// The protected MCP endpoint.
@@ -45,6 +82,10 @@ pub struct ResourceKnobs {
     pub write_scope: String,
     /// `scope` carried by the 401 challenge (none: the challenge carries no `scope`).
     pub challenge_scope: Option<String>,
+    /// The 403 `insufficient_scope` challenge names only the scopes the token lacks, not every
+    /// scope the operation needs: a client that then asks for the challenged scopes alone loses
+    /// the ones it had (why MCP 2026-07-28 asks for the union, SEP-2350).
+    pub challenge_missing_only: bool,
     /// Also serve each path with a trailing slash, as the same resource (tokens for either
     /// spelling are accepted).
     pub trailing_slash: bool,
@@ -69,6 +110,7 @@ impl Default for ResourceKnobs {
             required_scopes: Vec::new(),
             write_scope: "mcp:write".into(),
             challenge_scope: None,
+            challenge_missing_only: false,
             trailing_slash: false,
             tools_page_size: 0,
             protocol_versions: ProtocolVersion::ALL.to_vec(),
@@ -244,6 +286,19 @@ pub struct AuthorizationServerKnobs {
     /// so in the response (RFC 7591 §3.2.1 lets an AS replace requested values): a client must
     /// not send its user off with a redirect URI it does not listen on.
     pub registered_redirect_uri: Option<String>,
+    /// Refuse a dynamic registration that names no `application_type` with RFC 7591
+    /// `invalid_client_metadata` (MCP authorization 2026-07-28 makes clients send one, SEP-837).
+    pub require_application_type: bool,
+    /// Issue refresh tokens only to clients whose registered `grant_types` list `refresh_token`
+    /// (RFC 7591 §2: without `grant_types` a client is registered for `authorization_code` only);
+    /// pre-registered clients always get them.
+    pub refresh_needs_grant_type: bool,
+    /// Refuse dynamic registrations with a redirect URI of one of these schemes (`http`,
+    /// `https`, a custom scheme) with RFC 7591 `invalid_redirect_uri`, as an AS whose policy
+    /// forbids them does.
+    pub refused_redirect_schemes: Vec<String>,
+    /// `error_description` of the redirect that answers a denied consent.
+    pub denial_description: String,
 }
 
 impl Default for AuthorizationServerKnobs {
@@ -273,6 +328,10 @@ impl Default for AuthorizationServerKnobs {
             require_resource: false,
             withheld_scopes: Vec::new(),
             registered_redirect_uri: None,
+            require_application_type: false,
+            refresh_needs_grant_type: false,
+            refused_redirect_schemes: Vec::new(),
+            denial_description: "the user denied the request".into(),
         }
     }
 }
@@ -368,6 +427,27 @@ pub enum IssParameter {
     Omitted,
     /// Neither advertised nor sent.
     NotAdvertised,
+    /// Not advertised, yet sent naming another issuer: MCP 2026-07-28 compares a present `iss`
+    /// whether or not metadata advertises it.
+    WrongNotAdvertised,
+    /// Advertised, and `iss` is the issuer with a trailing `/` added: equal only after the
+    /// normalization MCP 2026-07-28 forbids.
+    TrailingSlash,
+    /// Advertised, and `iss` is the issuer with its scheme in upper case (`HTTP://…`): equal only
+    /// after case folding, which MCP 2026-07-28 forbids.
+    UpperCaseScheme,
+}
+
+impl IssParameter {
+    /// Whether metadata says `authorization_response_iss_parameter_supported: true`.
+    pub fn advertised(self) -> bool {
+        !matches!(self, Self::NotAdvertised | Self::WrongNotAdvertised)
+    }
+
+    /// Whether the `iss` sent (or its absence) must make a 2026-07-28 client reject the response.
+    pub fn rejectable(self) -> bool {
+        !matches!(self, Self::Correct | Self::NotAdvertised)
+    }
 }
 
 /// Client authentication at the token endpoint (RFC 7591 §2).
@@ -380,6 +460,9 @@ pub enum ClientAuthMethod {
     ClientSecretBasic,
     /// The client secret in the form body.
     ClientSecretPost,
+    /// A JWT signed with the client's private key (RFC 7523 §2.2), recommended by the client
+    /// credentials extension (SEP-1046).
+    PrivateKeyJwt,
 }
 
 impl ClientAuthMethod {
@@ -389,6 +472,7 @@ impl ClientAuthMethod {
             Self::None => "none",
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -408,6 +492,17 @@ pub struct PreregisteredClient {
     /// Exact redirect URIs; empty accepts any loopback redirect (RFC 8252 §7.3 lets the port vary).
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+    /// A machine client (the client credentials extension, SEP-1046): it gets tokens with the
+    /// `client_credentials` grant, with no user and no browser, and only that way. With
+    /// `auth_method = "private_key_jwt"` the mock generates its ES256 key pair at start and
+    /// registers the public key as the client's JWKS; the harness hands the private key to the
+    /// client under test.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub client_credentials: bool,
+    /// Refused at the token endpoint with `invalid_client`, as a client an administrator
+    /// disabled is.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
 }
 
 fn default_auth_method() -> ClientAuthMethod {

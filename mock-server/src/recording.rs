@@ -16,7 +16,8 @@ use crate::transcript::{Endpoint, Exchange, Origin, Transcript};
 /// The largest request body any endpoint reads (and the largest JSON response recorded).
 pub const BODY_LIMIT: usize = 1 << 20;
 
-const REQUEST_HEADERS: &[&str] = &["authorization", "content-type", "accept", "mcp-protocol-version", "mcp-session-id"];
+const REQUEST_HEADERS: &[&str] =
+    &["authorization", "dpop", "content-type", "accept", "mcp-protocol-version", "mcp-session-id"];
 const RESPONSE_HEADERS: &[&str] = &["www-authenticate", "location", "content-type", "mcp-session-id"];
 
 /// Marks a response with the endpoint that produced it, for the transcript.
@@ -50,6 +51,7 @@ pub async fn record(
         response_headers: BTreeMap::new(),
         response_body: Value::Null,
         protocol_version: None,
+        jwts: BTreeMap::new(),
     };
     let response = match axum::body::to_bytes(body, BODY_LIMIT).await {
         Err(_) => tagged(exchange_endpoint_guess(&exchange.path), OAuthError::payload_too_large()),

@@ -11,7 +11,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::authorization::{AuthorizationServer, EndpointOrigins, IssuedToken, issuer_at};
+use crate::authorization::{
+    AuthorizationServer, EndpointOrigins, EnterpriseIdp, EnterpriseSignOn, IssuedToken, issuer_at,
+};
 use crate::live::{LiveProfile, describe_knobs};
 use crate::peers::Peers;
 use crate::placeholder::{ServerUrls, Surroundings};
@@ -82,6 +84,8 @@ pub struct MockServer {
     resources: Vec<Arc<ProtectedResource>>,
     authorization_server: Arc<AuthorizationServer>,
     resource_origin: String,
+    /// The enterprise identity provider, when the profile runs one (SEP-990).
+    enterprise_idp: Option<Arc<EnterpriseIdp>>,
     transcript: Transcript,
     /// Every listener's address and routes, so [`resume`](Self::resume) serves them again on
     /// the same ports.
@@ -150,6 +154,19 @@ impl MockServer {
             .map(|o| o == EndpointOrigin::Resource);
         let issuer = issuer_at(&as_origin, &knobs.issuer_path);
         let fallbacks = knobs.fallback.endpoints.clone();
+        let idp_listener = match profile.enterprise_idp.enabled {
+            true => Some(bind(0).await?),
+            false => None,
+        };
+        let enterprise_idp = idp_listener.as_ref().map(|listener| {
+            let client = profile.authorization_server.preregistered_clients.first();
+            Arc::new(EnterpriseIdp::new(
+                &origin_of(listener),
+                profile.enterprise_idp.clone(),
+                client.map_or("", |c| c.client_id.as_str()),
+                client.and_then(|c| c.client_secret.clone()),
+            ))
+        });
         let paths = profile.resource.paths.clone();
         let (peers, name) = peer.map_or((Peers::new(), None), |(peers, name)| (peers, Some(name)));
         let urls = ServerUrls {
@@ -159,8 +176,13 @@ impl MockServer {
         };
         let surroundings = Arc::new(Surroundings::new(urls.clone(), peers.clone()));
         let profile = Arc::new(LiveProfile::new(profile));
-        let authorization_server =
-            Arc::new(AuthorizationServer::new(profile.clone(), issuer, origins, surroundings.clone()));
+        let authorization_server = Arc::new(AuthorizationServer::new(
+            profile.clone(),
+            issuer,
+            origins,
+            surroundings.clone(),
+            enterprise_idp.as_ref().map(|idp| idp.trusted()),
+        ));
         if let Some(name) = &name {
             peers.join(name, urls, &authorization_server);
         }
@@ -205,6 +227,9 @@ impl MockServer {
                 None => as_router = as_router.merge(router),
             }
         }
+        if let (Some(listener), Some(idp)) = (idp_listener, &enterprise_idp) {
+            listeners.push((listener, finish(idp.router(), &transcript, Origin::IdentityProvider)));
+        }
         match as_listener {
             None => resource_router = resource_router.merge(as_router),
             Some(listener) => listeners.push((listener, finish(as_router, &transcript, Origin::AuthorizationServer))),
@@ -220,6 +245,7 @@ impl MockServer {
             resources,
             authorization_server,
             resource_origin: surroundings.own().resource_origin.clone(),
+            enterprise_idp,
             transcript,
             listeners: addresses,
             serving: Mutex::new(Some(serving)),
@@ -261,6 +287,20 @@ impl MockServer {
     /// The tools `tools/list` serves.
     pub fn served_tools(&self) -> Vec<Tool> {
         self.profile.read(|p| p.resource.tools.iter().map(|t| t.describe()).collect())
+    }
+
+    /// The private key (a JWK) the mock generated at start for a pre-registered
+    /// `private_key_jwt` client: the harness hands it to the client under test, the mock keeps the
+    /// public half as the client's registered JWKS.
+    pub fn client_private_key(&self, client_id: &str) -> Option<String> {
+        self.authorization_server.client_private_key(client_id)
+    }
+
+    /// What the client under test needs for enterprise-managed authorization (SEP-990): the
+    /// identity provider's token endpoint, the signed-in user's ID token and the client's
+    /// credentials there; `None` when the profile runs no identity provider.
+    pub fn enterprise_sign_on(&self) -> Option<EnterpriseSignOn> {
+        self.enterprise_idp.as_ref().map(|idp| idp.sign_on())
     }
 
     /// Every token issued so far with its raw value.
@@ -524,7 +564,9 @@ fn validate(profile: &Profile) -> Result<(), StartError> {
 
 const PATH_RULE: &str = "must start with `/`, not end with `/`, and use only letters, digits, `-`, `_`, `.` and `/`";
 
-fn is_plain_path(path: &str) -> bool {
+/// Whether the mock can serve `path` (an MCP path, an issuer path, a custom metadata path): it
+/// starts with `/`, does not end with one, and uses only letters, digits, `-`, `_`, `.` and `/`.
+pub fn is_plain_path(path: &str) -> bool {
     path.starts_with('/')
         && !path.ends_with('/')
         && !path.contains("//")

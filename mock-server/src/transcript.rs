@@ -26,6 +26,8 @@ pub enum Origin {
     TokenEndpoint,
     /// The registration endpoint's own listener.
     RegistrationEndpoint,
+    /// The enterprise identity provider's listener (SEP-990).
+    IdentityProvider,
 }
 
 /// What an exchange was addressed to, as the mock routed it.
@@ -48,6 +50,8 @@ pub enum Endpoint {
     Consent,
     /// The token endpoint.
     Token,
+    /// The enterprise identity provider's token endpoint (RFC 8693 token exchange, SEP-990).
+    IdpToken,
     /// Token revocation (RFC 7009).
     Revocation,
     /// JWKS published for OIDC discovery.
@@ -89,6 +93,12 @@ pub struct Exchange {
     /// server does not speak).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol_version: Option<String>,
+    /// The JWTs the request carried (client assertions, ID-JAGs, subject tokens, DPoP proofs),
+    /// by parameter or header name, as `{"header": …, "claims": …}`: what checks judge. The
+    /// signatures are left out and the values themselves labelled, so no usable credential is
+    /// kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub jwts: BTreeMap<String, Value>,
 }
 
 impl Exchange {
@@ -100,6 +110,11 @@ impl Exchange {
     /// A field of a form or JSON request body, as a string.
     pub fn body_param(&self, name: &str) -> Option<&str> {
         self.request_body.get(name).and_then(Value::as_str)
+    }
+
+    /// The header and claims of a JWT the request carried in `name` (see [`Exchange::jwts`]).
+    pub fn jwt(&self, name: &str) -> Option<&Value> {
+        self.jwts.get(name)
     }
 
     /// The JSON-RPC method of an MCP request.
@@ -196,7 +211,14 @@ const SECRET_FIELDS: &[(&str, &str)] = &[
     ("code_verifier", "code_verifier"),
     ("client_secret", "client_secret"),
     ("token", "token"),
+    ("client_assertion", "client_assertion"),
+    ("assertion", "assertion"),
+    ("subject_token", "subject_token"),
 ];
+
+/// Parameters and headers whose values are JWTs, decoded into [`Exchange::jwts`] before they are
+/// labelled.
+const JWT_FIELDS: &[&str] = &["client_assertion", "assertion", "subject_token", "dpop"];
 
 impl Transcript {
     /// Every exchange so far, in order.
@@ -252,6 +274,7 @@ impl Transcript {
 
     /// Redacts and stores an exchange.
     pub(crate) fn record(&self, mut exchange: Exchange) {
+        decode_jwts(&mut exchange);
         let mut rec = self.lock();
         let labels = &mut rec.labels;
         for (name, value) in &mut exchange.query {
@@ -260,6 +283,8 @@ impl Transcript {
         for (name, value) in &mut exchange.request_headers {
             if name == "authorization" {
                 *value = redact_authorization(labels, value);
+            } else if name == "dpop" {
+                *value = labels.label("dpop_proof", value);
             }
         }
         redact_json(labels, &mut exchange.request_body);
@@ -277,6 +302,14 @@ impl Transcript {
         // A panic while holding the lock cannot leave the record half-written in a way that
         // matters to readers, so a poisoned lock is still used.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn decode_jwts(exchange: &mut Exchange) {
+    for name in JWT_FIELDS {
+        let value = exchange.body_param(name).or_else(|| exchange.request_headers.get(*name).map(String::as_str));
+        let Some(jwt) = value.and_then(|v| crate::jose::Jwt::decode_unverified(v).ok()) else { continue };
+        exchange.jwts.insert((*name).to_owned(), serde_json::json!({"header": jwt.header, "claims": jwt.claims}));
     }
 }
 
@@ -367,6 +400,7 @@ mod tests {
             response_headers: BTreeMap::new(),
             response_body: Value::Null,
             protocol_version: None,
+            jwts: BTreeMap::new(),
         }
     }
 
@@ -392,6 +426,21 @@ mod tests {
         t.record(exchange(0));
         let seqs: Vec<u64> = t.exchanges().iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [0, 1]);
+    }
+
+    #[test]
+    fn jwts_are_kept_as_header_and_claims_and_their_values_labelled() {
+        let t = Transcript::default();
+        let key = crate::jose::KeyPair::generate();
+        let assertion = key.sign(serde_json::json!({"typ": "JWT"}), &serde_json::json!({"sub": "m", "jti": "1"}));
+        let mut sent = exchange(0);
+        sent.request_body = serde_json::json!({"grant_type": "client_credentials", "client_assertion": assertion});
+        t.record(sent);
+        let recorded = &t.exchanges()[0];
+        assert_eq!(recorded.body_param("client_assertion"), Some("[client_assertion:1]"));
+        let jwt = recorded.jwt("client_assertion").unwrap();
+        assert_eq!((jwt["header"]["alg"].as_str(), jwt["claims"]["sub"].as_str()), (Some("ES256"), Some("m")));
+        assert!(!t.to_json_lines().contains(&assertion), "the signed value itself is not kept");
     }
 
     #[test]

@@ -26,12 +26,38 @@ async fn redirect_carries_state_and_iss() {
 }
 
 #[tokio::test]
+async fn iss_variants_differ_from_the_issuer_as_named() {
+    use mock_server::profile::IssParameter;
+    let cases: [(IssParameter, fn(&str) -> String, bool); 3] = [
+        (IssParameter::TrailingSlash, |issuer| format!("{issuer}/"), true),
+        (IssParameter::UpperCaseScheme, |issuer| issuer.replacen("http:", "HTTP:", 1), true),
+        (IssParameter::WrongNotAdvertised, |_| "http://wrong-issuer.invalid".to_owned(), false),
+    ];
+    for (variant, expected, advertised) in cases {
+        let mut profile = mock_server::Profile::default();
+        profile.authorization_server.iss_parameter = variant;
+        let server = MockServer::builder().profile(profile).start().await;
+        let metadata = get_json(format!("{}/.well-known/oauth-authorization-server", server.issuer())).await;
+        assert_eq!(metadata.get("authorization_response_iss_parameter_supported").is_some(), advertised, "{variant:?}");
+        let client_id = register(&server).await;
+        let redirect = consent(&server, &authorize_query(&server, &client_id, "mcp:read"), "approve").await;
+        assert_eq!(param(&redirect, "iss"), Some(expected(&server.issuer())), "{variant:?}");
+    }
+}
+
+#[tokio::test]
 async fn deny_redirects_with_access_denied() {
     let server = MockServer::start().await;
     let client_id = register(&server).await;
     let redirect = consent(&server, &authorize_query(&server, &client_id, "mcp:read"), "deny").await;
     assert_eq!(param(&redirect, "error").as_deref(), Some("access_denied"));
     assert!(param(&redirect, "code").is_none());
+    let mut profile = mock_server::Profile::default();
+    profile.authorization_server.denial_description = "go to attacker.example".into();
+    let server = MockServer::builder().profile(profile).start().await;
+    let client_id = register(&server).await;
+    let redirect = consent(&server, &authorize_query(&server, &client_id, "mcp:read"), "deny").await;
+    assert_eq!(param(&redirect, "error_description").as_deref(), Some("go to attacker.example"));
 }
 
 async fn code_for(server: &MockServer) -> (String, String) {
@@ -189,7 +215,20 @@ async fn token_for_another_resource_is_refused() {
 #[tokio::test]
 async fn step_up_tool_answers_403_insufficient_scope() {
     let server = MockServer::builder().preset(Preset::StepUp).start().await;
-    let (_, tokens) = log_in(&server, "mcp:read").await;
+    let challenge = write_note_challenge(&server).await;
+    assert!(challenge.contains("error=\"insufficient_scope\""), "{challenge}");
+    assert!(challenge.contains("scope=\"mcp:read mcp:write\""), "{challenge}");
+    // A server that names only what the token lacks (SEP-2350's case).
+    let mut profile = Preset::StepUp.profile();
+    profile.resource.challenge_missing_only = true;
+    let server = MockServer::builder().profile(profile).start().await;
+    let challenge = write_note_challenge(&server).await;
+    assert!(challenge.contains("scope=\"mcp:write\""), "{challenge}");
+}
+
+/// The 403 challenge a `write_note` call gets with a token for `mcp:read`.
+async fn write_note_challenge(server: &MockServer) -> String {
+    let (_, tokens) = log_in(server, "mcp:read").await;
     let at = tokens["access_token"].as_str().unwrap();
     let response = http()
         .post(server.uri())
@@ -200,9 +239,7 @@ async fn step_up_tool_answers_403_insufficient_scope() {
         .await
         .unwrap();
     assert_eq!(response.status(), 403);
-    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
-    assert!(challenge.contains("error=\"insufficient_scope\""), "{challenge}");
-    assert!(challenge.contains("scope=\"mcp:read mcp:write\""), "{challenge}");
+    response.headers()["www-authenticate"].to_str().unwrap().to_owned()
 }
 
 #[tokio::test]

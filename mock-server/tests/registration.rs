@@ -101,6 +101,62 @@ async fn a_replaced_redirect_uri_is_registered_and_said() {
     assert!(response.headers().get("location").is_none());
 }
 
+/// A registration with `extra` merged into the common public-client request.
+async fn register_with(server: &MockServer, extra: serde_json::Value) -> reqwest::Response {
+    let mut body = json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"});
+    body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    http().post(format!("{}/register", server.issuer())).json(&body).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn registration_policies_refuse_with_the_rfc_7591_error() {
+    let mut profile = mock_server::Profile::default();
+    profile.authorization_server.require_application_type = true;
+    profile.authorization_server.refused_redirect_schemes = vec!["https".into()];
+    let server = MockServer::builder().profile(profile).start().await;
+    let without = register_with(&server, json!({})).await;
+    assert_eq!(without.status(), 400);
+    assert_eq!(without.json::<serde_json::Value>().await.unwrap()["error"], "invalid_client_metadata");
+    assert_eq!(register_with(&server, json!({"application_type": "native"})).await.status(), 201);
+    let https =
+        register_with(&server, json!({"application_type": "web", "redirect_uris": ["https://client.example/cb"]}))
+            .await;
+    assert_eq!(https.status(), 400);
+    assert_eq!(https.json::<serde_json::Value>().await.unwrap()["error"], "invalid_redirect_uri");
+}
+
+#[tokio::test]
+async fn refresh_tokens_go_only_to_clients_registered_for_the_grant() {
+    let mut profile = mock_server::Profile::default();
+    profile.authorization_server.refresh_needs_grant_type = true;
+    let server = MockServer::builder().profile(profile).start().await;
+    // RFC 7591 §2: without grant_types a client is registered for authorization_code alone.
+    let (_, tokens) = log_in(&server, "mcp:read").await;
+    assert!(tokens.get("refresh_token").is_none(), "{tokens}");
+    let registered: serde_json::Value =
+        register_with(&server, json!({"grant_types": ["authorization_code", "refresh_token"]}))
+            .await
+            .json()
+            .await
+            .unwrap();
+    let client_id = registered["client_id"].as_str().unwrap();
+    let redirect = consent(&server, &authorize_query(&server, client_id, "mcp:read"), "approve").await;
+    let code = param(&redirect, "code").unwrap();
+    let (status, tokens) = token(
+        &server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", client_id),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    assert!(tokens["refresh_token"].is_string(), "{tokens}");
+}
+
 /// What the Python SDK (FastMCP) registers with before anything else: every optional RFC 7591
 /// field present and `null`, plus ones the mock does not use. Accepted, and echoed back.
 #[tokio::test]

@@ -11,8 +11,11 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use mcp_auth_harness::client::{ClientAdapter, ReferenceClient, ServerEntry, StepContext};
+use mcp_auth_harness::client::{ClientAdapter, MachineCredentials, ReferenceClient, ServerEntry, StepContext};
 use mcp_auth_harness::scenario::BrowserAction;
+use mock_server::EnterpriseSignOn;
+use mock_server::jose::KeyPair;
+use mock_server::profile::ClientAuthMethod;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -36,12 +39,16 @@ async fn run() -> Result<String, String> {
         .map(|text| serde_json::from_str(&text).map_err(|e| format!("MCP_CONFORMANCE_CONTEXT is not JSON: {e}")))
         .transpose()?
         .unwrap_or_default();
-    let preregistered =
-        context["client_id"].as_str().map(|id| (id.to_owned(), context["client_secret"].as_str().map(str::to_owned)));
+    let machine = machine_credentials(&scenario, &context)?;
+    let preregistered = context["client_id"]
+        .as_str()
+        .filter(|_| machine.is_none())
+        .map(|id| (id.to_owned(), context["client_secret"].as_str().map(str::to_owned)));
     let home = tempfile::tempdir().map_err(|e| format!("no temporary home: {e}"))?;
     let ctx = StepContext::new(home.path().to_owned(), BrowserAction::Approve, Duration::from_secs(10));
     let client = ReferenceClient::new();
-    let entry = ServerEntry { name: "server".into(), url, preregistered };
+    let enterprise = enterprise_sign_on(&scenario, &context);
+    let entry = ServerEntry { name: "server".into(), url, preregistered, machine, enterprise };
     let fail = |verb: &str, error: Option<String>| error.map(|e| format!("{verb}: {e}"));
 
     let added = client.add(&ctx, &entry).await.map_err(|e| e.to_string())?;
@@ -59,6 +66,45 @@ async fn run() -> Result<String, String> {
     let called = client.call(&ctx, &entry, &first.name, &arguments).await.map_err(|e| e.to_string())?;
     fail(&format!("tools/call {}", first.name), called.error).map_or(Ok(()), Err)?;
     Ok(format!("listed {} tool(s), called {}: {}", tools.len(), first.name, called.content.unwrap_or_default()))
+}
+
+/// The suite's client credentials scenarios (`auth/client-credentials-*`, extension SEP-1046)
+/// hand a machine client its id and a secret (`client_secret_basic`) or a PKCS#8 PEM key
+/// (`private_key_jwt`, ES256).
+fn machine_credentials(scenario: &str, context: &serde_json::Value) -> Result<Option<MachineCredentials>, String> {
+    let (true, Some(client_id)) = (scenario.starts_with("auth/client-credentials-"), context["client_id"].as_str())
+    else {
+        return Ok(None);
+    };
+    let private_key = context["private_key_pem"]
+        .as_str()
+        .map(|pem| KeyPair::from_pkcs8_pem(pem).map(|key| key.private_jwk()))
+        .transpose()
+        .map_err(|e| format!("MCP_CONFORMANCE_CONTEXT private_key_pem: {e}"))?;
+    Ok(Some(MachineCredentials {
+        client_id: client_id.to_owned(),
+        auth_method: match private_key {
+            Some(_) => ClientAuthMethod::PrivateKeyJwt,
+            None => ClientAuthMethod::ClientSecretBasic,
+        },
+        secret: context["client_secret"].as_str().map(str::to_owned),
+        private_key,
+    }))
+}
+
+/// The suite's `auth/enterprise-managed-authorization` (extension SEP-990) hands the client the
+/// identity provider's token endpoint, the user's ID token and the client's id there (a public
+/// client at the provider).
+fn enterprise_sign_on(scenario: &str, context: &serde_json::Value) -> Option<EnterpriseSignOn> {
+    if scenario != "auth/enterprise-managed-authorization" {
+        return None;
+    }
+    Some(EnterpriseSignOn {
+        token_endpoint: context["idp_token_endpoint"].as_str()?.to_owned(),
+        id_token: context["idp_id_token"].as_str()?.to_owned(),
+        client_id: context["idp_client_id"].as_str()?.to_owned(),
+        client_secret: None,
+    })
 }
 
 /// Plain values for a tool's required arguments, by their schema types.

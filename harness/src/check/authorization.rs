@@ -3,12 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use mock_server::profile::IssParameter;
 use mock_server::{Endpoint, Exchange};
 
 use super::{Check, CheckInfo, Clause, Outcome, Severity, all_exchanges, code_redemptions, fail, line, pass};
+use crate::observation::Observation;
 use crate::revision::Revision;
-use crate::runner::ScenarioRun;
 use crate::scenario::{BrowserAction, Verb};
 use crate::www_authenticate;
 
@@ -108,7 +107,7 @@ pub fn checks() -> Vec<Check> {
         Check {
             info: CheckInfo {
                 id: "step-up",
-                rule: "After 403 insufficient_scope the client re-authorizes for the challenged scopes, and retries no more than a few times.",
+                rule: "After 403 insufficient_scope the client re-authorizes for the challenged scopes (from 2026-07-28, together with the scopes it asked for before), and retries no more than a few times.",
                 clauses: &[
                     Clause {
                         since: Revision::V2025_11_25,
@@ -180,7 +179,7 @@ pub fn checks() -> Vec<Check> {
         Check {
             info: CheckInfo {
                 id: "iss-validated",
-                rule: "An authorization response with a wrong or missing `iss` (when the server advertises it) is not redeemed.",
+                rule: "An authorization response whose `iss` differs from the issuer, compared exactly and whether or not the server advertises `iss`, or lacks the `iss` the server advertises, is not redeemed, and its error fields are not shown.",
                 clauses: &[Clause {
                     since: Revision::V2026_07_28,
                     spec: "MCP-AUTH-2026-07-28 §Authorization Response Validation; RFC9207 §2.4",
@@ -221,11 +220,11 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-fn authorizations(run: &ScenarioRun) -> Vec<(&str, &Exchange)> {
+fn authorizations(run: &Observation) -> Vec<(&str, &Exchange)> {
     all_exchanges(run).filter(|(_, e)| e.endpoint == Endpoint::Authorize).collect()
 }
 
-fn pkce_s256(run: &ScenarioRun) -> Outcome {
+fn pkce_s256(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     let authorizations = authorizations(run);
     if authorizations.is_empty() {
@@ -256,7 +255,7 @@ fn pkce_s256(run: &ScenarioRun) -> Outcome {
     pass(evidence)
 }
 
-fn pkce_support_verified(run: &ScenarioRun) -> Outcome {
+fn pkce_support_verified(run: &Observation) -> Outcome {
     let mut judged = false;
     for (key, server) in &run.servers {
         if server.profile.authorization_server.advertise_pkce || server.profile.authorization_server.metadata.is_empty()
@@ -274,7 +273,7 @@ fn pkce_support_verified(run: &ScenarioRun) -> Outcome {
     if judged { pass(Vec::new()) } else { Outcome::NotApplicable }
 }
 
-fn resource_parameter(run: &ScenarioRun) -> Outcome {
+fn resource_parameter(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     let mut judged = false;
     for (key, server) in &run.servers {
@@ -306,7 +305,12 @@ fn scopes(value: Option<&str>) -> BTreeSet<String> {
     value.unwrap_or_default().split_whitespace().filter(|s| *s != "offline_access").map(str::to_owned).collect()
 }
 
-fn scope_selection(run: &ScenarioRun) -> Outcome {
+/// A scope set as a `scope` parameter spells it.
+fn shown(scopes: &BTreeSet<String>) -> String {
+    if scopes.is_empty() { "(none)".to_owned() } else { scopes.iter().cloned().collect::<Vec<_>>().join(" ") }
+}
+
+fn scope_selection(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     let mut judged = false;
     for (key, server) in &run.servers {
@@ -324,9 +328,6 @@ fn scope_selection(run: &ScenarioRun) -> Outcome {
         evidence.push(line(key, first));
         let requested = scopes(first.query_param("scope"));
         if requested != expected {
-            let shown = |s: &BTreeSet<String>| {
-                if s.is_empty() { "(none)".to_owned() } else { s.iter().cloned().collect::<Vec<_>>().join(" ") }
-            };
             return fail(
                 format!("{key}: asked for `{}`, the spec's choice is `{}`", shown(&requested), shown(&expected)),
                 evidence,
@@ -339,7 +340,7 @@ fn scope_selection(run: &ScenarioRun) -> Outcome {
 /// Retries of one operation after insufficient_scope before a client must stop.
 const STEP_UP_RETRY_LIMIT: usize = 3;
 
-fn step_up(run: &ScenarioRun) -> Outcome {
+fn step_up(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     let mut judged = false;
     for (key, server) in &run.servers {
@@ -355,8 +356,26 @@ fn step_up(run: &ScenarioRun) -> Outcome {
         };
         evidence.push(line(key, reauthorized));
         let asked = scopes(reauthorized.query_param("scope"));
-        if !challenged.is_subset(&asked) {
-            return fail(format!("{key}: re-authorization did not ask for the challenged scopes"), evidence);
+        // 2025-11-25 asks for the challenged scopes (step 2 goes by the Scope Selection
+        // Strategy); 2026-07-28 for their union with the scopes asked for before (SEP-2350), which
+        // matters when a challenge names only what the token lacks.
+        let (expected, what) = if run.revision >= Revision::V2026_07_28 {
+            let before = server
+                .exchanges
+                .iter()
+                .filter(|e| e.seq < first.seq && e.endpoint == Endpoint::Authorize)
+                .last()
+                .map(|e| scopes(e.query_param("scope")))
+                .unwrap_or_default();
+            (&challenged | &before, "the scopes asked for before and the challenged ones")
+        } else {
+            (challenged, "the challenged scopes")
+        };
+        if !expected.is_subset(&asked) {
+            return fail(
+                format!("{key}: re-authorization asked for `{}`, not {what} (`{}`)", shown(&asked), shown(&expected)),
+                evidence,
+            );
         }
         if refusals.len() > STEP_UP_RETRY_LIMIT {
             evidence.extend(refusals.iter().skip(1).map(|e| line(key, e)));
@@ -369,7 +388,7 @@ fn step_up(run: &ScenarioRun) -> Outcome {
     if judged { pass(evidence) } else { Outcome::NotApplicable }
 }
 
-fn loopback_redirect(run: &ScenarioRun) -> Outcome {
+fn loopback_redirect(run: &Observation) -> Outcome {
     // The URIs a client registers (RFC 7591) and the one it authorizes with.
     let used: Vec<(&str, &Exchange, &str)> = all_exchanges(run)
         .flat_map(|(key, e)| {
@@ -401,7 +420,7 @@ fn loopback_redirect(run: &ScenarioRun) -> Outcome {
 }
 
 /// Steps whose browser acted as `action`, with the run's token exchanges after them.
-fn redeemed_after(run: &ScenarioRun, action: BrowserAction) -> Option<Outcome> {
+fn redeemed_after(run: &Observation, action: BrowserAction) -> Option<Outcome> {
     let mut judged = false;
     for step in run.steps.iter().filter(|s| s.visits.iter().any(|v| v.action == action)) {
         judged = true;
@@ -418,7 +437,7 @@ fn redeemed_after(run: &ScenarioRun, action: BrowserAction) -> Option<Outcome> {
     judged.then(|| pass(Vec::new()))
 }
 
-fn state_round_trip(run: &ScenarioRun) -> Outcome {
+fn state_round_trip(run: &Observation) -> Outcome {
     let authorizations = authorizations(run);
     if authorizations.is_empty() {
         return Outcome::NotApplicable;
@@ -429,21 +448,48 @@ fn state_round_trip(run: &ScenarioRun) -> Outcome {
     redeemed_after(run, BrowserAction::TamperState).unwrap_or_else(|| pass(Vec::new()))
 }
 
-fn iss_validated(run: &ScenarioRun) -> Outcome {
+fn iss_validated(run: &Observation) -> Outcome {
     let mut judged = false;
     for (key, server) in &run.servers {
-        if !matches!(server.profile.authorization_server.iss_parameter, IssParameter::Wrong | IssParameter::Omitted) {
+        let knobs = &server.profile.authorization_server;
+        if !knobs.iss_parameter.rejectable() {
             continue;
         }
         judged = true;
         if let Some(redeemed) = code_redemptions(&server.exchanges).next() {
-            return fail(format!("{key}: a response with a bad `iss` was redeemed"), vec![line(key, redeemed)]);
+            return fail(
+                format!("{key}: redeemed a code whose `iss` fails RFC 9207 §2.4 ({:?})", knobs.iss_parameter),
+                vec![line(key, redeemed)],
+            );
+        }
+        // "on mismatch the client MUST NOT act on or display error, error_description, or
+        // error_uri": a denial answered with a bad `iss` must leave no trace of its fields.
+        let denied =
+            run.steps.iter().filter(|s| s.server == *key && s.visits.iter().any(|v| v.action == BrowserAction::Deny));
+        for step in denied {
+            let printed = format!(
+                "{}\n{}\n{}",
+                step.reply.output,
+                step.reply.error.as_deref().unwrap_or_default(),
+                step.reply.stderr
+            )
+            .to_lowercase();
+            let fields = [knobs.denial_description.as_str(), "access_denied"];
+            if let Some(field) = fields.into_iter().find(|f| printed.contains(&f.to_lowercase())) {
+                return fail(
+                    format!(
+                        "{key}: showed `{field}` from an error response whose `iss` does not match (step at line {})",
+                        step.line
+                    ),
+                    Vec::new(),
+                );
+            }
         }
     }
     if judged { pass(Vec::new()) } else { Outcome::NotApplicable }
 }
 
-fn denial_handled(run: &ScenarioRun) -> Outcome {
+fn denial_handled(run: &Observation) -> Outcome {
     let mut judged = false;
     for action in [BrowserAction::Deny, BrowserAction::Abandon] {
         if let Some(outcome) = redeemed_after(run, action) {

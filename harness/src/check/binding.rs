@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use mock_server::{Endpoint, Exchange};
 
 use super::{Check, CheckInfo, Clause, Outcome, Severity, fail, line, pass};
+use crate::observation::Observation;
 use crate::revision::Revision;
-use crate::runner::ScenarioRun;
 
 pub fn checks() -> Vec<Check> {
     vec![Check {
@@ -58,7 +58,7 @@ fn presented_client_id(exchange: &Exchange) -> Option<&str> {
     })
 }
 
-fn authorization_server_binding(run: &ScenarioRun) -> Outcome {
+fn authorization_server_binding(run: &Observation) -> Outcome {
     let mut issued: BTreeMap<&str, Issued> = BTreeMap::new();
     for (key, server) in &run.servers {
         let own = issued.entry(key.as_str()).or_default();
@@ -141,7 +141,7 @@ fn names(metadata: &Exchange, issuer: &str) -> bool {
 }
 
 /// Whether the server's metadata, as served, ever named an issuer but its own.
-fn names_another_issuer(server: &crate::runner::ServerRecord) -> bool {
+fn names_another_issuer(server: &crate::observation::ServerRecord) -> bool {
     server.exchanges.iter().any(|e| {
         e.endpoint == Endpoint::ResourceMetadata
             && e.status == 200

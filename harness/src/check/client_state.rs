@@ -3,8 +3,8 @@
 use mock_server::Endpoint;
 
 use super::{Check, CheckInfo, Clause, Outcome, Severity, fail, line, pass};
+use crate::observation::{Observation, StepRecord};
 use crate::revision::Revision;
-use crate::runner::{ScenarioRun, StepRecord};
 use crate::scenario::{ExpireMode, ServerChange, Status, Verb};
 
 pub fn checks() -> Vec<Check> {
@@ -141,7 +141,7 @@ fn ends_login(step: &StepRecord) -> bool {
         || moves_authorization_server
 }
 
-fn credentials_survive_restart(run: &ScenarioRun) -> Outcome {
+fn credentials_survive_restart(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     let mut judged = false;
     let mut logged_in = false;
@@ -191,7 +191,7 @@ fn credentials_survive_restart(run: &ScenarioRun) -> Outcome {
     if judged { pass(evidence) } else { Outcome::NotApplicable }
 }
 
-fn status_recognizes_oauth(run: &ScenarioRun) -> Outcome {
+fn status_recognizes_oauth(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     for step in run.steps.iter().filter(|s| s.verb == Verb::List) {
         // A server whose metadata a careful client must refuse gives no right answer to judge.
@@ -219,7 +219,7 @@ fn status_recognizes_oauth(run: &ScenarioRun) -> Outcome {
     if evidence.is_empty() { Outcome::NotApplicable } else { pass(evidence) }
 }
 
-fn status_tells_truth(run: &ScenarioRun) -> Outcome {
+fn status_tells_truth(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     for (index, step) in run.steps.iter().enumerate() {
         if step.verb != Verb::List {
@@ -261,7 +261,7 @@ fn status_tells_truth(run: &ScenarioRun) -> Outcome {
     if evidence.is_empty() { Outcome::NotApplicable } else { pass(evidence) }
 }
 
-fn tools_imported(run: &ScenarioRun) -> Outcome {
+fn tools_imported(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     for step in run.steps.iter().filter(|s| s.verb == Verb::Import && s.succeeded()) {
         let Some(server) = run.servers.get(&step.server) else { continue };

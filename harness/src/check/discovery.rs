@@ -5,8 +5,8 @@ use mock_server::profile::MetadataLocation;
 use mock_server::{Endpoint, Exchange};
 
 use super::{Check, CheckInfo, Clause, Outcome, Severity, fail, line, pass, proceeded};
+use crate::observation::{Observation, ServerRecord};
 use crate::revision::Revision;
-use crate::runner::{ScenarioRun, ServerRecord};
 
 pub fn checks() -> Vec<Check> {
     vec![
@@ -151,7 +151,7 @@ pub fn checks() -> Vec<Check> {
 /// The last path segments of OAuth endpoints a careless client guesses at.
 const GUESSED: &[&str] = &["authorize", "token", "register", "revoke", "revocation"];
 
-fn no_guessed_endpoints(run: &ScenarioRun) -> Outcome {
+fn no_guessed_endpoints(run: &Observation) -> Outcome {
     let mut used = Vec::new();
     for (key, exchange) in super::all_exchanges(run) {
         // The mock serves every endpoint it advertises (and the 2025-03-26 defaults when it
@@ -180,7 +180,7 @@ fn is_prm_probe(exchange: &Exchange, server: &ServerRecord) -> bool {
             || exchange.path == server.profile.resource_metadata.custom_path)
 }
 
-fn prm_discovery(run: &ScenarioRun) -> Outcome {
+fn prm_discovery(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     let mut judged = false;
     for (key, server) in &run.servers {
@@ -257,7 +257,7 @@ fn is_as_metadata_probe(exchange: &Exchange) -> bool {
             || exchange.path.contains("/.well-known/openid-configuration"))
 }
 
-fn as_metadata_discovery(run: &ScenarioRun) -> Outcome {
+fn as_metadata_discovery(run: &Observation) -> Outcome {
     let mut evidence = Vec::new();
     let mut judged = false;
     for (key, server) in &run.servers {
@@ -324,7 +324,7 @@ fn as_metadata_discovery(run: &ScenarioRun) -> Outcome {
     if judged { pass(evidence) } else { Outcome::NotApplicable }
 }
 
-fn refused_after(run: &ScenarioRun, applies: fn(&ServerRecord) -> bool, what: &str) -> Outcome {
+fn refused_after(run: &Observation, applies: fn(&ServerRecord) -> bool, what: &str) -> Outcome {
     let mut judged = false;
     for (key, server) in &run.servers {
         if !applies(server) {
@@ -341,10 +341,10 @@ fn refused_after(run: &ScenarioRun, applies: fn(&ServerRecord) -> bool, what: &s
     if judged { pass(Vec::new()) } else { Outcome::NotApplicable }
 }
 
-fn issuer_validated(run: &ScenarioRun) -> Outcome {
+fn issuer_validated(run: &Observation) -> Outcome {
     refused_after(run, |s| s.profile.authorization_server.issuer_override.is_some(), "metadata naming another issuer")
 }
 
-fn resource_metadata_validated(run: &ScenarioRun) -> Outcome {
+fn resource_metadata_validated(run: &Observation) -> Outcome {
     refused_after(run, |s| s.profile.resource_metadata.resource_override.is_some(), "metadata naming another resource")
 }

@@ -6,16 +6,20 @@
 
 mod authorization;
 mod binding;
+mod client_credentials;
 mod client_state;
 mod discovery;
+mod enterprise_managed;
+mod extensions;
+mod registration;
 mod tokens;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
 use mock_server::{Endpoint, Exchange};
 
+use crate::observation::Observation;
 use crate::revision::Revision;
-use crate::runner::ScenarioRun;
 
 /// How strongly the spec words the rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,23 +145,34 @@ impl<'de> Deserialize<'de> for CheckResult {
 /// A rule over a run.
 pub struct Check {
     pub info: CheckInfo,
-    evaluate: fn(&ScenarioRun) -> Outcome,
+    evaluate: fn(&Observation) -> Outcome,
 }
 
 /// Every check, in report order.
 pub fn all() -> Vec<Check> {
     let mut checks = Vec::new();
     checks.extend(discovery::checks());
+    checks.extend(registration::checks());
     checks.extend(authorization::checks());
     checks.extend(tokens::checks());
     checks.extend(binding::checks());
     checks.extend(client_state::checks());
+    checks.extend(client_credentials::checks());
+    checks.extend(enterprise_managed::checks());
+    checks.extend(extensions::checks());
     checks
 }
 
 /// Evaluates every check over a run, judged by `revision`: a rule that is not in that revision
-/// is not applicable, never passed.
-pub fn evaluate_all(run: &ScenarioRun, revision: Revision) -> Vec<CheckResult> {
+/// is not applicable, never passed. A check whose expectation itself changes between revisions
+/// (`step-up`) reads the revision from the observation, so a run judged by another revision than
+/// its own is judged as a copy that names it.
+pub fn evaluate_all(run: &Observation, revision: Revision) -> Vec<CheckResult> {
+    let run = match run.revision == revision {
+        true => std::borrow::Cow::Borrowed(run),
+        false => std::borrow::Cow::Owned(Observation { revision, ..run.clone() }),
+    };
+    let run = run.as_ref();
     all()
         .into_iter()
         .map(|check| {
@@ -186,12 +201,12 @@ fn fail(reason: impl Into<String>, evidence: Vec<String>) -> Outcome {
 }
 
 /// Every server's exchanges, with the server's key.
-fn all_exchanges(run: &ScenarioRun) -> impl Iterator<Item = (&str, &Exchange)> {
+fn all_exchanges(run: &Observation) -> impl Iterator<Item = (&str, &Exchange)> {
     run.servers.iter().flat_map(|(key, server)| server.exchanges.iter().map(move |e| (key.as_str(), e)))
 }
 
 /// The canonical URIs of a server's MCP endpoints, one per path.
-fn canonical_uris(server: &crate::runner::ServerRecord) -> Vec<String> {
+fn canonical_uris(server: &crate::observation::ServerRecord) -> Vec<String> {
     let base = url::Url::parse(&server.mcp_uri);
     server
         .profile
@@ -205,7 +220,7 @@ fn canonical_uris(server: &crate::runner::ServerRecord) -> Vec<String> {
 /// The resources `key`'s authorization server rightly issues tokens for: its own server's, and
 /// those of every server whose protected resource metadata, as served, named its issuer (a
 /// resource moved to it, `resource_metadata.authorization_servers`).
-fn resources_of_authorization_server(run: &ScenarioRun, key: &str) -> Vec<String> {
+fn resources_of_authorization_server(run: &Observation, key: &str) -> Vec<String> {
     let issuer = run.servers[key].issuer.as_str();
     run.servers
         .iter()

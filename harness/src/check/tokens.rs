@@ -3,8 +3,8 @@
 use mock_server::Endpoint;
 
 use super::{Check, CheckInfo, Clause, Outcome, Severity, all_exchanges, fail, line, pass};
+use crate::observation::Observation;
 use crate::revision::Revision;
-use crate::runner::ScenarioRun;
 use mock_server::profile::RefreshPolicy;
 
 use crate::scenario::{ExpireMode, ServerAction, ServerChange, Verb};
@@ -127,10 +127,46 @@ pub fn checks() -> Vec<Check> {
             },
             evaluate: refresh_token_rotation,
         },
+        Check {
+            info: CheckInfo {
+                id: "offline-access",
+                rule: "The client asks for `offline_access` only when the authorization server lists it in `scopes_supported`.",
+                clauses: &[Clause {
+                    since: Revision::V2026_07_28,
+                    spec: "MCP-AUTH-2026-07-28 §Refresh Tokens",
+                    severity: Severity::Should,
+                }],
+            },
+            evaluate: offline_access,
+        },
     ]
 }
 
-fn token_in_header_only(run: &ScenarioRun) -> Outcome {
+/// The text's permission is conditional ("MAY add offline_access ... when the Authorization
+/// Server metadata contains it"); read as exclusive, as the official suite's
+/// auth/offline-access-not-supported does, asking for it otherwise is the failure.
+fn offline_access(run: &Observation) -> Outcome {
+    let mut evidence = Vec::new();
+    for (key, server) in &run.servers {
+        let listed = server.profile.authorization_server.scopes_supported.iter().any(|s| s == "offline_access");
+        for request in server.exchanges.iter().filter(|e| {
+            e.endpoint == Endpoint::Authorize
+                || (e.endpoint == Endpoint::Token && e.body_param("grant_type") == Some("authorization_code"))
+        }) {
+            evidence.push(line(key, request));
+            let scope = request.query_param("scope").or_else(|| request.body_param("scope")).unwrap_or_default();
+            if !listed && scope.split_whitespace().any(|s| s == "offline_access") {
+                return fail(
+                    format!("{key}: asked for offline_access, which the authorization server does not list"),
+                    evidence,
+                );
+            }
+        }
+    }
+    if evidence.is_empty() { Outcome::NotApplicable } else { pass(evidence) }
+}
+
+fn token_in_header_only(run: &Observation) -> Outcome {
     let mut used = false;
     for (key, exchange) in all_exchanges(run) {
         if exchange.query_param("access_token").is_some() {
@@ -141,7 +177,7 @@ fn token_in_header_only(run: &ScenarioRun) -> Outcome {
     if used { pass(Vec::new()) } else { Outcome::NotApplicable }
 }
 
-fn token_audience(run: &ScenarioRun) -> Outcome {
+fn token_audience(run: &Observation) -> Outcome {
     let mut used = false;
     for (key, exchange) in all_exchanges(run) {
         let Some(auth) = exchange.request_headers.get("authorization") else { continue };
@@ -174,7 +210,7 @@ fn token_audience(run: &ScenarioRun) -> Outcome {
 /// stop them working (a `change` step, but for one that keeps the server's state). A 403
 /// `insufficient_scope`
 /// earlier in the step makes re-authorization the right answer.
-fn refresh_before_relogin(run: &ScenarioRun) -> Outcome {
+fn refresh_before_relogin(run: &Observation) -> Outcome {
     // (server, entry) → the refresh token label.
     let mut held: std::collections::BTreeMap<(&str, &str), String> = std::collections::BTreeMap::new();
     let mut evidence = Vec::new();
@@ -250,8 +286,9 @@ fn refresh_before_relogin(run: &ScenarioRun) -> Outcome {
     if judged { pass(evidence) } else { Outcome::NotApplicable }
 }
 
-fn refresh_token_rotation(run: &ScenarioRun) -> Outcome {
-    let mut rotated_out: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+fn refresh_token_rotation(run: &Observation) -> Outcome {
+    // Keyed by server too: each server labels its own tokens from 1.
+    let mut rotated_out: std::collections::BTreeMap<(&str, String), String> = std::collections::BTreeMap::new();
     let mut evidence = Vec::new();
     for (key, exchange) in all_exchanges(run) {
         if exchange.endpoint != Endpoint::Token || exchange.body_param("grant_type") != Some("refresh_token") {
@@ -259,7 +296,7 @@ fn refresh_token_rotation(run: &ScenarioRun) -> Outcome {
         }
         // Tokens are the mock's stable labels (`[refresh_token:2]`), never raw values.
         let Some(presented) = exchange.body_param("refresh_token") else { continue };
-        if let Some(rotation) = rotated_out.get(presented) {
+        if let Some(rotation) = rotated_out.get(&(key, presented.to_owned())) {
             return fail(
                 format!("{key}: the client presented {presented} again after it was rotated out"),
                 vec![rotation.clone(), line(key, exchange)],
@@ -267,7 +304,7 @@ fn refresh_token_rotation(run: &ScenarioRun) -> Outcome {
         }
         let renewed = exchange.response_body["refresh_token"].as_str().filter(|new| *new != presented);
         if exchange.status == 200 && renewed.is_some() {
-            rotated_out.insert(presented.to_owned(), line(key, exchange));
+            rotated_out.insert((key, presented.to_owned()), line(key, exchange));
             evidence.push(line(key, exchange));
         }
     }

@@ -138,6 +138,13 @@ async fn explain(scenario: &Scenario) -> Result<String, String> {
             spelled(&asv.registration_origin),
             if asv.root_metadata { "; metadata also at the origin root" } else { "" },
         );
+        if let Some(idp) = mock.enterprise_sign_on() {
+            let _ = writeln!(
+                out,
+                "    identity provider:  token exchange at {} (its own origin; SEP-990)",
+                idp.token_endpoint
+            );
+        }
         let layout = layout::discover(&mock.mcp_uris(), &mock.issuer()).await.map_err(|e| e.to_string())?;
         write_layout(&mut out, &layout);
         let r = &p.resource;
@@ -176,6 +183,9 @@ async fn explain(scenario: &Scenario) -> Result<String, String> {
         }
         if let Some(tool) = &step.tool {
             let _ = write!(line, " tool {tool} {}", serde_json::Value::Object(step.arguments.clone()));
+        }
+        if let Some(label) = &step.together {
+            let _ = write!(line, " [at the same time as the other `{label}` steps]");
         }
         let expect = serde_json::to_value(&step.expect).unwrap_or_default();
         let set: Vec<String> = expect

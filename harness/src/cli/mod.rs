@@ -1,6 +1,7 @@
 //! The `mcp-auth-harness` command line: one module per command, as cargo lays out its own.
 
 mod bisect;
+mod capture;
 mod checks;
 mod clients;
 mod explain;
@@ -43,6 +44,10 @@ Examples:
   mcp-auth-harness official                             # the official conformance suite vs ours, side by side
   mcp-auth-harness install                              # install the pinned real clients now
   mcp-auth-harness mutants                              # which checks catch each mutant of the reference client
+  mcp-auth-harness capture https://mcp.example.com/mcp --out my-server.toml
+                                                        # a live server's layout as a scenario (no login)
+  mcp-auth-harness capture --diff https://mcp.example.com/mcp my-server.toml
+                                                        # how the live server differs from it now
   mcp-auth-harness stress --rounds 50                   # 50 catalog runs at once: flakes, leftovers, time
 
 Exit status: 0 all scenarios passed, 1 a check or expectation failed, 2 usage or scenario error.";
@@ -69,6 +74,11 @@ enum Command {
     /// Show a scenario's live server layout (every URL, the 401 challenge, the metadata documents
     /// as served, scopes, the knobs it sets), its steps and the checks it can trip.
     Explain(explain::Args),
+    /// Read what a live OAuth-protected MCP server publishes before login (no credentials) and
+    /// write a scenario whose mock reproduces it; with --diff, how the server differs from a
+    /// scenario captured earlier.
+    #[command(after_help = capture::AFTER_HELP)]
+    Capture(capture::Args),
     /// List every profile knob a scenario can set under `[servers.NAME.profile]`: its path, type,
     /// default, allowed values and the presets that change it.
     Knobs(knobs::Args),
@@ -149,6 +159,7 @@ async fn execute(command: Command) -> Outcome {
         Command::Merge(args) => merge::exec(args),
         Command::List(args) => list::exec(args),
         Command::Explain(args) => explain::exec(args).await,
+        Command::Capture(args) => capture::exec(args).await,
         Command::Knobs(args) => knobs::exec(args),
         Command::Schema => schema::exec(),
         Command::Checks(args) => checks::exec(args),

@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::browser::{Browser, Visit};
+use crate::extension::Extension;
 use crate::scenario::{BrowserAction, Status, Verb};
 
 pub use codex::CodexClient;
@@ -37,6 +38,24 @@ pub struct ServerEntry {
     pub url: String,
     /// Client credentials registered out of band, when the server has no DCR.
     pub preregistered: Option<(String, Option<String>)>,
+    /// The machine client's credentials, for the client credentials extension (SEP-1046).
+    pub machine: Option<MachineCredentials>,
+    /// The enterprise identity provider and the signed-in user's ID token, for
+    /// enterprise-managed authorization (SEP-990).
+    pub enterprise: Option<mock_server::EnterpriseSignOn>,
+}
+
+/// What an administrator hands a machine client (SEP-1046): its id and either a secret or the
+/// private key its JWT assertions are signed with, and how the authorization server expects it
+/// to authenticate.
+#[derive(Debug, Clone)]
+pub struct MachineCredentials {
+    pub client_id: String,
+    /// `client_secret_basic`, `client_secret_post` or `private_key_jwt`.
+    pub auth_method: mock_server::profile::ClientAuthMethod,
+    pub secret: Option<String>,
+    /// An ES256 private key as a JWK.
+    pub private_key: Option<String>,
 }
 
 /// What a step may use while the client runs: its home, the browser, a time limit.
@@ -218,7 +237,8 @@ pub struct CredentialSummary {
     /// Seconds until expiry, rounded down to a bucket (`>1h`, `<1h`, `expired`) for stable
     /// snapshots.
     pub expiry: String,
-    /// `dynamic`, `preregistered` or `metadata-document`.
+    /// `dynamic`, `preregistered`, `metadata-document`, `machine` (client credentials) or
+    /// `enterprise` (an ID-JAG from the enterprise identity provider).
     pub client_id_kind: String,
 }
 
@@ -252,6 +272,12 @@ pub trait ClientAdapter: Send + Sync {
     /// The step `client_options` the adapter understands; a step with any other is reported
     /// not applicable.
     fn known_options(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The authorization extensions the client implements; a scenario about another one is not
+    /// applicable to it. None by default: real clients mostly implement none yet.
+    fn extensions(&self) -> &'static [Extension] {
         &[]
     }
 

@@ -133,13 +133,44 @@ fn diagram(run: &ScenarioRun) -> String {
             "    participant RS_{key} as MCP server {key}\n    participant AS_{key} as Authorization server {key}"
         );
     }
+    // What each step ended with: after its exchanges, or, for a group, after the whole group's.
+    let ends = |index: usize| run.group_of(index).map_or(index, |g| g.end - 1);
+    let mut notes: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for (index, step) in run.steps.iter().enumerate() {
-        let _ = writeln!(out, "    Note over C,B: step {} {} {}", index + 1, step.verb, step.entry);
+        let who = match run.group_of(index) {
+            Some(_) => format!("step {}: ", index + 1),
+            None => String::new(),
+        };
+        if let Some(error) = &step.reply.error {
+            let short: String = error.chars().take(80).collect();
+            notes.entry(ends(index)).or_default().push(format!("    Note over C: {who}error: {}", plain(&short)));
+        }
+        for e in run.expectations_of(index).iter().filter(|e| !e.passed) {
+            let note = format!("    Note over C: {who}FAILED expected {} {}", e.field, plain(&e.expected));
+            notes.entry(ends(index)).or_default().push(note);
+        }
+    }
+    for (index, step) in run.steps.iter().enumerate() {
+        let group = run.group_of(index);
+        match (&group, &step.step.together) {
+            // A group's steps share their exchanges, in the order the servers received them:
+            // one note names every step, the exchanges follow once.
+            (Some(group), Some(label)) if index == group.start => {
+                let steps: Vec<String> =
+                    group.clone().map(|i| format!("{} {} {}", i + 1, run.steps[i].verb, run.steps[i].entry)).collect();
+                let _ = writeln!(out, "    Note over C,B: together ({}): steps {}", plain(label), steps.join(", "));
+            }
+            (Some(_), _) => {}
+            (None, _) => {
+                let _ = writeln!(out, "    Note over C,B: step {} {} {}", index + 1, step.verb, step.entry);
+            }
+        }
         if let Some(change) = &step.step.change {
             let key = &step.server;
             let _ = writeln!(out, "    Note over RS_{key},AS_{key}: change {}", plain(&change.to_string()));
         }
-        for key in run.servers.keys() {
+        let shown_before = group.as_ref().is_some_and(|g| index != g.start);
+        for key in run.servers.keys().filter(|_| !shown_before) {
             for exchange in step.exchanges(run, key) {
                 let (from, to) = parties(key, exchange);
                 let mut request = format!("{} {}", exchange.method, exchange.path);
@@ -159,12 +190,8 @@ fn diagram(run: &ScenarioRun) -> String {
                 }
             }
         }
-        if let Some(error) = &step.reply.error {
-            let short: String = error.chars().take(80).collect();
-            let _ = writeln!(out, "    Note over C: error: {}", plain(&short));
-        }
-        for e in step.expectations.iter().filter(|e| !e.passed) {
-            let _ = writeln!(out, "    Note over C: FAILED expected {} {}", e.field, plain(&e.expected));
+        for note in notes.get(&index).into_iter().flatten() {
+            let _ = writeln!(out, "{note}");
         }
     }
     out

@@ -224,10 +224,12 @@ pub fn conformance_checks(run: &ScenarioRun) -> Value {
 /// The run as a snapshot: what the client ended up with and the exchange it performed, with
 /// everything that differs between runs (ports, client ids, request ids) replaced.
 pub fn snapshot(run: &ScenarioRun) -> Value {
+    let first_group = run.steps.iter().position(|s| s.step.together.is_some());
     let steps: Vec<Value> = run
         .steps
         .iter()
-        .map(|step| {
+        .enumerate()
+        .map(|(index, step)| {
             // Sorted, because real clients probe several servers and send MCP requests
             // concurrently; the order lives in the transcript, and the checks that care about
             // order judge it there. Authenticated MCP traffic is a set, and session teardown
@@ -259,11 +261,37 @@ pub fn snapshot(run: &ScenarioRun) -> Value {
                 "browser": step.visits.iter().map(|v| json!({"action": v.action, "hops": v.hops, "end": v.end})).collect::<Vec<_>>(),
                 "exchanges": exchanges,
                 "mcp_calls": mcp_calls,
-                "expectations": step.expectations.iter().map(|e| json!({e.field.as_str(): if e.passed { "held" } else { "FAILED" }})).collect::<Vec<_>>(),
+                "expectations": run.expectations_of(index).iter().map(|e| json!({e.field.as_str(): if e.passed { "held" } else { "FAILED" }})).collect::<Vec<_>>(),
             });
             // Only change steps carry the key, so snapshots of scenarios without one keep their shape.
             if let Some(change) = &step.step.change {
                 value["change"] = json!(format!("{}: {change}", step.server));
+            }
+            // How many tokens a group's steps had issued depends on how they happened to
+            // interleave, and so do the labels of every token from then on: from the first group
+            // on, a label is shown without its number (the checks judge the numbered transcript).
+            if first_group.is_some_and(|first| index >= first) {
+                for field in ["exchanges", "mcp_calls"] {
+                    let lines = value[field].as_array().into_iter().flatten().filter_map(Value::as_str);
+                    let lines: Vec<String> = lines.map(|l| LABEL_NUMBER.replace_all(l, "[$1]").into_owned()).collect();
+                    value[field] = json!(lines);
+                }
+            }
+            // A group's steps share one window of exchanges: shown once, on its first step, as
+            // the set of what was sent (how many of each is the interleaving's doing too).
+            if let (Some(group), Some(label)) = (run.group_of(index), &step.step.together) {
+                if index == group.start {
+                    value["together"] = json!(format!("{label}: steps {} to {}", group.start + 1, group.end));
+                    for field in ["exchanges", "mcp_calls"] {
+                        let lines = value[field].as_array().into_iter().flatten().filter_map(Value::as_str);
+                        value[field] = json!(lines.collect::<std::collections::BTreeSet<_>>());
+                    }
+                } else {
+                    value["together"] = json!(format!("{label}: with step {}", group.start + 1));
+                    let fields = value.as_object_mut().expect("a step is an object");
+                    fields.remove("exchanges");
+                    fields.remove("mcp_calls");
+                }
             }
             value
         })
@@ -289,7 +317,15 @@ pub fn snapshot(run: &ScenarioRun) -> Value {
         "steps": steps,
         "checks": checks,
     });
-    redact(run, value)
+    let mut value = redact(run, value);
+    // Clients sort credentials by their key, which holds a random port: two servers' keys are in
+    // a stable order only once the ports are redacted.
+    for step in value["steps"].as_array_mut().into_iter().flatten() {
+        if let Some(credentials) = step["state"]["credentials"].as_array_mut() {
+            credentials.sort_by(|a, b| a["key"].as_str().cmp(&b["key"].as_str()));
+        }
+    }
+    value
 }
 
 /// Authenticated MCP traffic that went through, and the stream a client opens or closes with a
@@ -301,6 +337,8 @@ fn is_session_traffic(exchange: &mock_server::Exchange) -> bool {
         && (exchange.status < 400 || teardown)
 }
 
+/// The number in a secret's label (`[access_token:3]`).
+static LABEL_NUMBER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[(\w+):\d+\]").expect("valid regex"));
 static CLIENT_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(client|consent)-[A-Za-z0-9_-]{32}").expect("valid regex"));
 static CALLBACK_ID: LazyLock<Regex> =

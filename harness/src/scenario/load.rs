@@ -12,7 +12,8 @@ use toml::Spanned;
 use crate::toml_span::{self, Segment, line_column};
 
 use super::{
-    BrowserAction, EXPECT_FIELDS, Expect, ExpireMode, Scenario, ServerAction, ServerChange, ServerSpec, Step, Verb,
+    BrowserAction, EXPECT_FIELDS, Expect, ExpireMode, Scenario, ServerAction, ServerChange, ServerSpec, Step,
+    TOGETHER_VERBS, Verb,
 };
 
 /// A scenario file that cannot be used, and exactly where and why.
@@ -48,6 +49,9 @@ pub(super) struct RawScenario {
     /// The oldest revision whose text the expectations rest on: under an older one the scenario
     /// is not judged.
     since: Option<crate::revision::Revision>,
+    /// The authorization extension the scenario is about (`oauth-client-credentials`): a client
+    /// that does not implement it is not judged on the scenario (every step not applicable).
+    extension: Option<crate::extension::Extension>,
     /// The mock servers by key (at least one): each a preset with optional knob overrides.
     #[schemars(with = "BTreeMap<String, RawServer>", extend("minProperties" = 1))]
     servers: Spanned<BTreeMap<String, Spanned<RawServer>>>,
@@ -111,6 +115,11 @@ struct RawStep {
     /// For `change`: knob changes applied to the running server from its next request.
     #[schemars(with = "Option<mock_server::Profile>")]
     profile: Option<Spanned<toml::Table>>,
+    /// Run at the same time as the steps next to it with the same label (`list`, `import` and
+    /// `call` only): each keeps its own expectations, and the checks see the requests interleaved
+    /// as the servers received them.
+    #[schemars(with = "Option<String>")]
+    together: Option<Spanned<String>>,
     /// Client-specific settings (`credentials_store = "keyring"` for Codex); a client that does
     /// not know one reports the step not applicable.
     #[serde(default)]
@@ -153,6 +162,7 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
 
     let only_server = (servers.len() == 1).then(|| servers.keys().next().cloned()).flatten();
     let mut steps = Vec::new();
+    let mut groups = Groups::default();
     for (index, spanned) in raw.steps.into_iter().enumerate() {
         let span = spanned.span();
         let (line, _) = line_column(text, span.start);
@@ -176,6 +186,9 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
         };
         reject_misplaced(&step, index, &at)?;
         reject_inapplicable_expectations(&step, index, text, &at)?;
+        if let Some(label) = &step.together {
+            groups.join(label, index, step.verb, &at)?;
+        }
         if step.verb == Verb::Call && step.tool.is_none() {
             return Err(at(span, &field("tool"), "a `call` step names the tool to call".into()));
         }
@@ -231,11 +244,13 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
             arguments,
             expire: step.expire.map(Spanned::into_inner).unwrap_or_default(),
             change,
+            together: step.together.map(Spanned::into_inner),
             client_options: step.client_options,
             expect: step.expect,
             line,
         });
     }
+    groups.finish(&at)?;
     // Steps on entries by name only are resolved to the server their `add` pointed at.
     let mut entries: BTreeMap<String, String> = BTreeMap::new();
     for step in &mut steps {
@@ -275,10 +290,67 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
         login_timeout,
         revision: raw.revision,
         since: raw.since,
+        extension: raw.extension,
         servers,
         steps,
         source: file.to_owned(),
     })
+}
+
+/// The `together` groups read so far: each label names one run of consecutive steps.
+#[derive(Default)]
+struct Groups {
+    /// Label → the first and last step index, and where the label is written on the first.
+    seen: BTreeMap<String, (usize, usize, Range<usize>)>,
+    /// The last step with a label, and its index.
+    previous: Option<(String, usize)>,
+}
+
+impl Groups {
+    /// Step `index` carries `label`: it joins the group of the step before, or starts one.
+    fn join(
+        &mut self,
+        label: &Spanned<String>,
+        index: usize,
+        verb: Verb,
+        at: &impl Fn(Range<usize>, &str, String) -> ScenarioError,
+    ) -> Result<(), ScenarioError> {
+        let field = format!("steps[{index}].together");
+        if !TOGETHER_VERBS.contains(&verb) {
+            let message = format!(
+                "`{verb}` cannot run together with other steps: only list, import and call do (a login needs the \
+                 browser and the client's callback listener to itself; add, remove, logout and restart change the \
+                 registry or the process the others use; expire and change happen between the client's steps)"
+            );
+            return Err(at(label.span(), &field, message));
+        }
+        let name = label.get_ref();
+        if self.previous.as_ref().is_some_and(|(label, at)| label == name && at + 1 == index) {
+            if let Some(group) = self.seen.get_mut(name) {
+                group.1 = index;
+            }
+        } else if let Some((first, last, _)) = self.seen.get(name) {
+            let message =
+                format!("group `{name}` is steps[{first}]..steps[{last}] already: a group's steps follow one another");
+            return Err(at(label.span(), &field, message));
+        } else {
+            self.seen.insert(name.clone(), (index, index, label.span()));
+        }
+        self.previous = Some((name.clone(), index));
+        Ok(())
+    }
+
+    /// Every group has at least two steps.
+    fn finish(self, at: &impl Fn(Range<usize>, &str, String) -> ScenarioError) -> Result<(), ScenarioError> {
+        match self.seen.into_iter().find(|(_, (first, last, _))| first == last) {
+            Some((name, (index, _, span))) => Err(at(
+                span,
+                &format!("steps[{index}].together"),
+                format!("group `{name}` has one step: give the steps that run at the same time the same label"),
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A knob error from the profile table at `table` (`servers.main.profile`, `steps[2].profile`),
@@ -455,6 +527,29 @@ mod tests {
         fields.sort_unstable();
         listed.sort_unstable();
         assert_eq!(fields, listed);
+    }
+
+    #[test]
+    fn together_groups_consecutive_steps_and_refuses_misuse() {
+        let step = |verb: &str, label: &str| format!("[[steps]]\ndo = \"{verb}\"\ntogether = \"{label}\"\n");
+        let add = "[[steps]]\ndo = \"add\"\n";
+        let text = format!("{HEAD}{add}{}{}{}", step("list", "a"), step("import", "a"), step("list", "b"));
+        let text = format!("{text}{}{add}", step("list", "b"));
+        let scenario = parse("f.toml", "f", &text).unwrap();
+        assert_eq!(scenario.rounds(), [0..1, 1..3, 3..5, 5..6]);
+
+        let (line, column, field, message) = error(&format!("{HEAD}{add}{}{}", step("login", "a"), step("list", "a")));
+        assert_eq!((line, column, field.as_str()), (7, 12, "steps[1].together"));
+        assert!(message.contains("`login` cannot run together"), "{message}");
+
+        let (line, _, field, message) =
+            error(&format!("{HEAD}{add}{}{}{add}{}", step("list", "a"), step("import", "a"), step("list", "a")));
+        assert_eq!((line, field.as_str()), (15, "steps[4].together"));
+        assert!(message.contains("group `a` is steps[1]..steps[2] already"), "{message}");
+
+        let (line, _, field, message) = error(&format!("{HEAD}{add}{}{add}", step("import", "alone")));
+        assert_eq!((line, field.as_str()), (7, "steps[1].together"));
+        assert!(message.contains("group `alone` has one step"), "{message}");
     }
 
     #[test]

@@ -55,11 +55,31 @@ pub struct Scenario {
     /// The oldest revision whose text the scenario's expectations rest on (a 2026-07-28 rule):
     /// under an older one the scenario is not judged at all.
     pub since: Option<crate::revision::Revision>,
+    /// The authorization extension the scenario is about: a client that does not implement it
+    /// is not judged on it.
+    pub extension: Option<crate::extension::Extension>,
     /// Servers by key, each a resolved profile.
     pub servers: BTreeMap<String, ServerSpec>,
     pub steps: Vec<Step>,
     /// Where it was read from.
     pub source: String,
+}
+
+impl Scenario {
+    /// The steps in the order they run, as ranges of indices: a step alone, or a `together`
+    /// group whose steps run at the same time.
+    pub fn rounds(&self) -> Vec<std::ops::Range<usize>> {
+        let mut rounds: Vec<std::ops::Range<usize>> = Vec::new();
+        for (index, step) in self.steps.iter().enumerate() {
+            match rounds.last_mut() {
+                Some(round) if step.together.is_some() && self.steps[round.start].together == step.together => {
+                    round.end = index + 1;
+                }
+                _ => rounds.push(index..index + 1),
+            }
+        }
+        rounds
+    }
 }
 
 /// One mock server of a scenario.
@@ -170,6 +190,9 @@ pub struct Step {
     /// For `change`: what happens to the server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<ServerChange>,
+    /// The label of the group of steps it runs at the same time as (`together`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub together: Option<String>,
     /// Client-specific settings for this step (e.g. `credentials_store = "keyring"` for Codex);
     /// a client that does not know one reports the step not applicable.
     pub client_options: BTreeMap<String, String>,
@@ -290,6 +313,10 @@ pub const EXPECT_FIELDS: &[(&str, &[Verb])] = &[
     ("tools", &[Verb::Import]),
     ("content_contains", &[Verb::Call]),
 ];
+
+/// The verbs that can run `together`: they use what earlier steps set up and change nothing
+/// another step of the group relies on.
+pub const TOGETHER_VERBS: &[Verb] = &[Verb::List, Verb::Import, Verb::Call];
 
 /// The verbs a client performs (the others the harness performs on the servers).
 const CLIENT_VERBS: &[Verb] =

@@ -53,7 +53,8 @@ pub async fn consent(State(server): State<Arc<AuthorizationServer>>, headers: He
             None => OAuthError::invalid_request("unknown or already answered consent request").into_response(),
             Some(request) if approve => server.approve(request),
             Some(request) => {
-                server.redirect_error(&request, RedirectError::new("access_denied", "the user denied the request"))
+                let description = server.knobs().denial_description;
+                server.redirect_error(&request, RedirectError::new("access_denied", description))
             }
         },
     };
@@ -78,7 +79,7 @@ impl AuthorizationServer {
         let client = match known {
             Some(client) => client,
             None if knobs.client_id_metadata_documents && client_id.starts_with("http") => {
-                match registration::fetch_metadata_document(&self.http, client_id).await {
+                match registration::fetch_metadata_document(self.http(), client_id, &knobs).await {
                     Ok(client) => {
                         self.grants().register(client.clone());
                         client
@@ -200,8 +201,16 @@ impl AuthorizationServer {
                 IssParameter::Correct => {
                     query.append_pair("iss", &self.issuer());
                 }
-                IssParameter::Wrong => {
+                IssParameter::Wrong | IssParameter::WrongNotAdvertised => {
                     query.append_pair("iss", "http://wrong-issuer.invalid");
+                }
+                IssParameter::TrailingSlash => {
+                    query.append_pair("iss", &format!("{}/", self.issuer()));
+                }
+                IssParameter::UpperCaseScheme => {
+                    let issuer = self.issuer();
+                    let (scheme, rest) = issuer.split_once(':').unwrap_or(("", &issuer));
+                    query.append_pair("iss", &format!("{}:{rest}", scheme.to_ascii_uppercase()));
                 }
                 IssParameter::Omitted | IssParameter::NotAdvertised => {}
             }

@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 
+use super::client_assertion::ASSERTION_TYPE;
 use super::error::OAuthError;
 use super::grants::PresentedClient;
+use crate::jose::Jwt;
 
 /// Parameters by name, each present at most once.
 #[derive(Debug, Default)]
@@ -50,6 +52,9 @@ impl Params {
     /// The client a token or revocation request claims to be: HTTP Basic, or `client_id`
     /// (and `client_secret`) in the body. Using both is an error (RFC 6749 §2.3).
     pub fn client(&self, headers: &HeaderMap) -> Result<PresentedClient, OAuthError> {
+        if let Some(kind) = self.get("client_assertion_type") {
+            return self.asserted_client(kind, headers);
+        }
         let basic = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -64,14 +69,35 @@ impl Params {
                 if self.get("client_id").is_some_and(|body_id| body_id != id) {
                     return Err(OAuthError::invalid_request("client_id differs from Basic credentials"));
                 }
-                Ok(PresentedClient { client_id: id, secret: Some(secret), via_basic: true })
+                Ok(PresentedClient { client_id: id, secret: Some(secret), via_basic: true, assertion: None })
             }
             None => Ok(PresentedClient {
                 client_id: self.require("client_id")?.to_owned(),
                 secret: self.get("client_secret").map(str::to_owned),
                 via_basic: false,
+                assertion: None,
             }),
         }
+    }
+
+    /// A client authenticating with a JWT (RFC 7523 §2.2): `client_id` may be left out, the
+    /// assertion's `sub` names the client (RFC 7523 §3 item 2).
+    fn asserted_client(&self, kind: &str, headers: &HeaderMap) -> Result<PresentedClient, OAuthError> {
+        if kind != ASSERTION_TYPE {
+            return Err(OAuthError::invalid_request(format!("client_assertion_type `{kind}` is not supported")));
+        }
+        if headers.contains_key(header::AUTHORIZATION) || self.get("client_secret").is_some() {
+            return Err(OAuthError::invalid_request("client authenticated with more than one method"));
+        }
+        let assertion = self.require("client_assertion")?;
+        let sub = Jwt::decode_unverified(assertion)
+            .ok()
+            .and_then(|jwt| jwt.claim("sub").map(str::to_owned))
+            .ok_or_else(|| OAuthError::invalid_client("client_assertion is not a JWT with a `sub`", false))?;
+        if self.get("client_id").is_some_and(|id| id != sub) {
+            return Err(OAuthError::invalid_request("client_id differs from the assertion's `sub`"));
+        }
+        Ok(PresentedClient { client_id: sub, secret: None, via_basic: false, assertion: Some(assertion.to_owned()) })
     }
 }
 

@@ -47,6 +47,15 @@ pub struct Client {
     /// Exact redirect URIs; empty accepts any loopback redirect.
     pub redirect_uris: Vec<String>,
     pub kind: ClientKind,
+    /// Whether the token endpoint may issue it refresh tokens (`refresh_needs_grant_type`).
+    pub may_refresh: bool,
+    /// The public key its `private_key_jwt` assertions are checked with (its JWKS of one key).
+    #[serde(skip)]
+    pub public_jwk: Option<serde_json::Value>,
+    /// A machine client: the `client_credentials` grant is its only way to tokens (SEP-1046).
+    pub client_credentials: bool,
+    /// Refused at the token endpoint, as a client an administrator disabled is.
+    pub disabled: bool,
 }
 
 impl Client {
@@ -182,6 +191,8 @@ pub struct Grants {
     refresh: HashMap<String, RefreshToken>,
     issued: Vec<IssuedToken>,
     next_family: u64,
+    /// `jti`s of client assertions already used: each is accepted once (RFC 7523 §3 item 7).
+    assertion_ids: std::collections::HashSet<String>,
 }
 
 impl Grants {
@@ -195,6 +206,7 @@ impl Grants {
             refresh: HashMap::new(),
             issued: Vec::new(),
             next_family: 0,
+            assertion_ids: Default::default(),
         }
     }
 
@@ -211,18 +223,32 @@ impl Grants {
         self.clients.insert(client.client_id.clone(), client);
     }
 
-    /// Checks client authentication at the token or revocation endpoint (RFC 6749 §2.3).
-    pub fn authenticate(&self, presented: &PresentedClient) -> Result<&Client, OAuthError> {
+    /// Checks client authentication at the token or revocation endpoint (RFC 6749 §2.3);
+    /// `audiences` are what a client assertion's `aud` may name (RFC 7523 §3).
+    pub fn authenticate(&mut self, presented: &PresentedClient, audiences: &[String]) -> Result<&Client, OAuthError> {
         let basic = presented.via_basic;
         let client = self
             .clients
             .get(&presented.client_id)
             .ok_or_else(|| OAuthError::invalid_client("unknown client_id", basic))?;
+        if client.disabled {
+            return Err(OAuthError::invalid_client("the client was disabled by an administrator", basic));
+        }
+        let secret_ok = presented.assertion.is_none() && presented.secret == client.secret;
         let ok = match client.auth_method {
-            ClientAuthMethod::None => presented.secret.is_none(),
-            ClientAuthMethod::ClientSecretBasic => basic && presented.secret == client.secret,
-            ClientAuthMethod::ClientSecretPost => !basic && presented.secret == client.secret,
+            ClientAuthMethod::None => presented.secret.is_none() && presented.assertion.is_none(),
+            ClientAuthMethod::ClientSecretBasic => basic && secret_ok,
+            ClientAuthMethod::ClientSecretPost => !basic && secret_ok,
+            ClientAuthMethod::PrivateKeyJwt => {
+                let assertion =
+                    presented.assertion.as_deref().filter(|_| presented.secret.is_none()).ok_or_else(|| {
+                        OAuthError::invalid_client("client must authenticate with private_key_jwt", basic)
+                    })?;
+                super::client_assertion::verify(assertion, client, audiences, &mut self.assertion_ids)?;
+                true
+            }
         };
+        let client = &self.clients[&presented.client_id];
         if ok {
             Ok(client)
         } else {
@@ -298,6 +324,15 @@ impl Grants {
             return Err(OAuthError::invalid_target("resource differs from the authorization request's"));
         }
         Ok(self.issue_tokens(client_id, request.resource, request.scopes, family))
+    }
+
+    /// An access token on a grant the caller has checked and that needs no code: the
+    /// `client_credentials` grant (SEP-1046; no refresh token, RFC 6749 §4.4.3: the client can
+    /// simply ask again) and the JWT-bearer grant of an ID-JAG (SEP-990 §5; the client asks its
+    /// identity provider again).
+    pub fn grant_access(&mut self, client_id: &str, scopes: Scopes, resource: Option<&str>) -> TokenResponse {
+        let family = self.new_family();
+        self.issue_access_only(client_id, resource.map(str::to_owned), scopes, family)
     }
 
     /// The `refresh_token` grant, with rotation and reuse detection (OAuth 2.1 §4.3).
@@ -414,7 +449,8 @@ impl Grants {
         family: u64,
     ) -> TokenResponse {
         let mut response = self.issue_access_only(client_id, resource.clone(), scopes.clone(), family);
-        if self.knobs.refresh != RefreshPolicy::None {
+        let may_refresh = self.clients.get(client_id).is_none_or(|c| c.may_refresh);
+        if self.knobs.refresh != RefreshPolicy::None && may_refresh {
             let value = random_token("rt");
             self.refresh.insert(
                 value.clone(),
@@ -479,6 +515,8 @@ pub struct PresentedClient {
     pub client_id: String,
     pub secret: Option<String>,
     pub via_basic: bool,
+    /// A `private_key_jwt` client assertion (RFC 7523 §2.2).
+    pub assertion: Option<String>,
 }
 
 /// The PKCE S256 transform (RFC 7636 §4.2).
@@ -511,6 +549,10 @@ mod tests {
             auth_method: ClientAuthMethod::None,
             redirect_uris: vec!["http://127.0.0.1:1/cb".into()],
             kind: ClientKind::Dynamic,
+            may_refresh: true,
+            public_jwk: None,
+            client_credentials: false,
+            disabled: false,
         };
         Grants::new(knobs, vec![client])
     }
@@ -588,8 +630,8 @@ mod tests {
     fn forgotten_clients_fail_authentication() {
         let mut g = grants(RefreshPolicy::Rotate);
         g.forget_clients();
-        let presented = PresentedClient { client_id: "c".into(), secret: None, via_basic: false };
-        assert_eq!(g.authenticate(&presented).unwrap_err().code, "invalid_client");
+        let presented = PresentedClient { client_id: "c".into(), secret: None, via_basic: false, assertion: None };
+        assert_eq!(g.authenticate(&presented, &[]).unwrap_err().code, "invalid_client");
     }
 
     #[test]

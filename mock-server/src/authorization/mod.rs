@@ -1,12 +1,16 @@
 //! The authorization server: metadata, registration, authorization, token and revocation.
 
 mod authorize;
+mod client_assertion;
+mod enterprise_idp;
 mod error;
 mod form;
 mod grants;
+mod jwt_bearer;
 mod registration;
 mod token;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::Router;
@@ -16,12 +20,14 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use url::Url;
 
+use crate::jose::KeyPair;
 use crate::live::LiveProfile;
 use crate::placeholder::Surroundings;
-use crate::profile::{AuthorizationServerKnobs, IssParameter, MetadataDocument};
+use crate::profile::{AuthorizationServerKnobs, ClientAuthMethod, MetadataDocument};
 use crate::recording::tagged;
 use crate::transcript::Endpoint;
 
+pub use enterprise_idp::{EnterpriseIdp, EnterpriseSignOn, TrustedIdp};
 pub use error::OAuthError;
 pub use grants::{AccessToken, ClientKind, IssuedToken, TokenRejection};
 use grants::{Client, Grants};
@@ -45,8 +51,16 @@ pub struct AuthorizationServer {
     /// What placeholders in knob values stand for.
     surroundings: Arc<Surroundings>,
     grants: Mutex<Grants>,
-    /// Fetches client ID metadata documents.
-    http: reqwest::Client,
+    /// Fetches client ID metadata documents; built on first use, since most servers never fetch
+    /// one and building it can be costly (with TLS enabled in the workspace, reqwest reads the
+    /// platform's whole certificate store).
+    http: std::sync::OnceLock<reqwest::Client>,
+    /// The key pairs of pre-registered `private_key_jwt` clients, by client id.
+    client_keys: HashMap<String, KeyPair>,
+    /// The enterprise identity provider whose ID-JAGs the JWT-bearer grant accepts (SEP-990).
+    trusted_idp: Option<TrustedIdp>,
+    /// `jti`s of ID-JAGs already redeemed: each grants once.
+    redeemed_id_jags: Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for AuthorizationServer {
@@ -62,14 +76,24 @@ pub fn issuer_at(origin: &Url, issuer_path: &str) -> Url {
 }
 
 impl AuthorizationServer {
-    /// `issuer` comes from [`issuer_at`]; `origins` says where each endpoint listens.
+    /// `issuer` comes from [`issuer_at`]; `origins` says where each endpoint listens;
+    /// `trusted_idp` is the enterprise identity provider whose ID-JAGs it accepts, if any.
     pub fn new(
         profile: Arc<LiveProfile>,
         issuer: Url,
         origins: EndpointOrigins,
         surroundings: Arc<Surroundings>,
+        trusted_idp: Option<TrustedIdp>,
     ) -> Self {
         let (knobs, tokens) = profile.read(|p| (p.authorization_server.clone(), p.tokens.clone()));
+        // A key pair per run for each client that signs its assertions: the public key is its
+        // registered JWKS, the private key goes to the harness for the client under test.
+        let client_keys: HashMap<String, KeyPair> = knobs
+            .preregistered_clients
+            .iter()
+            .filter(|c| c.auth_method == ClientAuthMethod::PrivateKeyJwt)
+            .map(|c| (c.client_id.clone(), KeyPair::generate()))
+            .collect();
         let preregistered = knobs
             .preregistered_clients
             .iter()
@@ -79,14 +103,28 @@ impl AuthorizationServer {
                 auth_method: c.auth_method,
                 redirect_uris: c.redirect_uris.clone(),
                 kind: ClientKind::Preregistered,
+                may_refresh: true,
+                public_jwk: client_keys.get(&c.client_id).map(KeyPair::public_jwk),
+                client_credentials: c.client_credentials,
+                disabled: c.disabled,
             })
             .collect();
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("a plain HTTP client always builds");
-        Self { profile, issuer, origins, surroundings, grants: Mutex::new(Grants::new(tokens, preregistered)), http }
+        Self {
+            profile,
+            issuer,
+            origins,
+            surroundings,
+            grants: Mutex::new(Grants::new(tokens, preregistered)),
+            http: std::sync::OnceLock::new(),
+            client_keys,
+            trusted_idp,
+            redeemed_id_jags: Mutex::default(),
+        }
+    }
+
+    /// The private key (a JWK) of a pre-registered `private_key_jwt` client, generated at start.
+    pub fn client_private_key(&self, client_id: &str) -> Option<String> {
+        self.client_keys.get(client_id).map(KeyPair::private_jwk)
     }
 
     /// The issuer identifier, exactly as metadata should state it (no trailing slash for a
@@ -191,10 +229,14 @@ impl AuthorizationServer {
             "token_endpoint": self.endpoint_on(&self.origins.token, "token"),
             "revocation_endpoint": self.endpoint_on(&self.origins.token, "revoke"),
             "response_types_supported": ["code"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "grant_types_supported": grant_types(k, self.trusted_idp.is_some()),
             "token_endpoint_auth_methods_supported":
                 k.token_endpoint_auth_methods.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
         });
+        if k.token_endpoint_auth_methods.contains(&ClientAuthMethod::PrivateKeyJwt) {
+            // SEP-1046: required when JWT authentication is supported.
+            doc["token_endpoint_auth_signing_alg_values_supported"] = json!(["ES256"]);
+        }
         if k.dynamic_registration {
             doc["registration_endpoint"] = json!(self.endpoint_on(&self.origins.registration, "register"));
         }
@@ -204,7 +246,7 @@ impl AuthorizationServer {
         if !k.scopes_supported.is_empty() {
             doc["scopes_supported"] = json!(k.scopes_supported);
         }
-        if k.iss_parameter != IssParameter::NotAdvertised {
+        if k.iss_parameter.advertised() {
             doc["authorization_response_iss_parameter_supported"] = json!(true);
         }
         if k.client_id_metadata_documents {
@@ -243,11 +285,34 @@ impl AuthorizationServer {
         self.grants().forget_clients();
     }
 
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(5))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("a plain HTTP client always builds")
+        })
+    }
+
     fn grants(&self) -> MutexGuard<'_, Grants> {
         // Every transition completes under the lock before it can panic-free return, so a
         // poisoned lock holds consistent state.
         self.grants.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// `grant_types_supported`: `client_credentials` too when a machine client is registered, the
+/// JWT-bearer grant when an enterprise identity provider is trusted.
+fn grant_types(knobs: &AuthorizationServerKnobs, enterprise: bool) -> Vec<&'static str> {
+    let mut grants = vec!["authorization_code", "refresh_token"];
+    if knobs.preregistered_clients.iter().any(|c| c.client_credentials) {
+        grants.push("client_credentials");
+    }
+    if enterprise {
+        grants.push(jwt_bearer::GRANT_TYPE);
+    }
+    grants
 }
 
 /// Where a metadata document lives for an issuer whose path is `prefix` (MCP authorization

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::AuthorizationServer;
 use super::error::OAuthError;
 use super::grants::{Client, ClientKind, random_token};
-use crate::profile::ClientAuthMethod;
+use crate::profile::{AuthorizationServerKnobs, ClientAuthMethod};
 use crate::recording::tagged;
 use crate::transcript::Endpoint;
 
@@ -30,6 +30,19 @@ struct ClientMetadata {
     rest: serde_json::Map<String, serde_json::Value>,
 }
 
+impl ClientMetadata {
+    /// Whether `grant_types` lists `refresh_token` (RFC 7591 §2: left out, it means
+    /// `authorization_code` alone).
+    fn lists_refresh_grant(&self) -> bool {
+        self.rest.get("grant_types").and_then(|g| g.as_array()).is_some_and(|g| g.iter().any(|t| t == "refresh_token"))
+    }
+
+    /// Whether refresh tokens may be issued to the client this metadata registers.
+    fn may_refresh(&self, knobs: &AuthorizationServerKnobs) -> bool {
+        !knobs.refresh_needs_grant_type || self.lists_refresh_grant()
+    }
+}
+
 pub async fn register(State(server): State<Arc<AuthorizationServer>>, body: Bytes) -> Response {
     let response = match server.register(&body) {
         Ok(registered) => (StatusCode::CREATED, axum::Json(registered)).into_response(),
@@ -43,7 +56,20 @@ impl AuthorizationServer {
         let metadata: ClientMetadata = serde_json::from_slice(body)
             .map_err(|e| OAuthError::invalid_client_metadata(format!("body is not client metadata JSON: {e}")))?;
         let knobs = self.knobs();
+        if knobs.require_application_type && !metadata.rest.contains_key("application_type") {
+            return Err(OAuthError::invalid_client_metadata(
+                "application_type is required: MCP clients must name one at registration (SEP-837)",
+            ));
+        }
+        let may_refresh = metadata.may_refresh(&knobs);
         let mut redirect_uris = checked_redirect_uris(metadata.redirect_uris)?;
+        if let Some(uri) = redirect_uris.iter().find(|uri| {
+            url::Url::parse(uri).is_ok_and(|u| knobs.refused_redirect_schemes.iter().any(|s| s == u.scheme()))
+        }) {
+            return Err(OAuthError::invalid_redirect_uri(format!(
+                "redirect URI `{uri}`: this authorization server does not accept its scheme"
+            )));
+        }
         if let Some(replacement) = &knobs.registered_redirect_uri {
             redirect_uris = vec![self.surroundings.resolve(replacement)];
         }
@@ -55,6 +81,10 @@ impl AuthorizationServer {
                     "token_endpoint_auth_method `{method_name}` is not supported"
                 ))
             })?;
+        if auth_method == ClientAuthMethod::PrivateKeyJwt {
+            // Keys come only with pre-registered machine clients (SEP-1046); DCR takes no `jwks`.
+            return Err(OAuthError::invalid_client_metadata("private_key_jwt is for pre-registered clients only"));
+        }
         let client_id = random_token("client");
         let secret = (auth_method != ClientAuthMethod::None).then(|| random_token("secret"));
         let mut answer = serde_json::Value::Object(metadata.rest);
@@ -68,7 +98,17 @@ impl AuthorizationServer {
             answer["client_secret"] = json!(secret);
             answer["client_secret_expires_at"] = json!(0);
         }
-        self.grants().register(Client { client_id, secret, auth_method, redirect_uris, kind: ClientKind::Dynamic });
+        self.grants().register(Client {
+            client_id,
+            secret,
+            auth_method,
+            redirect_uris,
+            kind: ClientKind::Dynamic,
+            may_refresh,
+            public_jwk: None,
+            client_credentials: false,
+            disabled: false,
+        });
         Ok(answer)
     }
 }
@@ -89,7 +129,11 @@ fn checked_redirect_uris(uris: Option<Vec<String>>) -> Result<Vec<String>, OAuth
 
 /// Fetches and checks the document a URL `client_id` names: it must be JSON whose `client_id`
 /// is that very URL and which lists redirect URIs.
-pub async fn fetch_metadata_document(http: &reqwest::Client, client_id: &str) -> Result<Client, OAuthError> {
+pub async fn fetch_metadata_document(
+    http: &reqwest::Client,
+    client_id: &str,
+    knobs: &AuthorizationServerKnobs,
+) -> Result<Client, OAuthError> {
     let url = url::Url::parse(client_id).map_err(|_| OAuthError::invalid_request("client_id is not a valid URL"))?;
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     if url.scheme() != "https" && !loopback {
@@ -107,11 +151,16 @@ pub async fn fetch_metadata_document(http: &reqwest::Client, client_id: &str) ->
     if metadata.client_id.as_deref() != Some(client_id) {
         return Err(OAuthError::invalid_client_metadata("client metadata document's client_id differs from its URL"));
     }
+    let may_refresh = metadata.may_refresh(knobs);
     Ok(Client {
         client_id: client_id.to_owned(),
         secret: None,
         auth_method: ClientAuthMethod::None,
         redirect_uris: checked_redirect_uris(metadata.redirect_uris)?,
         kind: ClientKind::MetadataDocument,
+        may_refresh,
+        public_jwk: None,
+        client_credentials: false,
+        disabled: false,
     })
 }

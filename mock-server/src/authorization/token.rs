@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use super::AuthorizationServer;
 use super::error::OAuthError;
 use super::form::Params;
+use super::grants::parse_scopes;
+use super::jwt_bearer;
 use crate::recording::tagged;
 use crate::transcript::Endpoint;
 
@@ -30,7 +32,7 @@ pub async fn revoke(State(server): State<Arc<AuthorizationServer>>, headers: Hea
         let presented = params.client(&headers)?;
         let token = params.require("token")?;
         let mut grants = server.grants();
-        let client_id = grants.authenticate(&presented)?.client_id.clone();
+        let client_id = grants.authenticate(&presented, &server.assertion_audiences())?.client_id.clone();
         grants.revoke(&client_id, token);
         Ok(())
     });
@@ -43,12 +45,27 @@ pub async fn revoke(State(server): State<Arc<AuthorizationServer>>, headers: Hea
 }
 
 impl AuthorizationServer {
+    /// What a client assertion's `aud` may name: the issuer, or the token endpoint (RFC 7523
+    /// §3 item 3).
+    fn assertion_audiences(&self) -> Vec<String> {
+        vec![self.issuer(), self.endpoint("token")]
+    }
+
     fn token(&self, headers: &HeaderMap, body: &[u8]) -> Result<super::grants::TokenResponse, OAuthError> {
         let params = Params::from_form(headers, body)?;
         let presented = params.client(headers)?;
         let grant_type = params.require("grant_type")?;
+        let audiences = self.assertion_audiences();
+        let known_scopes = self.known_scopes();
         let mut grants = self.grants();
-        let client_id = grants.authenticate(&presented)?.client_id.clone();
+        let client = grants.authenticate(&presented, &audiences)?;
+        let (client_id, machine) = (client.client_id.clone(), client.client_credentials);
+        if machine != (grant_type == "client_credentials") && grant_type != "refresh_token" {
+            return Err(OAuthError::unauthorized_client(match machine {
+                true => "a machine client gets tokens only with the client_credentials grant",
+                false => "the client may not use the client_credentials grant",
+            }));
+        }
         if self.knobs().require_resource && params.get("resource").is_none() {
             return Err(OAuthError::invalid_target("resource is required"));
         }
@@ -66,6 +83,23 @@ impl AuthorizationServer {
                 params.get("scope"),
                 params.get("resource"),
             ),
+            "client_credentials" => {
+                let scopes = parse_scopes(params.get("scope"));
+                if let Some(unknown) = scopes.iter().find(|s| !known_scopes.contains(*s)) {
+                    return Err(OAuthError::invalid_scope(format!("scope `{unknown}` is not known")));
+                }
+                Ok(grants.grant_access(&client_id, scopes, params.get("resource")))
+            }
+            jwt_bearer::GRANT_TYPE if self.trusted_idp.is_some() => {
+                let idp = self.trusted_idp.as_ref().expect("matched on it");
+                let assertion = params.require("assertion")?;
+                let mut seen = self.redeemed_id_jags.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let grant = jwt_bearer::verify(assertion, idp, &self.issuer(), &client_id, &mut seen)?;
+                if params.get("resource").is_some_and(|r| r != grant.resource) {
+                    return Err(OAuthError::invalid_target("resource differs from the ID-JAG's"));
+                }
+                Ok(grants.grant_access(&client_id, parse_scopes(params.get("scope")), Some(&grant.resource)))
+            }
             other => Err(OAuthError::unsupported_grant_type(format!("grant_type `{other}` is not supported"))),
         }
     }

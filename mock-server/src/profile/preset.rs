@@ -8,8 +8,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AsOrigin, ClientAuthMethod, IssParameter, MetadataDocument, MetadataLocation, PreregisteredClient, Profile,
-    ProfileError, ProtocolVersion, RefreshPolicy,
+    AsOrigin, AuthorizationServerKnobs, ClientAuthMethod, IssParameter, MetadataDocument, MetadataLocation,
+    PreregisteredClient, Profile, ProfileError, ProtocolVersion, RefreshPolicy,
 };
 
 /// The named layouts real clients break on.
@@ -37,11 +37,15 @@ pub enum Preset {
     IssWrong,
     IssOmitted,
     ResourceMismatch,
+    ClientCredentialsBasic,
+    ClientCredentialsPost,
+    ClientCredentialsJwt,
+    EnterpriseManaged,
 }
 
 impl Preset {
     /// Every preset, in the order `mock-server profiles` lists them.
-    pub const ALL: [Preset; 21] = [
+    pub const ALL: [Preset; 25] = [
         Self::HappyPath,
         Self::PrmWellKnownOnly,
         Self::PrmHeaderOnly,
@@ -63,6 +67,10 @@ impl Preset {
         Self::IssWrong,
         Self::IssOmitted,
         Self::ResourceMismatch,
+        Self::ClientCredentialsBasic,
+        Self::ClientCredentialsPost,
+        Self::ClientCredentialsJwt,
+        Self::EnterpriseManaged,
     ];
 
     /// The preset's name as profiles and scenario files spell it.
@@ -89,6 +97,10 @@ impl Preset {
             Self::IssWrong => "iss-wrong",
             Self::IssOmitted => "iss-omitted",
             Self::ResourceMismatch => "resource-mismatch",
+            Self::ClientCredentialsBasic => "client-credentials-basic",
+            Self::ClientCredentialsPost => "client-credentials-post",
+            Self::ClientCredentialsJwt => "client-credentials-jwt",
+            Self::EnterpriseManaged => "enterprise-managed",
         }
     }
 
@@ -128,6 +140,18 @@ impl Preset {
             Self::IssWrong => "authorization response carries a wrong RFC 9207 iss",
             Self::IssOmitted => "iss advertised but left out of the authorization response",
             Self::ResourceMismatch => "PRM resource names another server (RFC 9728 §3.3): a client must refuse",
+            Self::ClientCredentialsBasic => {
+                "client credentials (SEP-1046): machine client `harness-machine` with a secret, client_secret_basic"
+            }
+            Self::ClientCredentialsPost => {
+                "client credentials (SEP-1046): machine client `harness-machine` with a secret, client_secret_post"
+            }
+            Self::ClientCredentialsJwt => {
+                "client credentials (SEP-1046): machine client `harness-machine`, private_key_jwt with a per-run key"
+            }
+            Self::EnterpriseManaged => {
+                "enterprise-managed authorization (SEP-990): an identity provider on its own origin issues ID-JAGs for the pre-registered `harness-client`"
+            }
         }
     }
 
@@ -152,16 +176,7 @@ impl Preset {
             Self::OidcOnly => asv.metadata = vec![MetadataDocument::Openid, MetadataDocument::OpenidAppended],
             Self::Rfc8414Only => asv.metadata = vec![MetadataDocument::Oauth],
             Self::PkceNotAdvertised => asv.advertise_pkce = false,
-            Self::Preregistered => {
-                asv.dynamic_registration = false;
-                asv.token_endpoint_auth_methods = vec![ClientAuthMethod::ClientSecretBasic];
-                asv.preregistered_clients = vec![PreregisteredClient {
-                    client_id: "harness-client".into(),
-                    client_secret: Some("harness-secret".into()),
-                    auth_method: ClientAuthMethod::ClientSecretBasic,
-                    redirect_uris: Vec::new(),
-                }];
-            }
+            Self::Preregistered => preregistered_client(asv),
             Self::Cimd => asv.client_id_metadata_documents = true,
             Self::Backcompat20250326 => {
                 p.resource.protocol_versions = vec![ProtocolVersion::V2025_03_26];
@@ -195,9 +210,50 @@ impl Preset {
             Self::IssWrong => asv.iss_parameter = IssParameter::Wrong,
             Self::IssOmitted => asv.iss_parameter = IssParameter::Omitted,
             Self::ResourceMismatch => rm.resource_override = Some("http://evil.invalid/mcp".into()),
+            Self::ClientCredentialsBasic => machine_client(asv, ClientAuthMethod::ClientSecretBasic),
+            Self::ClientCredentialsPost => machine_client(asv, ClientAuthMethod::ClientSecretPost),
+            Self::ClientCredentialsJwt => machine_client(asv, ClientAuthMethod::PrivateKeyJwt),
+            Self::EnterpriseManaged => {
+                preregistered_client(asv);
+                p.enterprise_idp.enabled = true;
+            }
         }
         p
     }
+}
+
+/// No DCR; one pre-registered confidential client `harness-client` (client_secret_basic).
+fn preregistered_client(asv: &mut AuthorizationServerKnobs) {
+    asv.dynamic_registration = false;
+    asv.token_endpoint_auth_methods = vec![ClientAuthMethod::ClientSecretBasic];
+    asv.preregistered_clients = vec![PreregisteredClient {
+        client_id: "harness-client".into(),
+        client_secret: Some("harness-secret".into()),
+        auth_method: ClientAuthMethod::ClientSecretBasic,
+        redirect_uris: Vec::new(),
+        client_credentials: false,
+        disabled: false,
+    }];
+}
+
+/// One pre-registered machine client authenticating with `method`, no DCR. The metadata lists
+/// both secret methods whichever the client uses (SEP-1046 makes `private_key_jwt` or
+/// `client_secret_basic` a MUST there), so a client has to use the one it was registered with,
+/// not guess from the list.
+fn machine_client(asv: &mut AuthorizationServerKnobs, method: ClientAuthMethod) {
+    asv.dynamic_registration = false;
+    asv.token_endpoint_auth_methods = match method {
+        ClientAuthMethod::PrivateKeyJwt => vec![ClientAuthMethod::PrivateKeyJwt],
+        _ => vec![ClientAuthMethod::ClientSecretBasic, ClientAuthMethod::ClientSecretPost],
+    };
+    asv.preregistered_clients = vec![PreregisteredClient {
+        client_id: "harness-machine".into(),
+        client_secret: (method != ClientAuthMethod::PrivateKeyJwt).then(|| "harness-machine-secret".into()),
+        auth_method: method,
+        redirect_uris: Vec::new(),
+        client_credentials: true,
+        disabled: false,
+    }];
 }
 
 /// Serde reads a preset through its name, so the schema lists the names, each with its summary.

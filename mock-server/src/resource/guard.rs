@@ -83,8 +83,12 @@ impl ProtectedResource {
         if needed.iter().all(|s| granted.scopes.contains(*s)) {
             Ok(())
         } else {
-            // The challenge names everything this operation needs, not only what is missing, so
-            // a client that replaces its scopes (rather than adding to them) still succeeds.
+            // Unless told otherwise, the challenge names everything this operation needs, not
+            // only what is missing, so a client that replaces its scopes (rather than adding to
+            // them) still succeeds.
+            if knobs.challenge_missing_only {
+                needed.retain(|s| !granted.scopes.contains(*s));
+            }
             needed.sort_unstable();
             needed.dedup();
             Err(Refusal::InsufficientScope { needed: needed.join(" ") })

@@ -45,6 +45,10 @@ pub enum Fault {
     NeverRefresh,
     /// Refreshes, but keeps the refresh token it had: a rotated one is never stored.
     KeepRotatedOutRefreshToken,
+    /// Each verb keeps the credentials it read when it started in memory and refreshes with
+    /// them, taking no lock: two verbs running at the same time refresh with the same refresh
+    /// token, and the second presents one the first had rotated out.
+    UncoordinatedRefresh,
     /// Re-authorizes after every insufficient_scope refusal, with no retry limit (in practice
     /// ten) — the loop the spec's retry limit is there to prevent.
     UnboundedStepUp,
@@ -72,10 +76,43 @@ pub enum Fault {
     /// authorization server: logs in there with the old client_id and refreshes there with the
     /// old refresh token (the binding SEP-2352 forbids).
     ReuseClientAcrossServers,
+    /// Compares the returned `iss` only when the metadata advertises
+    /// `authorization_response_iss_parameter_supported`, as RFC 9207 §2.4 leaves to local policy
+    /// and MCP 2026-07-28 does not.
+    CompareIssOnlyWhenAdvertised,
+    /// Compares the returned `iss` after normalizing both sides (scheme case, trailing slash),
+    /// which MCP 2026-07-28 forbids.
+    NormalizeIss,
+    /// Shows the error of an authorization response before validating its `iss`.
+    ShowUnvalidatedError,
+    /// Registers dynamically without `application_type` (SEP-837).
+    OmitApplicationType,
+    /// Registers dynamically with `grant_types` that leave out `refresh_token`.
+    OmitRefreshGrantType,
+    /// Asks for `offline_access` whether or not the authorization server lists it.
+    AlwaysOfflineAccess,
+    /// Re-authorizes after insufficient_scope for the challenged scopes alone, dropping the ones
+    /// it asked for before (what 2025-11-25 asked, and 2026-07-28 no longer does: SEP-2350).
+    ChallengedScopesOnly,
+    /// Registers dynamically even when it was given pre-registered credentials.
+    RegisterDespitePreregistered,
+    /// A machine client picks its authentication method from the metadata's list (rmcp's
+    /// choice: `client_secret_post` whenever listed) instead of the one it was registered with.
+    AuthMethodFromMetadata,
+    /// Addresses its client assertion (`aud`) to the MCP server instead of the authorization
+    /// server.
+    AssertionForMcpServer,
+    /// Keeps its first client assertion and sends it again (same `jti`) for every token.
+    ReuseClientAssertion,
+    /// Does not declare the authorization extension it uses in its client capabilities.
+    UndeclaredExtension,
+    /// Asks the identity provider for an ID-JAG whose audience is the MCP server, not its
+    /// authorization server.
+    IdJagForMcpServer,
 }
 
 impl Fault {
-    const ALL: [(Fault, &'static str); 25] = [
+    const ALL: [(Fault, &'static str); 39] = [
         (Fault::StatusProbesOriginOnly, "status-probes-origin-only"),
         (Fault::StatusTrustsFile, "status-trusts-file"),
         (Fault::ProceedWithoutPkce, "proceed-without-pkce"),
@@ -92,6 +129,7 @@ impl Fault {
         (Fault::UnboundedStepUp, "unbounded-step-up"),
         (Fault::NeverRefresh, "never-refresh"),
         (Fault::KeepRotatedOutRefreshToken, "keep-rotated-out-refresh-token"),
+        (Fault::UncoordinatedRefresh, "uncoordinated-refresh"),
         (Fault::IgnoreResourceMetadata, "ignore-resource-metadata"),
         (Fault::WrongAsMetadataOrder, "wrong-as-metadata-order"),
         (Fault::SkipOidcFallback, "skip-oidc-fallback"),
@@ -101,6 +139,19 @@ impl Fault {
         (Fault::FirstPageOfToolsOnly, "first-page-of-tools-only"),
         (Fault::GuessTokenEndpoint, "guess-token-endpoint"),
         (Fault::ReuseClientAcrossServers, "reuse-client-across-servers"),
+        (Fault::CompareIssOnlyWhenAdvertised, "compare-iss-only-when-advertised"),
+        (Fault::NormalizeIss, "normalize-iss"),
+        (Fault::ShowUnvalidatedError, "show-unvalidated-error"),
+        (Fault::OmitApplicationType, "omit-application-type"),
+        (Fault::OmitRefreshGrantType, "omit-refresh-grant-type"),
+        (Fault::AlwaysOfflineAccess, "always-offline-access"),
+        (Fault::ChallengedScopesOnly, "challenged-scopes-only"),
+        (Fault::RegisterDespitePreregistered, "register-despite-preregistered"),
+        (Fault::AuthMethodFromMetadata, "auth-method-from-metadata"),
+        (Fault::AssertionForMcpServer, "assertion-for-mcp-server"),
+        (Fault::ReuseClientAssertion, "reuse-client-assertion"),
+        (Fault::UndeclaredExtension, "undeclared-extension"),
+        (Fault::IdJagForMcpServer, "id-jag-for-mcp-server"),
     ];
 
     pub fn name(self) -> &'static str {
@@ -130,7 +181,11 @@ impl FromStr for Fault {
 
 /// The authorization URL as a faulty client would build it.
 pub(super) fn rewrite_authorization_url(faults: &[Fault], url: &str) -> String {
-    rewrite_query(url, |k, v| {
+    let url = match faults.contains(&Fault::AlwaysOfflineAccess) {
+        true => with_offline_access(url),
+        false => url.to_owned(),
+    };
+    rewrite_query(&url, |k, v| {
         if (faults.contains(&Fault::OmitResource) && k == "resource")
             || (faults.contains(&Fault::NoPkce) && k.starts_with("code_challenge"))
         {
@@ -139,6 +194,19 @@ pub(super) fn rewrite_authorization_url(faults: &[Fault], url: &str) -> String {
         let plain = faults.contains(&Fault::PlainPkce) && k == "code_challenge_method";
         Some((k, if plain { "plain".to_owned() } else { v }))
     })
+}
+
+/// The authorization URL with `offline_access` in its scope.
+fn with_offline_access(url: &str) -> String {
+    let Ok(mut parsed) = Url::parse(url) else { return url.to_owned() };
+    if parsed.query_pairs().any(|(k, _)| k == "scope") {
+        return rewrite_query(url, |k, v| {
+            let add = k == "scope" && !v.split_whitespace().any(|s| s == "offline_access");
+            Some((k, if add { format!("{v} offline_access") } else { v }))
+        });
+    }
+    parsed.query_pairs_mut().append_pair("scope", "offline_access");
+    parsed.to_string()
 }
 
 /// The authorization URL with `redirect_uri` replaced.
@@ -161,6 +229,7 @@ pub(super) fn rewrite_callback(
     mut answer: BTreeMap<String, String>,
     sent: &str,
     expected_issuer: Option<&str>,
+    iss_advertised: bool,
 ) -> BTreeMap<String, String> {
     if faults.contains(&Fault::IgnoreState)
         && let Some(state) =
@@ -173,7 +242,34 @@ pub(super) fn rewrite_callback(
     {
         answer.insert("iss".into(), issuer.to_owned());
     }
+    if faults.contains(&Fault::CompareIssOnlyWhenAdvertised) && !iss_advertised {
+        answer.remove("iss");
+    }
+    if faults.contains(&Fault::NormalizeIss)
+        && let (Some(issuer), Some(iss)) = (expected_issuer, answer.get("iss"))
+        && normalized(iss) == normalized(issuer)
+    {
+        answer.insert("iss".into(), issuer.to_owned());
+    }
     answer
+}
+
+/// An issuer as a normalizing client compares it: lower case, no trailing slash.
+fn normalized(issuer: &str) -> String {
+    issuer.trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// A dynamic registration's metadata as a faulty client would send it.
+pub(super) fn rewrite_registration(faults: &[Fault], metadata: &mut serde_json::Value) {
+    let Some(metadata) = metadata.as_object_mut() else { return };
+    if faults.contains(&Fault::OmitApplicationType) {
+        metadata.remove("application_type");
+    }
+    if faults.contains(&Fault::OmitRefreshGrantType)
+        && let Some(grant_types) = metadata.get_mut("grant_types").and_then(|g| g.as_array_mut())
+    {
+        grant_types.retain(|g| g != "refresh_token");
+    }
 }
 
 /// The request a client that skips metadata makes before logging in: a token endpoint guessed
@@ -184,13 +280,13 @@ pub(super) async fn guess_endpoints(faults: &[Fault], mcp_url: &str) {
     }
     let Ok(url) = Url::parse(mcp_url) else { return };
     let guessed = format!("{}/token", url.origin().ascii_serialization());
-    let _ = reqwest::Client::new().post(guessed).form(&[("grant_type", "client_credentials")]).send().await;
+    let _ = crate::loopback_http::client().post(guessed).form(&[("grant_type", "client_credentials")]).send().await;
 }
 
 /// The extra requests a careless client makes with its token after logging in.
 pub(super) async fn misuse_token(faults: &[Fault], token: &Option<String>, mcp_url: &str, issuer: Option<&str>) {
     let Some(token) = token else { return };
-    let http = reqwest::Client::new();
+    let http = crate::loopback_http::client();
     if faults.contains(&Fault::TokenInQuery) {
         let _ = http.get(format!("{mcp_url}?access_token={token}")).send().await;
     }

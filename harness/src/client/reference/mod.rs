@@ -1,5 +1,5 @@
 //! The built-in reference client: rmcp's client and its `auth` feature, persisting to files in
-//! its home. It is the positive control: it does what the 2025-11-25 spec asks, so it passes
+//! its home. It is the positive control: it does what the 2026-07-28 spec asks, so it passes
 //! every scenario. Its [`Fault`]s each re-create one real-world client mistake, to show that the
 //! checks catch it.
 //!
@@ -18,7 +18,7 @@ use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::auth::{
     AuthClient, AuthError, AuthorizationManager, AuthorizationMetadataSource, AuthorizationRequest,
-    AuthorizationSession, CredentialStore, OAuthState, StoredCredentials,
+    AuthorizationSession, CredentialRefreshGuard, CredentialStore, OAuthClientConfig, OAuthState, StoredCredentials,
 };
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde::{Deserialize, Serialize};
@@ -30,9 +30,13 @@ use super::{
     AdapterError, ClientAdapter, ClientState, CredentialSummary, EntryStatus, RegistryEntry, Reply, ServerEntry,
     StepContext, Support, ToolInfo,
 };
+use crate::extension::Extension;
 use crate::scenario::{Status, Verb};
 use crate::www_authenticate;
 
+mod client_credentials;
+mod direct_grant;
+mod enterprise;
 mod fault;
 mod oauth_http;
 
@@ -89,6 +93,10 @@ impl ClientAdapter for ReferenceClient {
         &["add_via"]
     }
 
+    fn extensions(&self) -> &'static [Extension] {
+        &[Extension::OauthClientCredentials, Extension::EnterpriseManagedAuthorization]
+    }
+
     async fn add(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
         let mut registry = Registry::load(&ctx.home)?;
         registry.servers.insert(entry.name.clone(), StoredEntry { url: entry.url.clone(), tools: Vec::new() });
@@ -97,6 +105,12 @@ impl ClientAdapter for ReferenceClient {
     }
 
     async fn login(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        if let Some(got) = self.login_without_browser(ctx, entry).await {
+            return Ok(match got {
+                Ok(how) => Reply::success(format!("logged in to {} {how}", entry.name)),
+                Err(error) => Reply::failure(error),
+            });
+        }
         fault::guess_endpoints(&self.faults, &entry.url).await;
         Ok(match self.authorize(ctx, entry, None).await {
             Ok(()) => Reply::success(format!("logged in to {}", entry.name)),
@@ -108,7 +122,13 @@ impl ClientAdapter for ReferenceClient {
         let registry = Registry::load(&ctx.home)?;
         let mut reply = Reply::default();
         for (name, stored) in &registry.servers {
-            let entry = ServerEntry { name: name.clone(), url: stored.url.clone(), preregistered: None };
+            let entry = ServerEntry {
+                name: name.clone(),
+                url: stored.url.clone(),
+                preregistered: None,
+                machine: None,
+                enterprise: None,
+            };
             let (raw, normalized) = self.status(&ctx.home, &entry).await;
             reply.output.push_str(&format!("{name}\t{}\t{raw}\n", stored.url));
             reply.statuses.push(EntryStatus { name: name.clone(), raw, normalized });
@@ -118,6 +138,14 @@ impl ClientAdapter for ReferenceClient {
 
     async fn import(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
         let connected = match self.connect(&ctx.home, entry).await {
+            // A login without a browser (client credentials, an ID-JAG) comes with no refresh
+            // token and needs none: the client asks for a new token the same way.
+            Err(ConnectError::Rejected(_) | ConnectError::Other(_)) if self.logs_in_without_browser(entry) => {
+                match self.login_without_browser(ctx, entry).await {
+                    Some(Err(error)) => return Ok(Reply::failure(error)),
+                    _ => self.connect(&ctx.home, entry).await,
+                }
+            }
             // The fault's way out of a token that stopped working: the browser again.
             Err(ConnectError::Rejected(_)) if self.has(Fault::NeverRefresh) => {
                 match self.authorize(ctx, entry, None).await {
@@ -200,8 +228,13 @@ impl ClientAdapter for ReferenceClient {
                 challenge.as_deref().and_then(|c| www_authenticate::param(c, "error")) == Some("insufficient_scope");
             match needed.filter(|_| insufficient && attempt < limit) {
                 Some(needed) => {
-                    // SEP-2350: ask for what we hold plus what the challenge names.
-                    let mut scopes = granted_scopes(&ctx.home, &entry.url);
+                    // SEP-2350 (MCP 2026-07-28): ask for the scopes asked for before, and those
+                    // granted (§Scope Selection Strategy says "previously granted"), plus what
+                    // the challenge names; a challenge may name only what the token lacks.
+                    let mut scopes = match self.has(Fault::ChallengedScopesOnly) {
+                        true => Vec::new(),
+                        false => previous_scopes(&ctx.home, &entry.url),
+                    };
                     scopes.extend(needed.split_whitespace().map(str::to_owned));
                     scopes.sort();
                     scopes.dedup();
@@ -267,6 +300,27 @@ impl ClientAdapter for ReferenceClient {
 }
 
 impl ReferenceClient {
+    /// Whether the entry logs in by an authorization extension, with no user at a browser.
+    fn logs_in_without_browser(&self, entry: &ServerEntry) -> bool {
+        entry.machine.is_some() || entry.enterprise.is_some()
+    }
+
+    /// A login by an authorization extension: client credentials for a machine client (SEP-1046),
+    /// else an ID-JAG from the enterprise identity provider (SEP-990); `None` for an entry that
+    /// has neither. On success, how it logged in.
+    async fn login_without_browser(&self, ctx: &StepContext, entry: &ServerEntry) -> Option<Result<String, String>> {
+        if let Some(machine) = &entry.machine {
+            let how = format!("with client credentials ({})", client_credentials::method_name(machine));
+            return Some(self.client_credentials(ctx, entry, machine).await.map(|()| how));
+        }
+        let sign_on = entry.enterprise.as_ref()?;
+        Some(
+            self.enterprise_login(ctx, entry, sign_on)
+                .await
+                .map(|()| "with an ID-JAG from the identity provider".into()),
+        )
+    }
+
     /// The whole authorization-code flow, from discovery to stored tokens.
     async fn authorize(
         &self,
@@ -295,6 +349,12 @@ impl ReferenceClient {
                 .into());
         }
         let issuer = resolution.metadata.issuer.clone();
+        let iss_advertised = resolution
+            .metadata
+            .additional_fields
+            .get("authorization_response_iss_parameter_supported")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let as_scopes = resolution.metadata.scopes_supported.clone().unwrap_or_default();
         manager.set_metadata(resolution.metadata);
         let callback = Callback::bind().await?;
@@ -306,7 +366,9 @@ impl ReferenceClient {
             None if self.has(Fault::ScopesFromAsMetadata) => request = request.with_scopes(as_scopes),
             None => {}
         }
-        if let Some((client_id, secret)) = &entry.preregistered {
+        if let Some((client_id, secret)) =
+            entry.preregistered.as_ref().filter(|_| !self.has(Fault::RegisterDespitePreregistered))
+        {
             request = request.with_preregistered_client(client_id);
             if let Some(secret) = secret {
                 request = request.with_client_secret(secret);
@@ -340,7 +402,13 @@ impl ReferenceClient {
         }
         let mut state = OAuthState::Session(session);
         let (_visit, answer) = tokio::join!(ctx.open_browser(&url), callback.answer(ctx.login_timeout));
-        let answer = fault::rewrite_callback(&self.faults, answer?, &url, issuer.as_deref());
+        let answer = fault::rewrite_callback(&self.faults, answer?, &url, issuer.as_deref(), iss_advertised);
+        // rmcp validates `iss` only on its way to redeeming a code, so an error response never
+        // meets the check; MCP 2026-07-28 applies it to those too, before anything of theirs is
+        // acted on or shown (§Authorization Response Validation).
+        if !self.has(Fault::ShowUnvalidatedError) {
+            validate_response_issuer(issuer.as_deref(), iss_advertised, answer.get("iss").map(String::as_str))?;
+        }
         if let Some(error) = answer.get("error") {
             if self.has(Fault::ClaimLoginOnDenial) {
                 return Ok(());
@@ -350,6 +418,7 @@ impl ReferenceClient {
         let code = answer.get("code").ok_or("the callback carried no code")?;
         let csrf = answer.get("state").ok_or("the callback carried no state")?;
         state.handle_callback_with_issuer(code, csrf, answer.get("iss").map(String::as_str)).await.map_err(describe)?;
+        record_requested_scopes(&ctx.home, &entry.url, &url)?;
         fault::misuse_token(&self.faults, &access_token(&ctx.home, &entry.url), &entry.url, issuer.as_deref()).await;
         Ok(())
     }
@@ -402,6 +471,9 @@ impl ReferenceClient {
         store.hide_refresh_token = self.has(Fault::NeverRefresh);
         store.keep_refresh_token = self.has(Fault::KeepRotatedOutRefreshToken);
         store.hide_issuer = self.has(Fault::ReuseClientAcrossServers);
+        if self.has(Fault::UncoordinatedRefresh) {
+            store.in_memory = Some(Arc::new(std::sync::Mutex::new(store.read().await)));
+        }
         if store.read().await.is_none() {
             return Err(ConnectError::NotLoggedIn);
         }
@@ -412,12 +484,29 @@ impl ReferenceClient {
             Ok(false) => return Err(ConnectError::NotLoggedIn),
             Err(e) => return Err(ConnectError::Other(describe(e))),
         }
-        let http = AuthClient::new(reqwest::Client::default(), manager);
+        // rmcp restores only the client id: a confidential pre-registered client must also
+        // authenticate its refresh requests (OAuth 2.1 §4.3.1, RFC 6749 §6).
+        if let Some((client_id, Some(secret))) = &entry.preregistered {
+            let config = OAuthClientConfig::new(client_id, entry.url.as_str()).with_client_secret(secret);
+            manager.configure_client(config).map_err(|e| ConnectError::Other(describe(e)))?;
+        }
+        let http = AuthClient::new(crate::loopback_http::client(), manager);
         let transport = StreamableHttpClientTransport::with_client(
             http,
             StreamableHttpClientTransportConfig::with_uri(entry.url.as_str()),
         );
-        let failure = match ClientConfig::default().serve(transport).await {
+        let mut config = ClientConfig::default();
+        // A login by client credentials is the extension in use: the client says so in its
+        // capabilities (SEP-1724's `extensions`, which rmcp sends in `initialize`).
+        let in_use = match CredentialFile::read(&store.path).map(|f| f.client_id_kind) {
+            Some(kind) if kind == "machine" => Some(Extension::OauthClientCredentials),
+            Some(kind) if kind == "enterprise" => Some(Extension::EnterpriseManagedAuthorization),
+            _ => None,
+        };
+        if let Some(extension) = in_use.filter(|_| !self.has(Fault::UndeclaredExtension)) {
+            config.capabilities.extensions = Some([(extension.id().to_owned(), Default::default())].into());
+        }
+        let failure = match config.serve(transport).await {
             Ok(client) => return Ok(client),
             Err(e) => e,
         };
@@ -499,7 +588,7 @@ async fn origin_only_status(url: &str) -> (String, Status) {
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::loopback_http::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))
         .build()
@@ -507,7 +596,12 @@ fn http() -> reqwest::Client {
 }
 
 fn client_id_kind(entry: &ServerEntry) -> &'static str {
-    if entry.preregistered.is_some() { "preregistered" } else { "dynamic" }
+    match (&entry.machine, &entry.enterprise, &entry.preregistered) {
+        (Some(_), _, _) => "machine",
+        (None, Some(_), _) => "enterprise",
+        (None, None, Some(_)) => "preregistered",
+        (None, None, None) => "dynamic",
+    }
 }
 
 /// The stored access token, for the faults that misuse it.
@@ -517,8 +611,43 @@ fn access_token(home: &Path, url: &str) -> Option<String> {
     token.get("access_token")?.as_str().map(str::to_owned)
 }
 
-fn granted_scopes(home: &Path, url: &str) -> Vec<String> {
-    CredentialFile::read(&credentials_path(home, url)).map(|f| f.stored.granted_scopes).unwrap_or_default()
+/// The scopes of the last login: those asked for and those granted.
+fn previous_scopes(home: &Path, url: &str) -> Vec<String> {
+    CredentialFile::read(&credentials_path(home, url))
+        .map(|f| f.requested_scopes.into_iter().chain(f.stored.granted_scopes).collect())
+        .unwrap_or_default()
+}
+
+/// Keeps the scopes the authorization request asked for (rmcp keeps only the granted ones), for
+/// a later step-up to ask for them again. `offline_access` is left to rmcp, which adds it only
+/// when the authorization server lists it.
+fn record_requested_scopes(home: &Path, url: &str, authorization_url: &str) -> Result<(), String> {
+    let path = credentials_path(home, url);
+    let Some(mut file) = CredentialFile::read(&path) else { return Ok(()) };
+    let scope = url::Url::parse(authorization_url)
+        .ok()
+        .and_then(|u| u.query_pairs().find(|(k, _)| k == "scope").map(|(_, v)| v.into_owned()))
+        .unwrap_or_default();
+    file.requested_scopes = scope.split_whitespace().filter(|s| *s != "offline_access").map(str::to_owned).collect();
+    write_json(&path, &file)
+}
+
+/// RFC 9207 §2.4 as MCP 2026-07-28 §Authorization Response Validation words it: a present `iss`
+/// is compared whether or not the metadata advertises it, byte for byte (no case folding, no
+/// trailing-slash or other normalization); an absent one is refused when it is advertised.
+fn validate_response_issuer(expected: Option<&str>, advertised: bool, received: Option<&str>) -> Result<(), String> {
+    match (expected, received) {
+        (Some(expected), Some(received)) if received != expected => Err(format!(
+            "authorization response discarded: its iss `{received}` is not the issuer `{expected}` (RFC 9207 §2.4)"
+        )),
+        (None, Some(_)) => Err("authorization response discarded: it carries an iss, and no issuer was recorded \
+             to compare it with (RFC 9207 §2.4)"
+            .into()),
+        (_, None) if advertised => Err("authorization response discarded: it carries no iss, although the \
+             authorization server advertises issuer identification (RFC 9207 §2.4)"
+            .into()),
+        _ => Ok(()),
+    }
 }
 
 // --- files ---------------------------------------------------------------------------------
@@ -574,6 +703,9 @@ impl Registry {
 struct CredentialFile {
     server_url: String,
     client_id_kind: String,
+    /// The scopes the last authorization request asked for.
+    #[serde(default)]
+    requested_scopes: Vec<String>,
     stored: StoredCredentials,
 }
 
@@ -642,6 +774,9 @@ struct FileCredentialStore {
     /// Hand rmcp the credentials without the issuer they are bound to, so it cannot tell that
     /// the authorization server changed (the `reuse-client-across-servers` fault).
     hide_issuer: bool,
+    /// The credentials as the verb read them when it started, used instead of the file and
+    /// refreshed with no lock (the `uncoordinated-refresh` fault).
+    in_memory: Option<Arc<std::sync::Mutex<Option<StoredCredentials>>>>,
 }
 
 impl FileCredentialStore {
@@ -654,6 +789,7 @@ impl FileCredentialStore {
             hide_refresh_token: false,
             keep_refresh_token: false,
             hide_issuer: false,
+            in_memory: None,
         }
     }
 
@@ -666,7 +802,10 @@ impl FileCredentialStore {
 #[async_trait]
 impl CredentialStore for FileCredentialStore {
     async fn load(&self) -> Result<Option<StoredCredentials>, AuthError> {
-        let mut stored = self.read().await;
+        let mut stored = match &self.in_memory {
+            Some(memory) => memory.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone(),
+            None => self.read().await,
+        };
         if self.hide_refresh_token
             && let Some(tokens) = stored.as_mut().and_then(|s| s.token_response.as_mut())
         {
@@ -682,6 +821,9 @@ impl CredentialStore for FileCredentialStore {
 
     async fn save(&self, mut stored: StoredCredentials) -> Result<(), AuthError> {
         let _guard = self.lock.lock().await;
+        if let Some(memory) = &self.in_memory {
+            *memory.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(stored.clone());
+        }
         if self.keep_refresh_token
             && let Some(old) = std::fs::read(&self.path)
                 .ok()
@@ -694,10 +836,35 @@ impl CredentialStore for FileCredentialStore {
             value["token_response"]["refresh_token"] = old;
             stored = serde_json::from_value(value).map_err(|e| AuthError::InternalError(e.to_string()))?;
         }
-        // A refresh keeps the kind recorded at login.
-        let kind = CredentialFile::read(&self.path).map_or(self.kind.to_owned(), |f| f.client_id_kind);
-        write_json(&self.path, &CredentialFile { server_url: self.server_url.clone(), client_id_kind: kind, stored })
-            .map_err(AuthError::InternalError)
+        // A refresh keeps the kind and the requested scopes recorded at login.
+        let (client_id_kind, requested_scopes) = CredentialFile::read(&self.path)
+            .map_or((self.kind.to_owned(), Vec::new()), |f| (f.client_id_kind, f.requested_scopes));
+        let file = CredentialFile { server_url: self.server_url.clone(), client_id_kind, requested_scopes, stored };
+        write_json(&self.path, &file).map_err(AuthError::InternalError)
+    }
+
+    /// Verbs running at the same time (a real client's separate processes) share the file: one
+    /// refreshes at a time, each with the refresh token stored when its turn comes, so none
+    /// presents a token another has rotated out (OAuth 2.1 §4.3.1). An exclusive `flock` on a
+    /// file beside the credentials coordinates processes as well as tasks, and the kernel
+    /// releases it however the holder ends.
+    async fn acquire_refresh_guard(&self) -> Result<Option<CredentialRefreshGuard>, AuthError> {
+        if self.in_memory.is_some() {
+            return Ok(None);
+        }
+        let path = self.path.with_extension("lock");
+        let locked = tokio::task::spawn_blocking(move || {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+            rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
+            Ok::<_, std::io::Error>(file)
+        })
+        .await
+        .map_err(|e| AuthError::CredentialStoreError(e.to_string()))?
+        .map_err(|e| AuthError::CredentialStoreError(format!("cannot lock the credentials: {e}")))?;
+        Ok(Some(CredentialRefreshGuard::new(locked)))
     }
 
     async fn clear(&self) -> Result<(), AuthError> {

@@ -1,15 +1,16 @@
 //! The reference client's OAuth HTTP. rmcp makes every discovery, registration and token request
-//! through an [`OAuthHttpClient`]; the adapter gives it rmcp's default client wrapped in this
-//! one, which keeps what rmcp reads and then drops — the redirect URIs a registration response
-//! says were registered, and whether the server answered `invalid_client` — and is where the discovery faults act: rmcp's discovery does those
-//! things right and has no switch to do them wrong.
+//! through an [`OAuthHttpClient`]; the adapter gives it this one, which sends them with a
+//! [loopback](crate::loopback_http) reqwest client (rmcp's default one would load the platform's
+//! TLS roots twice per login), keeps what rmcp reads and then drops — the redirect URIs a registration response
+//! says were registered, and whether the server answered `invalid_client` — and is where the
+//! discovery and registration faults act: rmcp does those things right and has no switch to do
+//! them wrong.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rmcp::transport::auth::{
-    AuthError, OAuthHttpClient, OAuthHttpClientError, OAuthHttpClientFuture, OAuthHttpRequest,
-    default_oauth_http_client,
+    AuthError, OAuthHttpClient, OAuthHttpClientError, OAuthHttpClientFuture, OAuthHttpRedirectPolicy, OAuthHttpRequest,
 };
 use url::Url;
 
@@ -22,9 +23,11 @@ const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
 const OIDC_METADATA: &str = "/.well-known/openid-configuration";
 
 pub(super) struct OAuthHttp {
-    inner: Box<dyn OAuthHttpClient>,
-    /// For the requests a faulty client makes that rmcp would not.
-    extra: reqwest::Client,
+    /// For the requests rmcp asks to follow redirects, and those a faulty client makes that rmcp
+    /// would not.
+    follow: reqwest::Client,
+    /// For the requests rmcp asks not to follow redirects (the authorization request's answer).
+    stop: reqwest::Client,
     faults: Vec<Fault>,
     registered_redirect_uris: Mutex<Option<Vec<String>>>,
     /// Whether the authorization server answered `invalid_client`: it does not know this client.
@@ -33,9 +36,16 @@ pub(super) struct OAuthHttp {
 
 impl OAuthHttp {
     pub fn new(faults: &[Fault]) -> Result<Arc<Self>, AuthError> {
+        let build = |redirect| {
+            crate::loopback_http::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .redirect(redirect)
+                .build()
+                .map_err(|e| AuthError::InternalError(e.to_string()))
+        };
         Ok(Arc::new(Self {
-            inner: Box::new(default_oauth_http_client()?),
-            extra: reqwest::Client::new(),
+            follow: build(reqwest::redirect::Policy::default())?,
+            stop: build(reqwest::redirect::Policy::none())?,
             faults: faults.to_vec(),
             registered_redirect_uris: Mutex::default(),
             client_rejected: AtomicBool::new(false),
@@ -57,15 +67,18 @@ impl OAuthHttp {
     }
 
     async fn get(&self, url: &Url) -> Result<Response, OAuthHttpClientError> {
-        let response = self.extra.get(url.clone()).send().await?;
-        let mut answer = http::Response::builder().status(response.status());
-        for (name, value) in response.headers() {
-            answer = answer.header(name, value);
-        }
-        Ok(answer.body(response.bytes().await?.to_vec())?)
+        answer(self.follow.get(url.clone()).send().await?).await
     }
 
-    async fn send(&self, request: OAuthHttpRequest) -> Result<Response, OAuthHttpClientError> {
+    async fn execute_plainly(&self, request: OAuthHttpRequest) -> Result<Response, OAuthHttpClientError> {
+        let client = match request.redirect_policy {
+            OAuthHttpRedirectPolicy::Stop => &self.stop,
+            _ => &self.follow,
+        };
+        answer(client.execute(reqwest::Request::try_from(request.request)?).await?).await
+    }
+
+    async fn send(&self, mut request: OAuthHttpRequest) -> Result<Response, OAuthHttpClientError> {
         let url = Url::parse(&request.request.uri().to_string())?;
         if self.has(Fault::SkipOidcFallback) && url.path().contains(OIDC_METADATA) {
             return Ok(http::Response::builder().status(404).body(Vec::new())?);
@@ -84,7 +97,11 @@ impl OAuthHttp {
             }
         }
         let registration = registration_request(&request);
-        let mut response = self.inner.execute(request).await?;
+        if registration && let Ok(mut metadata) = serde_json::from_slice(request.request.body()) {
+            super::fault::rewrite_registration(&self.faults, &mut metadata);
+            *request.request.body_mut() = serde_json::to_vec(&metadata)?;
+        }
+        let mut response = self.execute_plainly(request).await?;
         if response.status() == 401
             && serde_json::from_slice::<serde_json::Value>(response.body())
                 .is_ok_and(|body| body["error"] == "invalid_client")
@@ -127,6 +144,15 @@ impl OAuthHttpClient for OAuthHttp {
     fn execute(&self, request: OAuthHttpRequest) -> OAuthHttpClientFuture<'_> {
         Box::pin(self.send(request))
     }
+}
+
+/// `response` as the `http` response rmcp reads.
+async fn answer(response: reqwest::Response) -> Result<Response, OAuthHttpClientError> {
+    let mut answer = http::Response::builder().status(response.status());
+    for (name, value) in response.headers() {
+        answer = answer.header(name, value);
+    }
+    Ok(answer.body(response.bytes().await?.to_vec())?)
 }
 
 /// A dynamic registration (RFC 7591 §3.1): a JSON POST listing redirect URIs.

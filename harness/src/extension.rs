@@ -1,0 +1,39 @@
+//! MCP authorization extensions (outside the core specification, opt-in on both sides): what a
+//! scenario may be about and what a client adapter says it implements. A client that does not
+//! implement a scenario's extension is not judged on it: every step is "not applicable", with
+//! the reason, never failed and never passed.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// An authorization extension, as scenario files name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Extension {
+    /// `io.modelcontextprotocol/oauth-client-credentials` (SEP-1046): machine-to-machine tokens
+    /// with the `client_credentials` grant and a pre-registered client (a secret or a
+    /// `private_key_jwt` key).
+    OauthClientCredentials,
+    /// `io.modelcontextprotocol/enterprise-managed-authorization` (SEP-990): an RFC 8693 token
+    /// exchange at the enterprise identity provider for an ID-JAG, then the RFC 7523 JWT-bearer
+    /// grant at the MCP authorization server.
+    EnterpriseManagedAuthorization,
+}
+
+impl Extension {
+    /// The identifier a client declares in `io.modelcontextprotocol/clientCapabilities`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::OauthClientCredentials => "io.modelcontextprotocol/oauth-client-credentials",
+            Self::EnterpriseManagedAuthorization => "io.modelcontextprotocol/enterprise-managed-authorization",
+        }
+    }
+}
+
+impl fmt::Display for Extension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
