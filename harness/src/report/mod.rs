@@ -345,6 +345,9 @@ static CALLBACK_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"/callback/[A-Za-z0-9_-]{12}").expect("valid regex"));
 static LOOPBACK_PORT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(127\.0\.0\.1|localhost):\d+").expect("valid regex"));
+/// A random value a client quotes in an error (a `state`, a verifier): 32 or more base64url
+/// characters mixing digits and both cases, which no word or metadata name does.
+static RANDOM_VALUE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[A-Za-z0-9_-]{32,}").expect("valid regex"));
 /// A process id some clients put before each log line (`[12345] Connecting…`).
 static PROCESS_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(^|\s)\[\d+\] ").expect("valid regex"));
 
@@ -368,6 +371,13 @@ fn redact(run: &ScenarioRun, value: Value) -> Value {
         let s = CLIENT_ID.replace_all(&s, "[$1-id]");
         let s = CALLBACK_ID.replace_all(&s, "/callback/[id]");
         let s = PROCESS_ID.replace_all(&s, "$1[pid] ");
+        let s = RANDOM_VALUE.replace_all(&s, |found: &regex::Captures| {
+            let value = &found[0];
+            let mixed = [char::is_ascii_digit, char::is_ascii_uppercase, char::is_ascii_lowercase]
+                .iter()
+                .all(|class| value.chars().any(|c| class(&c)));
+            if mixed { "[random]".to_owned() } else { value.to_owned() }
+        });
         LOOPBACK_PORT.replace_all(&s, "$1:[port]").into_owned()
     })
 }
