@@ -18,8 +18,7 @@ async fn spoken(name: &str, revision: Revision) -> (BTreeSet<String>, BTreeSet<S
     assert_eq!(run.verdict(), Verdict::Passed, "{name} under {revision}: the positive control fails");
     let exchanges = &run.observed.servers["main"].exchanges;
     let versions = exchanges.iter().filter_map(|e| e.protocol_version.clone()).collect();
-    let methods =
-        exchanges.iter().filter_map(|e| e.request_body.get("method")?.as_str().map(str::to_owned)).collect();
+    let methods = exchanges.iter().filter_map(|e| e.request_body.get("method")?.as_str().map(str::to_owned)).collect();
     (versions, methods)
 }
 
