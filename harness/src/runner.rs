@@ -212,6 +212,7 @@ pub async fn run(
                     .with_options(step.client_options.clone())
                     .with_login_timeout(scenario.login_timeout.unwrap_or(options.user_timeout))
                     .for_scenario(&scenario.name)
+                    .under(revision)
             })
             .collect();
         // A group's steps run at the same time, each as its own client invocation over the

@@ -305,7 +305,11 @@ fn reports_name_the_protocol_version_each_server_spoke() {
     let (code, out, err) = stdout(harness().args(["run", "backcompat-2025-03-26", "--format", "markdown"]));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("MCP protocol spoken: `main` 2025-03-26\n"), "{out}");
+    // The reference client speaks the protocol of the revision judging the run.
     let (code, out, err) = stdout(harness().args(["run", "happy-path", "--format", "json"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"protocol_version\": \"2026-07-28\""), "{out}");
+    let (code, out, err) = stdout(harness().args(["run", "happy-path", "--spec", "2025-11-25", "--format", "json"]));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("\"protocol_version\": \"2025-11-25\""), "{out}");
 }

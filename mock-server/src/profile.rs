@@ -80,6 +80,10 @@ pub struct ResourceKnobs {
     pub required_scopes: Vec<String>,
     /// The scope the `write_note` tool needs on top of `required_scopes`.
     pub write_scope: String,
+    /// A scope `tools/list` needs on top of `required_scopes` (none by default): the session
+    /// opens, and listing the tools is refused with 403 `insufficient_scope`, as the official
+    /// suite's step-up server does (a client steps up on any refused request, not only a call).
+    pub list_scope: Option<String>,
     /// `scope` carried by the 401 challenge (none: the challenge carries no `scope`).
     pub challenge_scope: Option<String>,
     /// The 403 `insufficient_scope` challenge names only the scopes the token lacks, not every
@@ -109,6 +113,7 @@ impl Default for ResourceKnobs {
             tools: vec![ToolKind::Echo, ToolKind::Add, ToolKind::WriteNote],
             required_scopes: Vec::new(),
             write_scope: "mcp:write".into(),
+            list_scope: None,
             challenge_scope: None,
             challenge_missing_only: false,
             trailing_slash: false,

@@ -226,6 +226,27 @@ async fn step_up_tool_answers_403_insufficient_scope() {
     assert!(challenge.contains("scope=\"mcp:write\""), "{challenge}");
 }
 
+#[tokio::test]
+async fn list_scope_opens_the_session_and_refuses_the_listing() {
+    let mut profile = Preset::StepUp.profile();
+    profile.resource.list_scope = Some("mcp:list".into());
+    let server = MockServer::builder().profile(profile).start().await;
+    let (_, tokens) = log_in(&server, "mcp:read").await;
+    let at = tokens["access_token"].as_str();
+    assert_eq!(mcp_initialize(&server, at).await.status(), 200, "the session opens");
+    let response = http()
+        .post(server.uri())
+        .bearer_auth(at.unwrap())
+        .header("accept", "application/json, text/event-stream")
+        .json(&serde_json::json!({"jsonrpc":"2.0","id":2,"method":"tools/list"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.contains("error=\"insufficient_scope\", scope=\"mcp:list mcp:read\""), "{challenge}");
+}
+
 /// The 403 challenge a `write_note` call gets with a token for `mcp:read`.
 async fn write_note_challenge(server: &MockServer) -> String {
     let (_, tokens) = log_in(server, "mcp:read").await;

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::browser::{Browser, Visit};
 use crate::extension::Extension;
+use crate::revision::Revision;
 use crate::scenario::{BrowserAction, Status, Verb};
 
 pub use codex::CodexClient;
@@ -72,6 +73,9 @@ pub struct StepContext {
     /// The login timeout to give a client that can be told one: the scenario's, else
     /// `user_timeout`.
     pub login_timeout: Duration,
+    /// The revision the run is judged by. A client that speaks several lets it choose what it
+    /// speaks (the reference client's protocol version); a real client speaks what it speaks.
+    pub revision: Revision,
     browser: Browser,
     visits: Arc<Mutex<Vec<Visit>>>,
     /// Time spent with a client process alive (for the harness-overhead benchmark).
@@ -86,6 +90,7 @@ impl StepContext {
             action,
             user_timeout,
             login_timeout: user_timeout,
+            revision: Revision::LATEST,
             options: Default::default(),
             browser: Browser::new(),
             visits: Arc::default(),
@@ -102,6 +107,12 @@ impl StepContext {
     /// With the scenario's login timeout, for clients that can be told one.
     pub fn with_login_timeout(mut self, timeout: Duration) -> Self {
         self.login_timeout = timeout;
+        self
+    }
+
+    /// Judged by `revision`.
+    pub fn under(mut self, revision: Revision) -> Self {
+        self.revision = revision;
         self
     }
 

@@ -262,6 +262,9 @@ pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim)
     // Output is read as it comes, not by lines: prompts end without a newline, and authorization
     // URLs must be visited while the client waits for them.
     let (chunks, mut printed) = tokio::sync::mpsc::unbounded_channel();
+    // Counted before the child starts: a client that opens the browser at once would otherwise
+    // have its URL taken for an earlier step's.
+    let mut seen = shim.count();
     let Started { mut child, mut stdin, stdout: out, stderr: err } = start(invocation, chunks)?;
     let group = ProcessGroup::of(&child);
     let mut answers = invocation.input.answers.iter();
@@ -269,7 +272,6 @@ pub async fn run(invocation: &Invocation, ctx: &StepContext, shim: &BrowserShim)
     let mut output = String::new();
     // Where the next prompt is looked for, and where the next URL scan starts.
     let (mut prompt_from, mut scanned) = (0, 0);
-    let mut seen = shim.count();
     let mut visited = std::collections::HashSet::new();
     let mut deadline = tokio::time::Instant::now() + invocation.timeout;
     let mut why = format!("did not finish within {} s", invocation.timeout.as_secs());
@@ -537,8 +539,9 @@ mod tests {
     #[tokio::test]
     async fn urls_given_to_the_shim_reach_the_browser() {
         let (_home, shim, ctx) = sandbox(BrowserAction::Abandon);
-        // The client waits far longer than the harness needs to see the URL, however loaded the
-        // machine; the abandoned visit then gives it the user's 1 s before it is killed.
+        // The browser is opened at once, before the harness may have looked at the shim: it must
+        // still be visited. The client then outwaits any load; the abandoned visit gives it the
+        // user's 1 s before it is killed.
         let mut inv = invocation("xdg-open http://127.0.0.1:9/authorize; sleep 20", Duration::from_secs(30));
         inv.env.extend(shim.env());
         let finished = run(&inv, &ctx, &shim).await.unwrap();

@@ -80,6 +80,9 @@ impl ProtectedResource {
         if calls_tool(body, "write_note") {
             needed.push(&knobs.write_scope);
         }
+        if let Some(scope) = knobs.list_scope.as_deref().filter(|_| lists_tools(body)) {
+            needed.push(scope);
+        }
         if needed.iter().all(|s| granted.scopes.contains(*s)) {
             Ok(())
         } else {
@@ -135,15 +138,23 @@ impl ProtectedResource {
 
 /// Whether a JSON-RPC body (or batch) calls the named tool.
 fn calls_tool(body: &Bytes, tool: &str) -> bool {
+    any_message(body, |m| {
+        m.get("method").and_then(Value::as_str) == Some("tools/call")
+            && m.pointer("/params/name").and_then(Value::as_str) == Some(tool)
+    })
+}
+
+/// Whether a JSON-RPC body (or batch) lists the tools.
+fn lists_tools(body: &Bytes) -> bool {
+    any_message(body, |m| m.get("method").and_then(Value::as_str) == Some("tools/list"))
+}
+
+fn any_message(body: &Bytes, matches: impl Fn(&Value) -> bool) -> bool {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return false;
     };
-    let is_call = |m: &Value| {
-        m.get("method").and_then(Value::as_str) == Some("tools/call")
-            && m.pointer("/params/name").and_then(Value::as_str) == Some(tool)
-    };
     match &value {
-        Value::Array(batch) => batch.iter().any(is_call),
-        message => is_call(message),
+        Value::Array(batch) => batch.iter().any(matches),
+        message => matches(message),
     }
 }

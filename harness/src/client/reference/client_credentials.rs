@@ -33,7 +33,7 @@ impl ReferenceClient {
         entry: &ServerEntry,
         machine: &MachineCredentials,
     ) -> Result<(), String> {
-        let challenge = probe(&entry.url).await?.challenge;
+        let challenge = probe(&entry.url, ctx.revision).await?.challenge;
         let store = FileCredentialStore::new(&ctx.home, entry);
         let (mut manager, _http) = self.manager(&entry.url).await.map_err(describe)?;
         manager.set_credential_store(store.clone());

@@ -22,7 +22,7 @@ impl ReferenceClient {
         entry: &ServerEntry,
         sign_on: &EnterpriseSignOn,
     ) -> Result<(), String> {
-        let challenge = probe(&entry.url).await?.challenge;
+        let challenge = probe(&entry.url, ctx.revision).await?.challenge;
         let (manager, _http) = self.manager(&entry.url).await.map_err(describe)?;
         let metadata = manager.resolve_metadata_from_challenge(challenge.as_deref()).await.map_err(describe)?.metadata;
         let issuer = metadata.issuer.clone().ok_or("the authorization server metadata names no issuer")?;

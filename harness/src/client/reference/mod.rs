@@ -12,9 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use rmcp::ServiceExt as _;
 use rmcp::model::{CallToolRequestParams, ClientConfig};
-use rmcp::service::{RoleClient, RunningService};
+use rmcp::service::{ClientServiceExt as _, RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::auth::{
     AuthClient, AuthError, AuthorizationManager, AuthorizationMetadataSource, AuthorizationRequest,
@@ -31,6 +30,7 @@ use super::{
     StepContext, Support, ToolInfo,
 };
 use crate::extension::Extension;
+use crate::revision::Revision;
 use crate::scenario::{Status, Verb};
 use crate::www_authenticate;
 
@@ -39,9 +39,11 @@ mod direct_grant;
 mod enterprise;
 mod fault;
 mod oauth_http;
+mod protocol;
 
 pub use fault::Fault;
 use oauth_http::OAuthHttp;
+use protocol::{Probe, probe};
 
 /// The reference client, optionally with faults.
 #[derive(Debug, Default, Clone)]
@@ -129,7 +131,7 @@ impl ClientAdapter for ReferenceClient {
                 machine: None,
                 enterprise: None,
             };
-            let (raw, normalized) = self.status(&ctx.home, &entry).await;
+            let (raw, normalized) = self.status(ctx, &entry).await;
             reply.output.push_str(&format!("{name}\t{}\t{raw}\n", stored.url));
             reply.statuses.push(EntryStatus { name: name.clone(), raw, normalized });
         }
@@ -137,46 +139,39 @@ impl ClientAdapter for ReferenceClient {
     }
 
     async fn import(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
-        let connected = match self.connect(&ctx.home, entry).await {
-            // A login without a browser (client credentials, an ID-JAG) comes with no refresh
-            // token and needs none: the client asks for a new token the same way.
-            Err(ConnectError::Rejected(_) | ConnectError::Other(_)) if self.logs_in_without_browser(entry) => {
-                match self.login_without_browser(ctx, entry).await {
-                    Some(Err(error)) => return Ok(Reply::failure(error)),
-                    _ => self.connect(&ctx.home, entry).await,
-                }
-            }
-            // The fault's way out of a token that stopped working: the browser again.
-            Err(ConnectError::Rejected(_)) if self.has(Fault::NeverRefresh) => {
-                match self.authorize(ctx, entry, None).await {
-                    Ok(()) => self.connect(&ctx.home, entry).await,
-                    Err(error) => return Ok(Reply::failure(error)),
-                }
-            }
-            connected => connected,
-        };
-        let client = match connected {
-            Ok(client) => client,
-            Err(error) => return Ok(Reply::failure(error.to_string())),
-        };
-        let listed = match self.has(Fault::FirstPageOfToolsOnly) {
-            true => client.list_tools(None).await.map(|page| page.tools),
-            false => client.list_all_tools().await,
-        };
-        let _ = client.cancel().await;
+        let mut output = String::new();
+        let first_page_only = self.has(Fault::FirstPageOfToolsOnly);
+        let listed = self
+            .stepping_up(
+                ctx,
+                entry,
+                &mut output,
+                "tools/list",
+                || self.connect_or_log_in_again(ctx, entry),
+                |client| async move {
+                    let listed = match first_page_only {
+                        true => client.list_tools(None).await.map(|page| page.tools),
+                        false => client.list_all_tools().await,
+                    };
+                    let _ = client.cancel().await;
+                    listed
+                },
+            )
+            .await;
         let tools: Vec<ToolInfo> = match listed {
             Ok(tools) => tools
                 .into_iter()
                 .map(|t| ToolInfo { name: t.name.to_string(), input_schema: Value::Object((*t.input_schema).clone()) })
                 .collect(),
-            Err(error) => return Ok(Reply::failure(format!("tools/list failed: {error}"))),
+            Err(error) => return Ok(Reply { output, ..Reply::failure(error) }),
         };
         let mut registry = Registry::load(&ctx.home)?;
         if let Some(stored) = registry.servers.get_mut(&entry.name) {
             stored.tools = tools.clone();
         }
         registry.save(&ctx.home)?;
-        Ok(Reply { tools: Some(tools), ..Reply::success(format!("imported tools of {}", entry.name)) })
+        output.push_str(&format!("imported tools of {}", entry.name));
+        Ok(Reply { tools: Some(tools), ..Reply::success(output) })
     }
 
     async fn call(
@@ -187,66 +182,38 @@ impl ClientAdapter for ReferenceClient {
         arguments: &serde_json::Map<String, Value>,
     ) -> Result<Reply, AdapterError> {
         let mut output = String::new();
-        let limit = if self.has(Fault::UnboundedStepUp) { 10 } else { STEP_UP_LIMIT };
-        for attempt in 0..=limit {
-            // A scope the server newly requires refuses the session's `initialize` as well as
-            // the call, and both are the same challenge to step up for (MCP authorization
-            // 2025-11-25 §"Scope Challenge Handling" covers any request).
-            let (failure, challenge) = match self.connect(&ctx.home, entry).await {
-                Ok(client) => {
-                    let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments.clone());
-                    let result = client.call_tool(params).await;
-                    let _ = client.cancel().await;
-                    match result {
-                        Ok(result) => {
-                            let text: Vec<String> =
-                                result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect();
-                            let text = text.join("\n");
-                            return Ok(if result.is_error == Some(true) {
-                                Reply {
-                                    output,
-                                    content: Some(text.clone()),
-                                    ..Reply::failure(format!("tool error: {text}"))
-                                }
-                            } else {
-                                Reply { content: Some(text), ..Reply::success(output) }
-                            });
-                        }
-                        Err(error) => {
-                            let challenge = error.auth_challenge().map(str::to_owned);
-                            (format!("tools/call failed: {error}"), challenge)
-                        }
+        let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments.clone());
+        let called = self
+            .stepping_up(
+                ctx,
+                entry,
+                &mut output,
+                "tools/call",
+                || self.connect(ctx, entry),
+                |client| {
+                    let params = params.clone();
+                    async move {
+                        let result = client.call_tool(params).await;
+                        let _ = client.cancel().await;
+                        result
                     }
-                }
-                Err(ConnectError::Rejected(challenge)) => {
-                    (ConnectError::Rejected(challenge.clone()).to_string(), Some(challenge))
-                }
-                Err(error) => return Ok(Reply { output, ..Reply::failure(error.to_string()) }),
-            };
-            let needed = challenge.as_deref().and_then(|c| www_authenticate::param(c, "scope"));
-            let insufficient =
-                challenge.as_deref().and_then(|c| www_authenticate::param(c, "error")) == Some("insufficient_scope");
-            match needed.filter(|_| insufficient && attempt < limit) {
-                Some(needed) => {
-                    // SEP-2350 (MCP 2026-07-28): ask for the scopes asked for before, and those
-                    // granted (§Scope Selection Strategy says "previously granted"), plus what
-                    // the challenge names; a challenge may name only what the token lacks.
-                    let mut scopes = match self.has(Fault::ChallengedScopesOnly) {
-                        true => Vec::new(),
-                        false => previous_scopes(&ctx.home, &entry.url),
-                    };
-                    scopes.extend(needed.split_whitespace().map(str::to_owned));
-                    scopes.sort();
-                    scopes.dedup();
-                    output.push_str(&format!("step-up: re-authorizing for `{}`\n", scopes.join(" ")));
-                    if let Err(error) = self.authorize(ctx, entry, Some(scopes)).await {
-                        return Ok(Reply { output, ..Reply::failure(format!("step-up failed: {error}")) });
+                },
+            )
+            .await;
+        Ok(match called {
+            Ok(result) => {
+                let text: Vec<String> =
+                    result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect();
+                let text = text.join("\n");
+                match result.is_error == Some(true) {
+                    true => {
+                        Reply { output, content: Some(text.clone()), ..Reply::failure(format!("tool error: {text}")) }
                     }
+                    false => Reply { content: Some(text), ..Reply::success(output) },
                 }
-                None => return Ok(Reply { output, ..Reply::failure(failure) }),
             }
-        }
-        Ok(Reply { output, ..Reply::failure("insufficient scope after step-up retries") })
+            Err(error) => Reply { output, ..Reply::failure(error) },
+        })
     }
 
     async fn restart(&self, ctx: &StepContext) -> Result<Reply, AdapterError> {
@@ -300,6 +267,83 @@ impl ClientAdapter for ReferenceClient {
 }
 
 impl ReferenceClient {
+    /// Opens a session and runs `operation` on it; when the session or the operation is refused
+    /// with 403 `insufficient_scope`, re-authorizes and tries again, a few times at most (MCP
+    /// authorization 2025-11-25 §Scope Challenge Handling covers any request: the session's
+    /// opening request, `tools/list` and `tools/call` alike). What it did goes to `output`.
+    async fn stepping_up<T, C, O>(
+        &self,
+        ctx: &StepContext,
+        entry: &ServerEntry,
+        output: &mut String,
+        what: &str,
+        connect: impl Fn() -> C,
+        operation: impl Fn(RunningService<RoleClient, ClientConfig>) -> O,
+    ) -> Result<T, String>
+    where
+        C: Future<Output = Result<RunningService<RoleClient, ClientConfig>, ConnectError>>,
+        O: Future<Output = Result<T, rmcp::ServiceError>>,
+    {
+        let limit = if self.has(Fault::UnboundedStepUp) { 10 } else { STEP_UP_LIMIT };
+        for attempt in 0..=limit {
+            let (failure, challenge) = match connect().await {
+                Ok(client) => match operation(client).await {
+                    Ok(value) => return Ok(value),
+                    Err(error) => (format!("{what} failed: {error}"), error.auth_challenge().map(str::to_owned)),
+                },
+                Err(ConnectError::Rejected(challenge)) => {
+                    (ConnectError::Rejected(challenge.clone()).to_string(), Some(challenge))
+                }
+                Err(error) => return Err(error.to_string()),
+            };
+            let needed = challenge.as_deref().and_then(|c| www_authenticate::param(c, "scope"));
+            let insufficient =
+                challenge.as_deref().and_then(|c| www_authenticate::param(c, "error")) == Some("insufficient_scope");
+            let Some(needed) = needed.filter(|_| insufficient && attempt < limit) else {
+                return Err(failure);
+            };
+            let scopes = step_up_scopes(self.union_on_step_up(ctx), &ctx.home, &entry.url, needed);
+            output.push_str(&format!("step-up: re-authorizing for `{}`\n", scopes.join(" ")));
+            self.authorize(ctx, entry, Some(scopes)).await.map_err(|error| format!("step-up failed: {error}"))?;
+        }
+        Err("insufficient scope after step-up retries".into())
+    }
+
+    /// Whether a step-up asks for the scopes asked for and granted before as well as the
+    /// challenged ones: from 2026-07-28 (SEP-2350: "the union of the client's previously
+    /// requested scope set and the scopes from the current challenge"; §Scope Selection Strategy
+    /// adds "previously granted"). Under 2025-11-25 step 2 of §Step-Up Authorization Flow goes by
+    /// the Scope Selection Strategy, whose first source is the challenge: its scopes alone.
+    fn union_on_step_up(&self, ctx: &StepContext) -> bool {
+        ctx.revision >= Revision::V2026_07_28 && !self.has(Fault::ChallengedScopesOnly)
+    }
+
+    /// A session with the stored login; a login without a browser (client credentials, an
+    /// ID-JAG) comes with no refresh token and needs none, so a refused one is renewed the same
+    /// way. With the `never-refresh` fault, a login that stopped working is renewed in the
+    /// browser.
+    async fn connect_or_log_in_again(
+        &self,
+        ctx: &StepContext,
+        entry: &ServerEntry,
+    ) -> Result<RunningService<RoleClient, ClientConfig>, ConnectError> {
+        match self.connect(ctx, entry).await {
+            Err(ConnectError::Rejected(_) | ConnectError::Other(_)) if self.logs_in_without_browser(entry) => {
+                match self.login_without_browser(ctx, entry).await {
+                    Some(Err(error)) => Err(ConnectError::Other(error)),
+                    _ => self.connect(ctx, entry).await,
+                }
+            }
+            Err(ConnectError::Rejected(_)) if self.has(Fault::NeverRefresh) => {
+                match self.authorize(ctx, entry, None).await {
+                    Ok(()) => self.connect(ctx, entry).await,
+                    Err(error) => Err(ConnectError::Other(error)),
+                }
+            }
+            connected => connected,
+        }
+    }
+
     /// Whether the entry logs in by an authorization extension, with no user at a browser.
     fn logs_in_without_browser(&self, entry: &ServerEntry) -> bool {
         entry.machine.is_some() || entry.enterprise.is_some()
@@ -328,7 +372,7 @@ impl ReferenceClient {
         entry: &ServerEntry,
         scopes: Option<Vec<String>>,
     ) -> Result<(), String> {
-        let mut challenge = probe(&entry.url).await?.challenge;
+        let mut challenge = probe(&entry.url, ctx.revision).await?.challenge;
         if self.has(Fault::IgnoreResourceMetadata) {
             challenge = challenge.map(|c| www_authenticate::without_param(&c, "resource_metadata"));
         }
@@ -425,7 +469,8 @@ impl ReferenceClient {
 
     /// A careful status: stored credentials count only if they work now; without them, the
     /// server is asked whether it wants OAuth.
-    async fn status(&self, home: &Path, entry: &ServerEntry) -> (String, Status) {
+    async fn status(&self, ctx: &StepContext, entry: &ServerEntry) -> (String, Status) {
+        let home = &ctx.home;
         let key = match self.has(Fault::StatusReadsOtherKey) {
             true => format!("{}|{}", entry.name, entry.url),
             false => entry.url.clone(),
@@ -435,7 +480,7 @@ impl ReferenceClient {
             if self.has(Fault::StatusTrustsFile) {
                 return ("logged in".into(), Status::Oauth);
             }
-            return match self.connect(home, entry).await {
+            return match self.connect(ctx, entry).await {
                 Ok(client) => {
                     let _ = client.cancel().await;
                     ("logged in".into(), Status::Oauth)
@@ -453,7 +498,7 @@ impl ReferenceClient {
         if self.has(Fault::StatusProbesOriginOnly) {
             return origin_only_status(&entry.url).await;
         }
-        match probe(&entry.url).await {
+        match probe(&entry.url, ctx.revision).await {
             Ok(Probe { status: 401, .. }) => ("not logged in".into(), Status::NotLoggedIn),
             Ok(Probe { status, .. }) if (200..300).contains(&status) => ("no auth needed".into(), Status::Unsupported),
             Ok(Probe { status, .. }) => (format!("error: server answered {status}"), Status::Error),
@@ -464,9 +509,10 @@ impl ReferenceClient {
     /// An MCP session with the stored credentials (refreshed by rmcp when needed).
     async fn connect(
         &self,
-        home: &Path,
+        ctx: &StepContext,
         entry: &ServerEntry,
     ) -> Result<RunningService<RoleClient, ClientConfig>, ConnectError> {
+        let home = &ctx.home;
         let mut store = FileCredentialStore::new(home, entry);
         store.hide_refresh_token = self.has(Fault::NeverRefresh);
         store.keep_refresh_token = self.has(Fault::KeepRotatedOutRefreshToken);
@@ -495,7 +541,7 @@ impl ReferenceClient {
             http,
             StreamableHttpClientTransportConfig::with_uri(entry.url.as_str()),
         );
-        let mut config = ClientConfig::default();
+        let mut config = protocol::client_config(ctx.revision);
         // A login by client credentials is the extension in use: the client says so in its
         // capabilities (SEP-1724's `extensions`, which rmcp sends in `initialize`).
         let in_use = match CredentialFile::read(&store.path).map(|f| f.client_id_kind) {
@@ -506,7 +552,7 @@ impl ReferenceClient {
         if let Some(extension) = in_use.filter(|_| !self.has(Fault::UndeclaredExtension)) {
             config.capabilities.extensions = Some([(extension.id().to_owned(), Default::default())].into());
         }
-        let failure = match config.serve(transport).await {
+        let failure = match config.serve_with_lifecycle(transport, protocol::lifecycle(ctx.revision)).await {
             Ok(client) => return Ok(client),
             Err(e) => e,
         };
@@ -539,32 +585,6 @@ enum ConnectError {
 
 fn describe(error: AuthError) -> String {
     error.to_string()
-}
-
-/// What an unauthenticated request to the MCP endpoint answers.
-struct Probe {
-    status: u16,
-    challenge: Option<String>,
-}
-
-async fn probe(url: &str) -> Result<Probe, String> {
-    let initialize = serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "mcp-auth-harness-reference", "version": env!("CARGO_PKG_VERSION")}}});
-    let response = http()
-        .post(url)
-        .header("accept", "application/json, text/event-stream")
-        .json(&initialize)
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach {url}: {e}"))?;
-    let challenge = response
-        .headers()
-        .get("www-authenticate")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.to_ascii_lowercase().starts_with("bearer"))
-        .map(str::to_owned);
-    Ok(Probe { status: response.status().as_u16(), challenge })
 }
 
 /// [`Fault::StatusProbesOriginOnly`]: RFC 8414 probes on the MCP origin only, as Codex 0.125.0's
@@ -609,6 +629,16 @@ fn access_token(home: &Path, url: &str) -> Option<String> {
     let file = CredentialFile::read(&credentials_path(home, url))?;
     let token = serde_json::to_value(&file.stored.token_response).ok()?;
     token.get("access_token")?.as_str().map(str::to_owned)
+}
+
+/// The scopes a step-up asks for: the challenged ones, after those of the last login when
+/// `union` (a challenge may name only what the token lacks).
+fn step_up_scopes(union: bool, home: &Path, url: &str, challenged: &str) -> Vec<String> {
+    let mut scopes = if union { previous_scopes(home, url) } else { Vec::new() };
+    scopes.extend(challenged.split_whitespace().map(str::to_owned));
+    scopes.sort();
+    scopes.dedup();
+    scopes
 }
 
 /// The scopes of the last login: those asked for and those granted.
