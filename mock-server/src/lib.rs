@@ -101,6 +101,7 @@
 //! ```
 
 mod authorization;
+pub mod dpop;
 pub mod jose;
 mod live;
 mod peers;

@@ -32,6 +32,44 @@ pub struct Profile {
     /// authorization, SEP-990): it exchanges the user's ID token for an ID-JAG that the
     /// authorization server accepts with the JWT-bearer grant.
     pub enterprise_idp: EnterpriseIdpKnobs,
+    /// DPoP (RFC 9449, the MCP DPoP extension SEP-1932): sender-constrained tokens, bound to a
+    /// key the client proves it holds on every request.
+    pub dpop: DpopKnobs,
+}
+
+/// DPoP at the token endpoint and the MCP endpoint (RFC 9449).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct DpopKnobs {
+    /// Advertise `dpop_signing_alg_values_supported: ["ES256"]` (authorization server and
+    /// protected resource metadata); a token request with a valid `DPoP` proof gets a token
+    /// bound to the proof's key (`token_type` `DPoP`; refresh tokens of public clients too), which
+    /// the MCP endpoint accepts only as `Authorization: DPoP` with a proof carrying its `ath`. A
+    /// token request without a proof still gets a bearer token.
+    pub enabled: bool,
+    /// The token endpoint wants its nonce in every proof: a proof without it gets 400
+    /// `use_dpop_nonce` and a `DPoP-Nonce` header (RFC 9449 §8).
+    pub token_nonce: bool,
+    /// The MCP endpoint wants its nonce in every proof: a proof without it gets 401
+    /// `WWW-Authenticate: DPoP error="use_dpop_nonce"` and a `DPoP-Nonce` header (RFC 9449 §9).
+    pub resource_nonce: bool,
+    /// How far a proof's `iat` may be from now, in seconds (SEP-1932: ±5 minutes).
+    pub iat_window_secs: u64,
+    /// The MCP endpoint refuses every proof as a replay (`invalid_dpop_proof`, "jti already
+    /// used"), as it would if an attacker had sent the same proof first: a negative scenario.
+    pub resource_refuses_as_replayed: bool,
+}
+
+impl Default for DpopKnobs {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            token_nonce: false,
+            resource_nonce: false,
+            iat_window_secs: 300,
+            resource_refuses_as_replayed: false,
+        }
+    }
 }
 
 /// The enterprise identity provider (SEP-990).

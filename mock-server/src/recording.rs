@@ -18,7 +18,7 @@ pub const BODY_LIMIT: usize = 1 << 20;
 
 const REQUEST_HEADERS: &[&str] =
     &["authorization", "dpop", "content-type", "accept", "mcp-protocol-version", "mcp-session-id"];
-const RESPONSE_HEADERS: &[&str] = &["www-authenticate", "location", "content-type", "mcp-session-id"];
+const RESPONSE_HEADERS: &[&str] = &["www-authenticate", "location", "content-type", "mcp-session-id", "dpop-nonce"];
 
 /// Marks a response with the endpoint that produced it, for the transcript.
 pub fn tagged(endpoint: Endpoint, response: impl IntoResponse) -> Response {

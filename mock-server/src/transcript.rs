@@ -309,7 +309,16 @@ fn decode_jwts(exchange: &mut Exchange) {
     for name in JWT_FIELDS {
         let value = exchange.body_param(name).or_else(|| exchange.request_headers.get(*name).map(String::as_str));
         let Some(jwt) = value.and_then(|v| crate::jose::Jwt::decode_unverified(v).ok()) else { continue };
-        exchange.jwts.insert((*name).to_owned(), serde_json::json!({"header": jwt.header, "claims": jwt.claims}));
+        let mut decoded = serde_json::json!({"header": jwt.header, "claims": jwt.claims});
+        // The token is labelled before anyone reads the transcript, so whether a DPoP proof's
+        // `ath` is its hash (RFC 9449 §4.2) is noted now, while it can be computed.
+        let token = exchange.request_headers.get("authorization").and_then(|a| a.split_once(' ')).map(|(_, t)| t.trim());
+        if *name == "dpop"
+            && let (Some(ath), Some(token)) = (jwt.claim("ath"), token)
+        {
+            decoded["ath_matches_token"] = (ath == crate::dpop::token_hash(token)).into();
+        }
+        exchange.jwts.insert((*name).to_owned(), decoded);
     }
 }
 
@@ -339,12 +348,14 @@ fn redact_authorization(labels: &mut Secrets, value: &str) -> String {
         return labels.label("credentials", value);
     };
     let credentials = credentials.trim();
-    if scheme.eq_ignore_ascii_case("bearer") {
+    // A DPoP-bound token (RFC 9449 §7.1) is labelled as a bearer one is: checks follow it.
+    let bearer = scheme.eq_ignore_ascii_case("bearer");
+    if bearer || scheme.eq_ignore_ascii_case("dpop") {
         let label = match labels.known(credentials) {
             Some(known) => known.to_owned(),
             None => labels.label("unknown_token", credentials),
         };
-        format!("Bearer {label}")
+        format!("{} {label}", if bearer { "Bearer" } else { "DPoP" })
     } else if scheme.eq_ignore_ascii_case("basic") {
         format!("Basic {}", redact_basic(labels, credentials))
     } else {

@@ -13,11 +13,13 @@ pub struct OAuthError {
     pub description: String,
     /// Set for `invalid_client` after an attempted HTTP Basic authentication (RFC 6749 §5.2).
     pub basic_challenge: bool,
+    /// The `DPoP-Nonce` header of a `use_dpop_nonce` error (RFC 9449 §8).
+    pub dpop_nonce: Option<String>,
 }
 
 impl OAuthError {
     fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
-        Self { status, code, description: description.into(), basic_challenge: false }
+        Self { status, code, description: description.into(), basic_challenge: false, dpop_nonce: None }
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
@@ -56,6 +58,19 @@ impl OAuthError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_client_metadata", description)
     }
 
+    /// A DPoP proof that fails RFC 9449 §4.3 (§5).
+    pub fn invalid_dpop_proof(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_dpop_proof", description)
+    }
+
+    /// The proof must carry this nonce (RFC 9449 §8).
+    pub fn use_dpop_nonce(nonce: &str) -> Self {
+        Self {
+            dpop_nonce: Some(nonce.to_owned()),
+            ..Self::new(StatusCode::BAD_REQUEST, "use_dpop_nonce", "Authorization server requires nonce in DPoP proof")
+        }
+    }
+
     pub fn payload_too_large() -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "request body over 1 MiB")
     }
@@ -69,6 +84,9 @@ impl IntoResponse for OAuthError {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.basic_challenge {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"mock-server\""));
+        }
+        if let Some(nonce) = self.dpop_nonce.as_deref().and_then(|n| HeaderValue::from_str(n).ok()) {
+            headers.insert("dpop-nonce", nonce);
         }
         response
     }

@@ -119,6 +119,8 @@ pub struct AccessToken {
     pub client_id: String,
     pub resource: Option<String>,
     pub scopes: Scopes,
+    /// The thumbprint of the DPoP key the token is bound to (RFC 9449 §6: `cnf.jkt`).
+    pub jkt: Option<String>,
     expires: Instant,
     revoked: bool,
     family: u64,
@@ -131,6 +133,8 @@ struct RefreshToken {
     scopes: Scopes,
     family: u64,
     state: RefreshState,
+    /// The DPoP key a public client's refresh token is bound to (RFC 9449 §5).
+    jkt: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -287,6 +291,7 @@ impl Grants {
         redirect_uri: Option<&str>,
         verifier: Option<&str>,
         resource: Option<&str>,
+        jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let ttl = Duration::from_secs(self.knobs.code_ttl_secs);
         let grant = self.codes.get_mut(code).ok_or_else(|| OAuthError::invalid_grant("unknown authorization code"))?;
@@ -323,16 +328,22 @@ impl Grants {
         {
             return Err(OAuthError::invalid_target("resource differs from the authorization request's"));
         }
-        Ok(self.issue_tokens(client_id, request.resource, request.scopes, family))
+        Ok(self.issue_tokens(client_id, request.resource, request.scopes, family, jkt))
     }
 
     /// An access token on a grant the caller has checked and that needs no code: the
     /// `client_credentials` grant (SEP-1046; no refresh token, RFC 6749 §4.4.3: the client can
     /// simply ask again) and the JWT-bearer grant of an ID-JAG (SEP-990 §5; the client asks its
     /// identity provider again).
-    pub fn grant_access(&mut self, client_id: &str, scopes: Scopes, resource: Option<&str>) -> TokenResponse {
+    pub fn grant_access(
+        &mut self,
+        client_id: &str,
+        scopes: Scopes,
+        resource: Option<&str>,
+        jkt: Option<&str>,
+    ) -> TokenResponse {
         let family = self.new_family();
-        self.issue_access_only(client_id, resource.map(str::to_owned), scopes, family)
+        self.issue_access_only(client_id, resource.map(str::to_owned), scopes, family, jkt)
     }
 
     /// The `refresh_token` grant, with rotation and reuse detection (OAuth 2.1 §4.3).
@@ -342,6 +353,7 @@ impl Grants {
         refresh_token: &str,
         scope: Option<&str>,
         resource: Option<&str>,
+        jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let rotate = self.knobs.refresh == RefreshPolicy::Rotate;
         let revoke_on_reuse = self.knobs.revoke_family_on_reuse;
@@ -365,6 +377,11 @@ impl Grants {
                 return Err(OAuthError::invalid_grant("refresh token was already rotated (reuse detected)"));
             }
         }
+        if token.jkt.as_deref().is_some_and(|bound| jkt != Some(bound)) {
+            return Err(OAuthError::invalid_grant(
+                "the refresh token is bound to a DPoP key this request does not prove (RFC 9449 §5)",
+            ));
+        }
         let requested = parse_scopes(scope);
         if !requested.is_subset(&token.scopes) {
             return Err(OAuthError::invalid_scope("refresh may not widen the granted scopes"));
@@ -378,9 +395,9 @@ impl Grants {
         let (family, bound) = (token.family, token.resource.clone());
         if rotate {
             token.state = RefreshState::Rotated;
-            Ok(self.issue_tokens(client_id, bound, scopes, family))
+            Ok(self.issue_tokens(client_id, bound, scopes, family, jkt))
         } else {
-            let mut response = self.issue_access_only(client_id, bound, scopes, family);
+            let mut response = self.issue_access_only(client_id, bound, scopes, family, jkt);
             response.refresh_token = Some(refresh_token.to_owned());
             Ok(response)
         }
@@ -447,9 +464,14 @@ impl Grants {
         resource: Option<String>,
         scopes: Scopes,
         family: u64,
+        jkt: Option<&str>,
     ) -> TokenResponse {
-        let mut response = self.issue_access_only(client_id, resource.clone(), scopes.clone(), family);
-        let may_refresh = self.clients.get(client_id).is_none_or(|c| c.may_refresh);
+        let mut response = self.issue_access_only(client_id, resource.clone(), scopes.clone(), family, jkt);
+        let client = self.clients.get(client_id);
+        let may_refresh = client.is_none_or(|c| c.may_refresh);
+        // A confidential client's refresh token is sender-constrained by its authentication
+        // already; only a public client's is bound to its DPoP key (RFC 9449 §5).
+        let public = client.is_none_or(|c| c.auth_method == ClientAuthMethod::None);
         if self.knobs.refresh != RefreshPolicy::None && may_refresh {
             let value = random_token("rt");
             self.refresh.insert(
@@ -461,6 +483,7 @@ impl Grants {
                     scopes,
                     family,
                     state: RefreshState::Active,
+                    jkt: jkt.filter(|_| public).map(str::to_owned),
                 },
             );
             self.record_issued("refresh_token", &value, client_id);
@@ -475,6 +498,7 @@ impl Grants {
         resource: Option<String>,
         scopes: Scopes,
         family: u64,
+        jkt: Option<&str>,
     ) -> TokenResponse {
         let value = random_token("at");
         let ttl = self.knobs.access_token_ttl_secs;
@@ -485,13 +509,16 @@ impl Grants {
                 client_id: client_id.to_owned(),
                 resource,
                 scopes,
+                jkt: jkt.map(str::to_owned),
                 expires: Instant::now() + Duration::from_secs(ttl),
                 revoked: false,
                 family,
             },
         );
         self.record_issued("access_token", &value, client_id);
-        TokenResponse { access_token: value, token_type: "Bearer", expires_in: ttl, refresh_token: None, scope }
+        // RFC 9449 §5: a bound token's type is `DPoP`.
+        let token_type = if jkt.is_some() { "DPoP" } else { "Bearer" };
+        TokenResponse { access_token: value, token_type, expires_in: ttl, refresh_token: None, scope }
     }
 
     fn record_issued(&mut self, kind: &'static str, value: &str, client_id: &str) {
@@ -577,8 +604,8 @@ mod tests {
     fn code_is_single_use_and_replay_revokes_its_tokens() {
         let mut g = grants(RefreshPolicy::Rotate);
         let c = code(&mut g);
-        let ok = g.redeem_code("c", &c, Some("http://127.0.0.1:1/cb"), Some(VERIFIER), None).unwrap();
-        let again = g.redeem_code("c", &c, Some("http://127.0.0.1:1/cb"), Some(VERIFIER), None);
+        let ok = g.redeem_code("c", &c, Some("http://127.0.0.1:1/cb"), Some(VERIFIER), None, None).unwrap();
+        let again = g.redeem_code("c", &c, Some("http://127.0.0.1:1/cb"), Some(VERIFIER), None, None);
         assert_eq!(again.unwrap_err().code, "invalid_grant");
         let aud = ["http://r/mcp".to_owned()];
         assert_eq!(g.validate(&ok.access_token, &aud).unwrap_err(), TokenRejection::Revoked);
@@ -589,7 +616,7 @@ mod tests {
         let mut g = grants(RefreshPolicy::Rotate);
         let c = code(&mut g);
         let wrong = "x".repeat(43);
-        let err = g.redeem_code("c", &c, Some("http://127.0.0.1:1/cb"), Some(&wrong), None).unwrap_err();
+        let err = g.redeem_code("c", &c, Some("http://127.0.0.1:1/cb"), Some(&wrong), None, None).unwrap_err();
         assert_eq!(err.code, "invalid_grant");
     }
 
@@ -597,22 +624,22 @@ mod tests {
     fn rotated_refresh_token_reuse_revokes_the_family() {
         let mut g = grants(RefreshPolicy::Rotate);
         let c = code(&mut g);
-        let first = g.redeem_code("c", &c, Some("http://127.0.0.1:1/cb"), Some(VERIFIER), None).unwrap();
+        let first = g.redeem_code("c", &c, Some("http://127.0.0.1:1/cb"), Some(VERIFIER), None, None).unwrap();
         let rt1 = first.refresh_token.unwrap();
-        let second = g.refresh("c", &rt1, None, None).unwrap();
+        let second = g.refresh("c", &rt1, None, None, None).unwrap();
         assert_ne!(second.refresh_token.as_deref(), Some(rt1.as_str()));
-        assert_eq!(g.refresh("c", &rt1, None, None).unwrap_err().code, "invalid_grant");
+        assert_eq!(g.refresh("c", &rt1, None, None, None).unwrap_err().code, "invalid_grant");
         let rt2 = second.refresh_token.unwrap();
-        assert_eq!(g.refresh("c", &rt2, None, None).unwrap_err().code, "invalid_grant");
+        assert_eq!(g.refresh("c", &rt2, None, None, None).unwrap_err().code, "invalid_grant");
     }
 
     #[test]
     fn an_expired_refresh_token_is_invalid_grant() {
         let mut g = grants(RefreshPolicy::Rotate);
         let c = code(&mut g);
-        let first = g.redeem_code("c", &c, Some("http://127.0.0.1:1/cb"), Some(VERIFIER), None).unwrap();
+        let first = g.redeem_code("c", &c, Some("http://127.0.0.1:1/cb"), Some(VERIFIER), None, None).unwrap();
         g.retune(TokenKnobs { refresh_token_ttl_secs: Some(0), ..TokenKnobs::default() });
-        let refused = g.refresh("c", &first.refresh_token.unwrap(), None, None).unwrap_err();
+        let refused = g.refresh("c", &first.refresh_token.unwrap(), None, None, None).unwrap_err();
         assert_eq!((refused.code, refused.description.as_str()), ("invalid_grant", "refresh token expired"));
     }
 
@@ -620,10 +647,10 @@ mod tests {
     fn revoking_refresh_tokens_leaves_access_tokens_working() {
         let mut g = grants(RefreshPolicy::Rotate);
         let c = code(&mut g);
-        let t = g.redeem_code("c", &c, Some("http://127.0.0.1:1/cb"), Some(VERIFIER), None).unwrap();
+        let t = g.redeem_code("c", &c, Some("http://127.0.0.1:1/cb"), Some(VERIFIER), None, None).unwrap();
         g.revoke_refresh_tokens();
         assert!(g.validate(&t.access_token, &["http://r/mcp".to_owned()]).is_ok());
-        assert_eq!(g.refresh("c", &t.refresh_token.unwrap(), None, None).unwrap_err().code, "invalid_grant");
+        assert_eq!(g.refresh("c", &t.refresh_token.unwrap(), None, None, None).unwrap_err().code, "invalid_grant");
     }
 
     #[test]
@@ -649,7 +676,7 @@ mod tests {
     fn tokens_are_bound_to_their_resource() {
         let mut g = grants(RefreshPolicy::None);
         let c = code(&mut g);
-        let t = g.redeem_code("c", &c, Some("http://127.0.0.1:1/cb"), Some(VERIFIER), None).unwrap();
+        let t = g.redeem_code("c", &c, Some("http://127.0.0.1:1/cb"), Some(VERIFIER), None, None).unwrap();
         assert!(t.refresh_token.is_none());
         let other = ["http://other/mcp".to_owned()];
         assert_eq!(g.validate(&t.access_token, &other).unwrap_err(), TokenRejection::WrongAudience);

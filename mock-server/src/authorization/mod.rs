@@ -20,6 +20,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use url::Url;
 
+use crate::dpop::{self, ProofChecker};
 use crate::jose::KeyPair;
 use crate::live::LiveProfile;
 use crate::placeholder::Surroundings;
@@ -61,6 +62,8 @@ pub struct AuthorizationServer {
     trusted_idp: Option<TrustedIdp>,
     /// `jti`s of ID-JAGs already redeemed: each grants once.
     redeemed_id_jags: Mutex<std::collections::HashSet<String>>,
+    /// DPoP proofs at the token endpoint: the nonce and the `jti`s seen (RFC 9449).
+    dpop: ProofChecker,
 }
 
 impl std::fmt::Debug for AuthorizationServer {
@@ -119,6 +122,7 @@ impl AuthorizationServer {
             client_keys,
             trusted_idp,
             redeemed_id_jags: Mutex::default(),
+            dpop: ProofChecker::default(),
         }
     }
 
@@ -251,6 +255,9 @@ impl AuthorizationServer {
         }
         if k.client_id_metadata_documents {
             doc["client_id_metadata_document_supported"] = json!(true);
+        }
+        if self.profile.read(|p| p.dpop.enabled) {
+            doc["dpop_signing_alg_values_supported"] = json!([dpop::ALGORITHM]);
         }
         if document != MetadataDocument::Oauth {
             doc["jwks_uri"] = json!(self.endpoint("jwks"));

@@ -12,6 +12,7 @@ use super::error::OAuthError;
 use super::form::Params;
 use super::grants::parse_scopes;
 use super::jwt_bearer;
+use crate::dpop;
 use crate::recording::tagged;
 use crate::transcript::Endpoint;
 
@@ -45,6 +46,23 @@ pub async fn revoke(State(server): State<Arc<AuthorizationServer>>, headers: Hea
 }
 
 impl AuthorizationServer {
+    /// The token request's DPoP proof (RFC 9449 §5), when DPoP is on and the request carries one.
+    fn check_dpop_proof(&self, headers: &HeaderMap) -> Result<Option<dpop::Proven>, OAuthError> {
+        let knobs = self.profile.read(|p| p.dpop.clone());
+        if !knobs.enabled {
+            // RFC 9449 §5: a server that does not support DPoP ignores the header.
+            return Ok(None);
+        }
+        let url = self.endpoint_on(&self.origins.token, "token");
+        let expected = dpop::Expected { method: "POST", url: &url, access_token: None };
+        match self.dpop.check(headers, &expected, knobs.iat_window_secs, knobs.token_nonce) {
+            None => Ok(None),
+            Some(Ok(proven)) => Ok(Some(proven)),
+            Some(Err(dpop::ProofRefusal::Invalid(why))) => Err(OAuthError::invalid_dpop_proof(why)),
+            Some(Err(dpop::ProofRefusal::UseNonce)) => Err(OAuthError::use_dpop_nonce(self.dpop.nonce())),
+        }
+    }
+
     /// What a client assertion's `aud` may name: the issuer, or the token endpoint (RFC 7523
     /// §3 item 3).
     fn assertion_audiences(&self) -> Vec<String> {
@@ -55,6 +73,10 @@ impl AuthorizationServer {
         let params = Params::from_form(headers, body)?;
         let presented = params.client(headers)?;
         let grant_type = params.require("grant_type")?;
+        // The proof is checked before the grant, so a proof refused (or a nonce asked for)
+        // leaves the code or refresh token unspent for the retry (RFC 9449 §8).
+        let proven = self.check_dpop_proof(headers)?;
+        let jkt = proven.as_ref().map(|p| p.jkt.as_str());
         let audiences = self.assertion_audiences();
         let known_scopes = self.known_scopes();
         let mut grants = self.grants();
@@ -76,19 +98,21 @@ impl AuthorizationServer {
                 params.get("redirect_uri"),
                 params.get("code_verifier"),
                 params.get("resource"),
+                jkt,
             ),
             "refresh_token" => grants.refresh(
                 &client_id,
                 params.require("refresh_token")?,
                 params.get("scope"),
                 params.get("resource"),
+                jkt,
             ),
             "client_credentials" => {
                 let scopes = parse_scopes(params.get("scope"));
                 if let Some(unknown) = scopes.iter().find(|s| !known_scopes.contains(*s)) {
                     return Err(OAuthError::invalid_scope(format!("scope `{unknown}` is not known")));
                 }
-                Ok(grants.grant_access(&client_id, scopes, params.get("resource")))
+                Ok(grants.grant_access(&client_id, scopes, params.get("resource"), jkt))
             }
             jwt_bearer::GRANT_TYPE if self.trusted_idp.is_some() => {
                 let idp = self.trusted_idp.as_ref().expect("matched on it");
@@ -98,7 +122,7 @@ impl AuthorizationServer {
                 if params.get("resource").is_some_and(|r| r != grant.resource) {
                     return Err(OAuthError::invalid_target("resource differs from the ID-JAG's"));
                 }
-                Ok(grants.grant_access(&client_id, parse_scopes(params.get("scope")), Some(&grant.resource)))
+                Ok(grants.grant_access(&client_id, parse_scopes(params.get("scope")), Some(&grant.resource), jkt))
             }
             other => Err(OAuthError::unsupported_grant_type(format!("grant_type `{other}` is not supported"))),
         }

@@ -41,11 +41,12 @@ pub enum Preset {
     ClientCredentialsPost,
     ClientCredentialsJwt,
     EnterpriseManaged,
+    Dpop,
 }
 
 impl Preset {
     /// Every preset, in the order `mock-server profiles` lists them.
-    pub const ALL: [Preset; 25] = [
+    pub const ALL: [Preset; 26] = [
         Self::HappyPath,
         Self::PrmWellKnownOnly,
         Self::PrmHeaderOnly,
@@ -71,6 +72,7 @@ impl Preset {
         Self::ClientCredentialsPost,
         Self::ClientCredentialsJwt,
         Self::EnterpriseManaged,
+        Self::Dpop,
     ];
 
     /// The preset's name as profiles and scenario files spell it.
@@ -101,6 +103,7 @@ impl Preset {
             Self::ClientCredentialsPost => "client-credentials-post",
             Self::ClientCredentialsJwt => "client-credentials-jwt",
             Self::EnterpriseManaged => "enterprise-managed",
+            Self::Dpop => "dpop",
         }
     }
 
@@ -151,6 +154,9 @@ impl Preset {
             }
             Self::EnterpriseManaged => {
                 "enterprise-managed authorization (SEP-990): an identity provider on its own origin issues ID-JAGs for the pre-registered `harness-client`"
+            }
+            Self::Dpop => {
+                "DPoP (RFC 9449, SEP-1932): ES256 proofs bind tokens to the client's key; the MCP endpoint wants DPoP, not Bearer, for them"
             }
         }
     }
@@ -217,6 +223,7 @@ impl Preset {
                 preregistered_client(asv);
                 p.enterprise_idp.enabled = true;
             }
+            Self::Dpop => p.dpop.enabled = true,
         }
         p
     }

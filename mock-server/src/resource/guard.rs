@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::ProtectedResource;
 use crate::authorization::AccessToken;
+use crate::dpop::{Expected, ProofRefusal};
 use crate::recording::{BODY_LIMIT, tagged};
 use crate::transcript::Endpoint;
 
@@ -23,6 +24,15 @@ enum Refusal {
     Error { status: StatusCode, code: &'static str, description: String },
     /// 403: the token lacks these scopes.
     InsufficientScope { needed: String },
+    /// 401 with a `DPoP` challenge (RFC 9449 §7.1), and the nonce to use when the error is
+    /// `use_dpop_nonce` (§9).
+    Dpop { code: &'static str, description: String, nonce: Option<String> },
+}
+
+impl Refusal {
+    fn dpop(code: &'static str, description: impl Into<String>) -> Self {
+        Self::Dpop { code, description: description.into(), nonce: None }
+    }
 }
 
 pub async fn guard(State(resource): State<Arc<ProtectedResource>>, request: Request, next: Next) -> Response {
@@ -56,22 +66,67 @@ impl ProtectedResource {
         let Some(authorization) = parts.headers.get(header::AUTHORIZATION) else {
             return Err(Refusal::NoToken);
         };
-        let token = authorization
+        let dpop = self.profile.read(|p| p.dpop.clone());
+        let credentials = authorization
             .to_str()
             .ok()
             .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty());
-        let Some(token) = token else {
+            .map(|(scheme, token)| (scheme.eq_ignore_ascii_case("dpop"), scheme, token.trim()))
+            .filter(|(dpop_scheme, scheme, token)| {
+                !token.is_empty() && (scheme.eq_ignore_ascii_case("bearer") || (*dpop_scheme && dpop.enabled))
+            })
+            .map(|(dpop_scheme, _, token)| (dpop_scheme, token));
+        let Some((dpop_scheme, token)) = credentials else {
             return Err(Refusal::NoToken);
         };
-        let granted = self.validate(token).map_err(|why| Refusal::Error {
-            status: StatusCode::UNAUTHORIZED,
-            code: "invalid_token",
-            description: why.description().into(),
+        let granted = self.validate(token).map_err(|why| match dpop_scheme {
+            true => Refusal::dpop("invalid_token", why.description()),
+            false => Refusal::Error {
+                status: StatusCode::UNAUTHORIZED,
+                code: "invalid_token",
+                description: why.description().into(),
+            },
         })?;
+        match (&granted.jkt, dpop_scheme) {
+            (None, false) => {}
+            (Some(_), false) => {
+                return Err(Refusal::dpop(
+                    "invalid_token",
+                    "the access token is DPoP-bound: send it as Authorization: DPoP with a proof (RFC 9449 §7.1)",
+                ));
+            }
+            (None, true) => return Err(Refusal::dpop("invalid_token", "the access token is not DPoP-bound")),
+            (Some(jkt), true) => self.check_proof(parts, token, jkt, &dpop)?,
+        }
         self.check_scopes(&granted, body)
+    }
+
+    /// The proof beside a DPoP-bound token (RFC 9449 §7.1, §4.3 with `ath`).
+    fn check_proof(
+        &self,
+        parts: &axum::http::request::Parts,
+        token: &str,
+        jkt: &str,
+        knobs: &crate::profile::DpopKnobs,
+    ) -> Result<(), Refusal> {
+        let url = self.origin.join(parts.uri.path()).map(|u| u.to_string()).unwrap_or_default();
+        let expected = Expected { method: parts.method.as_str(), url: &url, access_token: Some(token) };
+        match self.dpop.check(&parts.headers, &expected, knobs.iat_window_secs, knobs.resource_nonce) {
+            None => Err(Refusal::dpop("invalid_dpop_proof", "a DPoP-bound token needs a DPoP proof")),
+            Some(Err(ProofRefusal::Invalid(why))) => Err(Refusal::dpop("invalid_dpop_proof", why)),
+            Some(Err(ProofRefusal::UseNonce)) => Err(Refusal::Dpop {
+                code: "use_dpop_nonce",
+                description: "Resource server requires nonce in DPoP proof".into(),
+                nonce: Some(self.dpop.nonce().to_owned()),
+            }),
+            Some(Ok(_)) if knobs.resource_refuses_as_replayed => {
+                Err(Refusal::dpop("invalid_dpop_proof", "the proof's jti was already used: a replayed proof"))
+            }
+            Some(Ok(proven)) if proven.jkt != jkt => {
+                Err(Refusal::dpop("invalid_dpop_proof", "the proof's key is not the one the token is bound to"))
+            }
+            Some(Ok(_)) => Ok(()),
+        }
     }
 
     fn check_scopes(&self, granted: &AccessToken, body: &Bytes) -> Result<(), Refusal> {
@@ -99,6 +154,9 @@ impl ProtectedResource {
     }
 
     fn refuse(&self, refusal: Refusal) -> Response {
+        if let Refusal::Dpop { code, description, nonce } = refusal {
+            return self.refuse_dpop(code, &description, nonce);
+        }
         let mut params: Vec<(&str, String)> = Vec::new();
         let status = match &refusal {
             Refusal::NoToken => {
@@ -117,6 +175,7 @@ impl ProtectedResource {
                 params.push(("scope", needed.clone()));
                 StatusCode::FORBIDDEN
             }
+            Refusal::Dpop { .. } => unreachable!("answered above"),
         };
         if let Some(url) = self.challenge_metadata_url() {
             params.push(("resource_metadata", url));
@@ -132,6 +191,35 @@ impl ProtectedResource {
             header::WWW_AUTHENTICATE,
             HeaderValue::from_str(&challenge).expect("challenge parameters are printable ASCII"),
         );
+        if matches!(refusal, Refusal::NoToken) && self.profile.read(|p| p.dpop.enabled) {
+            // RFC 9449 §7.1: the DPoP scheme is offered beside Bearer, with its algorithms.
+            let dpop = format!("DPoP algs=\"{}\"", crate::dpop::ALGORITHM);
+            response.headers_mut().append(header::WWW_AUTHENTICATE, HeaderValue::from_str(&dpop).expect("ASCII"));
+        }
+        response
+    }
+
+    /// 401 with `WWW-Authenticate: DPoP error=…, algs=…` (RFC 9449 §7.1), and `DPoP-Nonce` for
+    /// `use_dpop_nonce` (§9).
+    fn refuse_dpop(&self, code: &str, description: &str, nonce: Option<String>) -> Response {
+        // A header is ASCII, and a description quotes claim values: no `"` may end the quoted
+        // string early.
+        let description: String =
+            description.replace('§', "section ").replace(['"', '\\'], "'").chars().filter(char::is_ascii).collect();
+        let mut challenge =
+            format!("DPoP error=\"{code}\", error_description=\"{description}\", algs=\"{}\"", crate::dpop::ALGORITHM);
+        if let Some(url) = self.challenge_metadata_url() {
+            challenge.push_str(&format!(", resource_metadata=\"{url}\""));
+        }
+        let mut response = StatusCode::UNAUTHORIZED.into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_str(&challenge).unwrap_or_else(|_| HeaderValue::from_static("DPoP error=\"invalid_dpop_proof\"")),
+        );
+        if let Some(nonce) = nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
+            headers.insert("dpop-nonce", nonce);
+        }
         response
     }
 }

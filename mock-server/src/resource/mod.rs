@@ -46,6 +46,8 @@ pub struct ProtectedResource {
     authorization_server: Arc<AuthorizationServer>,
     /// What placeholders stand for, and the peers' authorization servers.
     surroundings: Arc<Surroundings>,
+    /// DPoP proofs at this endpoint: its nonce and the `jti`s seen (RFC 9449 §7, §9).
+    dpop: crate::dpop::ProofChecker,
 }
 
 impl ProtectedResource {
@@ -68,6 +70,7 @@ impl ProtectedResource {
             session_versions: Mutex::default(),
             authorization_server,
             surroundings,
+            dpop: Default::default(),
         }
     }
 
@@ -131,7 +134,13 @@ impl ProtectedResource {
         let issuers = self.issuers();
         self.profile.read(|p| {
             let resource = p.resource_metadata.resource_override.as_deref().map(|r| self.surroundings.resolve(r));
-            metadata::document(&p.resource_metadata, resource.as_deref().unwrap_or(&self.uri), &issuers)
+            let mut document =
+                metadata::document(&p.resource_metadata, resource.as_deref().unwrap_or(&self.uri), &issuers);
+            if p.dpop.enabled {
+                // RFC 9728 §2: the proof algorithms the resource accepts.
+                document["dpop_signing_alg_values_supported"] = serde_json::json!([crate::dpop::ALGORITHM]);
+            }
+            document
         })
     }
 
