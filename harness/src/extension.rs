@@ -20,6 +20,10 @@ pub enum Extension {
     /// exchange at the enterprise identity provider for an ID-JAG, then the RFC 7523 JWT-bearer
     /// grant at the MCP authorization server.
     EnterpriseManagedAuthorization,
+    /// `io.modelcontextprotocol/auth/dpop` (SEP-1932, a draft; the identifier is the official
+    /// conformance suite's): DPoP (RFC 9449) sender-constrained tokens, a proof of the client's
+    /// key with every token request and every MCP request.
+    Dpop,
 }
 
 impl Extension {
@@ -28,6 +32,7 @@ impl Extension {
         match self {
             Self::OauthClientCredentials => "io.modelcontextprotocol/oauth-client-credentials",
             Self::EnterpriseManagedAuthorization => "io.modelcontextprotocol/enterprise-managed-authorization",
+            Self::Dpop => "io.modelcontextprotocol/auth/dpop",
         }
     }
 }

@@ -109,10 +109,19 @@ pub enum Fault {
     /// Asks the identity provider for an ID-JAG whose audience is the MCP server, not its
     /// authorization server.
     IdJagForMcpServer,
+    /// Signs one DPoP proof per method and URL and sends it again (same `jti`) on every later
+    /// request there.
+    ReuseDpopProof,
+    /// Leaves `ath` (the access token's hash) out of its DPoP proofs to the MCP server.
+    DpopProofWithoutAth,
+    /// Never retries with the nonce a `use_dpop_nonce` answer hands it.
+    IgnoreDpopNonce,
+    /// Sends its DPoP-bound access token to the MCP server as a bearer token, with no proof.
+    BoundTokenAsBearer,
 }
 
 impl Fault {
-    const ALL: [(Fault, &'static str); 39] = [
+    const ALL: [(Fault, &'static str); 43] = [
         (Fault::StatusProbesOriginOnly, "status-probes-origin-only"),
         (Fault::StatusTrustsFile, "status-trusts-file"),
         (Fault::ProceedWithoutPkce, "proceed-without-pkce"),
@@ -152,6 +161,10 @@ impl Fault {
         (Fault::ReuseClientAssertion, "reuse-client-assertion"),
         (Fault::UndeclaredExtension, "undeclared-extension"),
         (Fault::IdJagForMcpServer, "id-jag-for-mcp-server"),
+        (Fault::ReuseDpopProof, "reuse-dpop-proof"),
+        (Fault::DpopProofWithoutAth, "dpop-proof-without-ath"),
+        (Fault::IgnoreDpopNonce, "ignore-dpop-nonce"),
+        (Fault::BoundTokenAsBearer, "bound-token-as-bearer"),
     ];
 
     pub fn name(self) -> &'static str {

@@ -36,6 +36,7 @@ use crate::www_authenticate;
 
 mod client_credentials;
 mod direct_grant;
+mod dpop;
 mod enterprise;
 mod fault;
 mod oauth_http;
@@ -96,7 +97,7 @@ impl ClientAdapter for ReferenceClient {
     }
 
     fn extensions(&self) -> &'static [Extension] {
-        &[Extension::OauthClientCredentials, Extension::EnterpriseManagedAuthorization]
+        &[Extension::OauthClientCredentials, Extension::EnterpriseManagedAuthorization, Extension::Dpop]
     }
 
     async fn add(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
@@ -400,6 +401,17 @@ impl ReferenceClient {
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let as_scopes = resolution.metadata.scopes_supported.clone().unwrap_or_default();
+        // DPoP whenever the authorization server offers ES256 proofs (RFC 9449 §5.1): a new key
+        // for each login, kept with the tokens it binds.
+        let dpop_offered = resolution
+            .metadata
+            .additional_fields
+            .get("dpop_signing_alg_values_supported")
+            .and_then(Value::as_array)
+            .is_some_and(|algs| algs.iter().any(|a| a == "ES256"));
+        if dpop_offered {
+            http.use_dpop(dpop::DpopKey::generate(&self.faults));
+        }
         manager.set_metadata(resolution.metadata);
         let callback = Callback::bind().await?;
         let mut request = AuthorizationRequest::new(callback.redirect_uri())
@@ -463,6 +475,7 @@ impl ReferenceClient {
         let csrf = answer.get("state").ok_or("the callback carried no state")?;
         state.handle_callback_with_issuer(code, csrf, answer.get("iss").map(String::as_str)).await.map_err(describe)?;
         record_requested_scopes(&ctx.home, &entry.url, &url)?;
+        record_dpop_key(&ctx.home, &entry.url, http.dpop_key().as_deref())?;
         fault::misuse_token(&self.faults, &access_token(&ctx.home, &entry.url), &entry.url, issuer.as_deref()).await;
         Ok(())
     }
@@ -536,7 +549,14 @@ impl ReferenceClient {
             let config = OAuthClientConfig::new(client_id, entry.url.as_str()).with_client_secret(secret);
             manager.configure_client(config).map_err(|e| ConnectError::Other(describe(e)))?;
         }
-        let http = AuthClient::new(crate::loopback_http::client(), manager);
+        let dpop_key = CredentialFile::read(&store.path)
+            .and_then(|f| f.dpop_key)
+            .and_then(|jwk| dpop::DpopKey::from_private_jwk(&jwk, &self.faults));
+        if let Some(key) = &dpop_key {
+            // Refreshes go through rmcp's OAuth HTTP: proven with the same key (RFC 9449 §5).
+            oauth_http.use_dpop(key.clone());
+        }
+        let http = AuthClient::new(dpop::McpHttp::new(dpop_key.clone()), manager);
         let transport = StreamableHttpClientTransport::with_client(
             http,
             StreamableHttpClientTransportConfig::with_uri(entry.url.as_str()),
@@ -547,6 +567,7 @@ impl ReferenceClient {
         let in_use = match CredentialFile::read(&store.path).map(|f| f.client_id_kind) {
             Some(kind) if kind == "machine" => Some(Extension::OauthClientCredentials),
             Some(kind) if kind == "enterprise" => Some(Extension::EnterpriseManagedAuthorization),
+            _ if dpop_key.is_some() => Some(Extension::Dpop),
             _ => None,
         };
         if let Some(extension) = in_use.filter(|_| !self.has(Fault::UndeclaredExtension)) {
@@ -662,6 +683,14 @@ fn record_requested_scopes(home: &Path, url: &str, authorization_url: &str) -> R
     write_json(&path, &file)
 }
 
+/// Keeps the login's DPoP key with the tokens bound to it (none: the login did not use DPoP).
+fn record_dpop_key(home: &Path, url: &str, key: Option<&dpop::DpopKey>) -> Result<(), String> {
+    let path = credentials_path(home, url);
+    let Some(mut file) = CredentialFile::read(&path) else { return Ok(()) };
+    file.dpop_key = key.map(dpop::DpopKey::private_jwk);
+    write_json(&path, &file)
+}
+
 /// RFC 9207 §2.4 as MCP 2026-07-28 §Authorization Response Validation words it: a present `iss`
 /// is compared whether or not the metadata advertises it, byte for byte (no case folding, no
 /// trailing-slash or other normalization); an absent one is refused when it is advertised.
@@ -736,6 +765,9 @@ struct CredentialFile {
     /// The scopes the last authorization request asked for.
     #[serde(default)]
     requested_scopes: Vec<String>,
+    /// The private key (a JWK) the tokens are DPoP-bound to (RFC 9449), if they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_key: Option<String>,
     stored: StoredCredentials,
 }
 
@@ -866,10 +898,11 @@ impl CredentialStore for FileCredentialStore {
             value["token_response"]["refresh_token"] = old;
             stored = serde_json::from_value(value).map_err(|e| AuthError::InternalError(e.to_string()))?;
         }
-        // A refresh keeps the kind and the requested scopes recorded at login.
-        let (client_id_kind, requested_scopes) = CredentialFile::read(&self.path)
-            .map_or((self.kind.to_owned(), Vec::new()), |f| (f.client_id_kind, f.requested_scopes));
-        let file = CredentialFile { server_url: self.server_url.clone(), client_id_kind, requested_scopes, stored };
+        // A refresh keeps the kind, the requested scopes and the DPoP key recorded at login.
+        let (client_id_kind, requested_scopes, dpop_key) = CredentialFile::read(&self.path)
+            .map_or((self.kind.to_owned(), Vec::new(), None), |f| (f.client_id_kind, f.requested_scopes, f.dpop_key));
+        let file =
+            CredentialFile { server_url: self.server_url.clone(), client_id_kind, requested_scopes, dpop_key, stored };
         write_json(&self.path, &file).map_err(AuthError::InternalError)
     }
 

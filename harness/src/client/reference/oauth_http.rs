@@ -4,7 +4,8 @@
 //! TLS roots twice per login), keeps what rmcp reads and then drops — the redirect URIs a registration response
 //! says were registered, and whether the server answered `invalid_client` — and is where the
 //! discovery and registration faults act: rmcp does those things right and has no switch to do
-//! them wrong.
+//! them wrong. It also signs the DPoP proof of every token request once the login uses DPoP
+//! (RFC 9449 §5), since rmcp knows nothing of DPoP.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,6 +16,7 @@ use rmcp::transport::auth::{
 use url::Url;
 
 use super::Fault;
+use super::dpop::DpopKey;
 use crate::www_authenticate;
 
 type Response = http::Response<Vec<u8>>;
@@ -32,6 +34,8 @@ pub(super) struct OAuthHttp {
     registered_redirect_uris: Mutex<Option<Vec<String>>>,
     /// Whether the authorization server answered `invalid_client`: it does not know this client.
     client_rejected: AtomicBool,
+    /// The DPoP key token requests are proven with, once the login uses DPoP.
+    dpop: Mutex<Option<Arc<DpopKey>>>,
 }
 
 impl OAuthHttp {
@@ -49,7 +53,18 @@ impl OAuthHttp {
             faults: faults.to_vec(),
             registered_redirect_uris: Mutex::default(),
             client_rejected: AtomicBool::new(false),
+            dpop: Mutex::default(),
         }))
+    }
+
+    /// Proves every token request from now on with `key`.
+    pub fn use_dpop(&self, key: Arc<DpopKey>) {
+        *self.dpop.lock().expect("never poisoned") = Some(key);
+    }
+
+    /// The DPoP key token requests are proven with, if any.
+    pub fn dpop_key(&self) -> Option<Arc<DpopKey>> {
+        self.dpop.lock().expect("never poisoned").clone()
     }
 
     /// The redirect URIs the last dynamic registration answered with.
@@ -78,6 +93,32 @@ impl OAuthHttp {
         answer(client.execute(reqwest::Request::try_from(request.request)?).await?).await
     }
 
+    /// A token request with a fresh DPoP proof, once more with the nonce a `use_dpop_nonce`
+    /// answer names (RFC 9449 §8).
+    async fn execute_proven(&self, request: OAuthHttpRequest, key: &DpopKey) -> Result<Response, OAuthHttpClientError> {
+        let client = match request.redirect_policy {
+            OAuthHttpRedirectPolicy::Stop => &self.stop,
+            _ => &self.follow,
+        };
+        let url = request.request.uri().to_string();
+        let method = request.request.method().as_str().to_owned();
+        let base = reqwest::Request::try_from(request.request)?;
+        let mut retried = false;
+        loop {
+            let mut attempt = base.try_clone().expect("a buffered body clones");
+            attempt.headers_mut().insert("dpop", key.proof(&method, &url, None).parse()?);
+            let response = answer(client.execute(attempt).await?).await?;
+            let asked = response.status() == 400
+                && serde_json::from_slice::<serde_json::Value>(response.body())
+                    .is_ok_and(|body| body["error"] == "use_dpop_nonce");
+            if !retried && key.learn_nonce(&url, asked, response.headers()) {
+                retried = true;
+                continue;
+            }
+            return Ok(response);
+        }
+    }
+
     async fn send(&self, mut request: OAuthHttpRequest) -> Result<Response, OAuthHttpClientError> {
         let url = Url::parse(&request.request.uri().to_string())?;
         if self.has(Fault::SkipOidcFallback) && url.path().contains(OIDC_METADATA) {
@@ -101,7 +142,10 @@ impl OAuthHttp {
             super::fault::rewrite_registration(&self.faults, &mut metadata);
             *request.request.body_mut() = serde_json::to_vec(&metadata)?;
         }
-        let mut response = self.execute_plainly(request).await?;
+        let mut response = match self.dpop_key().filter(|_| token_request(&request)) {
+            Some(key) => self.execute_proven(request, &key).await?,
+            None => self.execute_plainly(request).await?,
+        };
         if response.status() == 401
             && serde_json::from_slice::<serde_json::Value>(response.body())
                 .is_ok_and(|body| body["error"] == "invalid_client")
@@ -153,6 +197,12 @@ async fn answer(response: reqwest::Response) -> Result<Response, OAuthHttpClient
         answer = answer.header(name, value);
     }
     Ok(answer.body(response.bytes().await?.to_vec())?)
+}
+
+/// A token request (OAuth 2.1 §3.2): a form POST naming a `grant_type`.
+fn token_request(request: &OAuthHttpRequest) -> bool {
+    request.request.method() == http::Method::POST
+        && url::form_urlencoded::parse(request.request.body()).any(|(name, _)| name == "grant_type")
 }
 
 /// A dynamic registration (RFC 7591 §3.1): a JSON POST listing redirect URIs.
