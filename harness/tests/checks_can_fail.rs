@@ -315,6 +315,12 @@ async fn each_fault_trips_its_own_check() {
         (Fault::UndeclaredExtension, "client-credentials-basic", "extension-declared"),
         (Fault::UndeclaredExtension, "enterprise-managed", "extension-declared"),
         (Fault::IdJagForMcpServer, "enterprise-managed", "token-exchange-request"),
+        (Fault::UndeclaredExtension, "dpop-happy-path", "extension-declared"),
+        (Fault::ReuseDpopProof, "dpop-happy-path", "dpop-proof-fresh"),
+        (Fault::DpopProofWithoutAth, "dpop-happy-path", "dpop-proof-fits-request"),
+        (Fault::IgnoreDpopNonce, "dpop-as-nonce", "dpop-nonce-used"),
+        (Fault::IgnoreDpopNonce, "dpop-resource-nonce", "dpop-nonce-used"),
+        (Fault::BoundTokenAsBearer, "dpop-bearer-refused", "dpop-bound-token-not-bearer"),
     ];
     for (fault, scenario, id) in table {
         mutant(scenario, id, fault).await;

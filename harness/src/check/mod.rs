@@ -9,6 +9,7 @@ mod binding;
 mod client_credentials;
 mod client_state;
 mod discovery;
+mod dpop;
 mod enterprise_managed;
 mod extensions;
 mod registration;
@@ -159,6 +160,7 @@ pub fn all() -> Vec<Check> {
     checks.extend(client_state::checks());
     checks.extend(client_credentials::checks());
     checks.extend(enterprise_managed::checks());
+    checks.extend(dpop::checks());
     checks.extend(extensions::checks());
     checks
 }
