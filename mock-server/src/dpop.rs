@@ -117,7 +117,11 @@ impl ProofChecker {
             }
             Some(htu) if same_url(htu, expected.url) => {}
             other => {
-                return Err(invalid(format!("htu {} is not the request's URL {}", other.unwrap_or("missing"), expected.url)));
+                return Err(invalid(format!(
+                    "htu {} is not the request's URL {}",
+                    other.unwrap_or("missing"),
+                    expected.url
+                )));
             }
         }
         let iat = jwt.claims["iat"].as_u64().ok_or_else(|| invalid("iat is missing"))?;

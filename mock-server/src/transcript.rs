@@ -312,7 +312,8 @@ fn decode_jwts(exchange: &mut Exchange) {
         let mut decoded = serde_json::json!({"header": jwt.header, "claims": jwt.claims});
         // The token is labelled before anyone reads the transcript, so whether a DPoP proof's
         // `ath` is its hash (RFC 9449 §4.2) is noted now, while it can be computed.
-        let token = exchange.request_headers.get("authorization").and_then(|a| a.split_once(' ')).map(|(_, t)| t.trim());
+        let token =
+            exchange.request_headers.get("authorization").and_then(|a| a.split_once(' ')).map(|(_, t)| t.trim());
         if *name == "dpop"
             && let (Some(ath), Some(token)) = (jwt.claim("ath"), token)
         {

@@ -131,7 +131,8 @@ async fn a_replayed_proof_is_refused_at_the_resource() {
 
 #[tokio::test]
 async fn the_replay_knob_refuses_every_proof() {
-    let server = MockServer::builder().profile(dpop_profile(|p| p.dpop.resource_refuses_as_replayed = true)).start().await;
+    let server =
+        MockServer::builder().profile(dpop_profile(|p| p.dpop.resource_refuses_as_replayed = true)).start().await;
     let key = KeyPair::generate();
     let tokens: Value = exchange(&server, &key, None).await.json().await.unwrap();
     let token = tokens["access_token"].as_str().unwrap();

@@ -183,7 +183,10 @@ fn nonce_used(run: &Observation) -> Outcome {
             evidence.push(line(key, next));
             if next.jwt("dpop").map(|p| &p["claims"]["nonce"]) != Some(&Value::from(nonce)) {
                 return fail(
-                    format!("{key}: #{} after #{}'s use_dpop_nonce has no proof with its nonce", next.seq, challenge.seq),
+                    format!(
+                        "{key}: #{} after #{}'s use_dpop_nonce has no proof with its nonce",
+                        next.seq, challenge.seq
+                    ),
                     evidence,
                 );
             }

@@ -215,7 +215,8 @@ impl ProtectedResource {
         let headers = response.headers_mut();
         headers.insert(
             header::WWW_AUTHENTICATE,
-            HeaderValue::from_str(&challenge).unwrap_or_else(|_| HeaderValue::from_static("DPoP error=\"invalid_dpop_proof\"")),
+            HeaderValue::from_str(&challenge)
+                .unwrap_or_else(|_| HeaderValue::from_static("DPoP error=\"invalid_dpop_proof\"")),
         );
         if let Some(nonce) = nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
             headers.insert("dpop-nonce", nonce);

@@ -185,7 +185,10 @@ fn session_header(session_id: Option<Arc<str>>) -> impl Fn(reqwest::RequestBuild
     }
 }
 
-fn with_headers(request: reqwest::RequestBuilder, headers: &HashMap<HeaderName, HeaderValue>) -> reqwest::RequestBuilder {
+fn with_headers(
+    request: reqwest::RequestBuilder,
+    headers: &HashMap<HeaderName, HeaderValue>,
+) -> reqwest::RequestBuilder {
     headers.iter().fold(request, |request, (name, value)| request.header(name, value))
 }
 
@@ -228,8 +231,7 @@ impl StreamableHttpClient for McpHttp {
         if status == reqwest::StatusCode::NOT_FOUND && session_id.is_some() {
             return Err(StreamableHttpError::SessionExpired);
         }
-        let new_session =
-            response.headers().get("Mcp-Session-Id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let new_session = response.headers().get("Mcp-Session-Id").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let media_type = media_type(&response);
         if media_type.starts_with("text/event-stream") {
             let events = sse_stream::SseStream::from_bytes_stream(response.bytes_stream()).boxed();
@@ -347,7 +349,8 @@ mod tests {
     fn the_stored_key_signs_as_before() {
         let key = DpopKey::generate(&[]);
         let again = DpopKey::from_private_jwk(&key.private_jwk(), &[]).unwrap();
-        let jwk = |k: &DpopKey| Jwt::decode_unverified(&k.proof("GET", "http://h:1/", None)).unwrap().header["jwk"].clone();
+        let jwk =
+            |k: &DpopKey| Jwt::decode_unverified(&k.proof("GET", "http://h:1/", None)).unwrap().header["jwk"].clone();
         assert_eq!(jwk(&key), jwk(&again));
     }
 }
