@@ -117,6 +117,8 @@ pub struct AuthorizationServerMetadata {
     pub client_id_metadata_document_supported: bool,
     pub scopes_supported: Option<Vec<String>>,
     pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// RFC 9449 §5.1: the DPoP proof algorithms the server accepts.
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
     /// Members of the wrong type.
     pub problems: Vec<String>,
 }
@@ -134,6 +136,7 @@ impl AuthorizationServerMetadata {
             client_id_metadata_document_supported: r.flag("client_id_metadata_document_supported"),
             scopes_supported: r.strings("scopes_supported"),
             token_endpoint_auth_methods_supported: r.strings("token_endpoint_auth_methods_supported"),
+            dpop_signing_alg_values_supported: r.strings("dpop_signing_alg_values_supported"),
             problems: r.problems,
         }
     }

@@ -335,6 +335,17 @@ fn read_authorization_server(
         ));
     }
     asv.token_endpoint_auth_methods = if known.is_empty() { vec![ClientAuthMethod::ClientSecretBasic] } else { known };
+    // DPoP (RFC 9449): the mock verifies ES256 proofs only.
+    if let Some(algs) = &m.dpop_signing_alg_values_supported {
+        p.dpop.enabled = algs.iter().any(|a| a == mock_server::dpop::ALGORITHM);
+        if !p.dpop.enabled || algs.len() > 1 {
+            notes.push(format!(
+                "DPoP proof algorithms {}: the mock accepts {} only",
+                algs.join(", "),
+                mock_server::dpop::ALGORITHM
+            ));
+        }
+    }
     notes.extend(m.problems.iter().map(|problem| format!("authorization server metadata: {problem}")));
 }
 

@@ -75,7 +75,9 @@ impl DpopKey {
             claims["nonce"] = json!(nonce);
         }
         let proof = self.key.sign(json!({"typ": "dpop+jwt", "jwk": self.key.public_jwk()}), &claims);
-        self.sent.lock().unwrap_or_else(PoisonError::into_inner).insert(key, proof.clone());
+        if self.has(Fault::ReuseDpopProof) {
+            self.sent.lock().unwrap_or_else(PoisonError::into_inner).insert(key, proof.clone());
+        }
         proof
     }
 
