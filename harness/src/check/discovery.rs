@@ -187,9 +187,12 @@ fn prm_discovery(run: &Observation) -> Outcome {
         let exchanges = &server.exchanges;
         let Some(first_step) = proceeded(exchanges) else { continue };
         let rm = &server.profile.resource_metadata;
-        // A server whose MCP endpoint the client never called lent its authorization server to
-        // another's resource: the metadata was read there.
-        if rm.location == MetadataLocation::None || !exchanges.iter().any(|e| e.endpoint == Endpoint::Mcp) {
+        // A server whose MCP endpoint the client never called, while it called another's, lent
+        // its authorization server to that resource: the metadata was read there. A client that
+        // calls no MCP endpoint at all before authorizing is judged: it skipped discovery.
+        let called = |s: &ServerRecord| s.exchanges.iter().any(|e| e.endpoint == Endpoint::Mcp);
+        let lent = !called(server) && run.servers.iter().any(|(other, s)| other != key && called(s));
+        if rm.location == MetadataLocation::None || lent {
             continue;
         }
         judged = true;
