@@ -315,6 +315,8 @@ async fn each_fault_trips_its_own_check() {
         (Fault::UndeclaredExtension, "client-credentials-basic", "extension-declared"),
         (Fault::UndeclaredExtension, "enterprise-managed", "extension-declared"),
         (Fault::IdJagForMcpServer, "enterprise-managed", "token-exchange-request"),
+        (Fault::MetadataDocumentWithoutPort, "metadata-document-loopback-port", "metadata-document-redirect"),
+        (Fault::MetadataDocumentWithoutPort, "metadata-document-exact-port", "metadata-document-redirect"),
     ];
     for (fault, scenario, id) in table {
         mutant(scenario, id, fault).await;

@@ -109,10 +109,13 @@ pub enum Fault {
     /// Asks the identity provider for an ID-JAG whose audience is the MCP server, not its
     /// authorization server.
     IdJagForMcpServer,
+    /// Hosts a client ID metadata document whose `redirect_uris` leave out the port of the
+    /// loopback redirect it then uses, as if RFC 8252's free loopback port held for it.
+    MetadataDocumentWithoutPort,
 }
 
 impl Fault {
-    const ALL: [(Fault, &'static str); 39] = [
+    const ALL: [(Fault, &'static str); 40] = [
         (Fault::StatusProbesOriginOnly, "status-probes-origin-only"),
         (Fault::StatusTrustsFile, "status-trusts-file"),
         (Fault::ProceedWithoutPkce, "proceed-without-pkce"),
@@ -152,6 +155,7 @@ impl Fault {
         (Fault::ReuseClientAssertion, "reuse-client-assertion"),
         (Fault::UndeclaredExtension, "undeclared-extension"),
         (Fault::IdJagForMcpServer, "id-jag-for-mcp-server"),
+        (Fault::MetadataDocumentWithoutPort, "metadata-document-without-port"),
     ];
 
     pub fn name(self) -> &'static str {
@@ -270,6 +274,15 @@ pub(super) fn rewrite_registration(faults: &[Fault], metadata: &mut serde_json::
     {
         grant_types.retain(|g| g != "refresh_token");
     }
+}
+
+/// The redirect URI a client's metadata document lists for `redirect_uri`, the one it uses.
+pub(super) fn rewrite_listed_redirect_uri(faults: &[Fault], redirect_uri: &str) -> String {
+    let Ok(mut url) = Url::parse(redirect_uri) else { return redirect_uri.to_owned() };
+    if !faults.contains(&Fault::MetadataDocumentWithoutPort) || url.set_port(None).is_err() {
+        return redirect_uri.to_owned();
+    }
+    url.to_string()
 }
 
 /// The request a client that skips metadata makes before logging in: a token endpoint guessed
