@@ -794,7 +794,11 @@ impl CredentialFile {
             refresh_token: token.get("refresh_token").is_some(),
             scopes: self.stored.granted_scopes.clone(),
             expiry,
-            client_id_kind: self.client_id_kind.clone(),
+            // A URL client id is a metadata document's, whatever the entry would have used.
+            client_id_kind: match self.stored.client_id.starts_with("http") {
+                true => "metadata-document".to_owned(),
+                false => self.client_id_kind.clone(),
+            },
         }
     }
 }
