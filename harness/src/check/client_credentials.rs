@@ -87,9 +87,11 @@ fn methods_used(request: &Exchange) -> Vec<ClientAuthMethod> {
 }
 
 fn auth_method(run: &Observation) -> Outcome {
-    let requests = run.servers.iter().filter(|(_, server)| registered_method(server).is_some()).flat_map(
-        |(key, server)| client_credentials_requests(server).map(move |request| (key.as_str(), request)),
-    );
+    let requests = run
+        .servers
+        .iter()
+        .filter(|(_, server)| registered_method(server).is_some())
+        .flat_map(|(key, server)| client_credentials_requests(server).map(move |request| (key.as_str(), request)));
     each_exchange(requests, |key, request| {
         let registered = registered_method(&run.servers[key])?;
         let used = methods_used(request);

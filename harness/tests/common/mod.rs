@@ -11,7 +11,8 @@ pub fn marked(readme: &str, name: &str) -> (usize, usize) {
     let start_marker = format!("<!-- {name}:start -->\n");
     let start =
         readme.find(&start_marker).unwrap_or_else(|| panic!("README has no {start_marker}")) + start_marker.len();
-    let end_marker = start + readme[start..].find(&format!("<!-- {name}:end -->")).unwrap_or_else(|| panic!("no {name}:end"));
+    let end_marker =
+        start + readme[start..].find(&format!("<!-- {name}:end -->")).unwrap_or_else(|| panic!("no {name}:end"));
     let end = readme[start..end_marker].rfind('\n').map_or(start, |newline| start + newline + 1);
     (start, end)
 }

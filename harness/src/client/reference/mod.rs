@@ -397,19 +397,12 @@ impl ReferenceClient {
                 .into());
         }
         let issuer = resolution.metadata.issuer.clone();
-        let iss_advertised = resolution
-            .metadata
-            .additional_fields
-            .get("authorization_response_iss_parameter_supported")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        // A boolean member rmcp does not model, read as RFC 8414 reads an absent one: false.
+        let advertised =
+            |member: &str| resolution.metadata.additional_fields.get(member).and_then(Value::as_bool).unwrap_or(false);
+        let iss_advertised = advertised("authorization_response_iss_parameter_supported");
         let as_scopes = resolution.metadata.scopes_supported.clone().unwrap_or_default();
-        let cimd_advertised = resolution
-            .metadata
-            .additional_fields
-            .get("client_id_metadata_document_supported")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let cimd_advertised = advertised("client_id_metadata_document_supported");
         manager.set_metadata(resolution.metadata);
         let callback = Callback::bind().await?;
         // Served until the login ends: the authorization server fetches it when the browser
