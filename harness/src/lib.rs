@@ -32,6 +32,7 @@ pub mod expectation;
 pub mod extension;
 pub mod layout;
 pub mod loopback_http;
+pub mod mutation;
 pub mod observation;
 pub mod official_suite;
 pub mod report;

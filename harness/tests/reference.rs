@@ -4,24 +4,16 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
-use serde_json::Value;
+mod common;
 
-const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+use assert_cmd::Command;
+use common::{README, marked};
+use serde_json::Value;
 
 fn harness(args: &[&str]) -> String {
     let out = Command::cargo_bin("mcp-auth-harness").unwrap().args(args).output().unwrap();
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
-}
-
-/// The text between `<!-- NAME:start -->` and `<!-- NAME:end -->`, with the offsets it spans.
-fn marked(readme: &str, name: &str) -> (usize, usize) {
-    let start_marker = format!("<!-- {name}:start -->\n");
-    let start =
-        readme.find(&start_marker).unwrap_or_else(|| panic!("README has no {start_marker}")) + start_marker.len();
-    let end = start + readme[start..].find(&format!("<!-- {name}:end -->")).unwrap_or_else(|| panic!("no {name}:end"));
-    (start, end)
 }
 
 fn scenario_schema() -> Value {
@@ -37,16 +29,7 @@ fn toml_as_json(text: &str) -> Value {
 #[test]
 fn readme_knob_reference_is_the_knobs_command_output() {
     let generated = harness(&["knobs", "--format", "markdown"]);
-    let readme = std::fs::read_to_string(README).unwrap();
-    let (start, end) = marked(&readme, "knobs");
-    if readme[start..end] == generated {
-        return;
-    }
-    if std::env::var_os("BLESS").is_some() {
-        std::fs::write(README, format!("{}{generated}{}", &readme[..start], &readme[end..])).unwrap();
-        return;
-    }
-    panic!("the README's knob reference differs from `mcp-auth-harness knobs --format markdown`; rerun with BLESS=1");
+    common::readme_block_is("knobs", &generated, "mcp-auth-harness knobs --format markdown");
 }
 
 #[test]

@@ -312,6 +312,9 @@ pub struct AuthorizationServerKnobs {
     pub dynamic_registration: bool,
     /// Whether URL client ids (client ID metadata documents) are accepted and advertised.
     pub client_id_metadata_documents: bool,
+    /// How the `redirect_uri` of an authorization request is matched against the `redirect_uris`
+    /// of the client ID metadata document its `client_id` names.
+    pub metadata_document_redirects: RedirectMatching,
     /// Clients known before any registration.
     pub preregistered_clients: Vec<PreregisteredClient>,
     /// `token_endpoint_auth_methods_supported`.
@@ -360,6 +363,7 @@ impl Default for AuthorizationServerKnobs {
             iss_parameter: IssParameter::Correct,
             dynamic_registration: true,
             client_id_metadata_documents: false,
+            metadata_document_redirects: RedirectMatching::Exact,
             preregistered_clients: Vec::new(),
             token_endpoint_auth_methods: vec![
                 ClientAuthMethod::None,
@@ -550,6 +554,18 @@ pub struct PreregisteredClient {
 
 fn default_auth_method() -> ClientAuthMethod {
     ClientAuthMethod::None
+}
+
+/// How a requested redirect URI is compared with the registered ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RedirectMatching {
+    /// Simple string comparison, port included (draft-ietf-oauth-client-id-metadata-document
+    /// §"Redirect URL Registration").
+    Exact,
+    /// Exact, except that the port of a loopback IP redirect may differ (RFC 8252 §7.3), as the
+    /// mock treats registered clients.
+    LoopbackPort,
 }
 
 /// How the user answers the authorization request.

@@ -20,6 +20,11 @@ const REQUEST_HEADERS: &[&str] =
     &["authorization", "dpop", "content-type", "accept", "mcp-protocol-version", "mcp-session-id"];
 const RESPONSE_HEADERS: &[&str] = &["www-authenticate", "location", "content-type", "mcp-session-id", "dpop-nonce"];
 
+/// A client ID metadata document the authorization server fetched while answering a request,
+/// carried on the response to the transcript.
+#[derive(Debug, Clone)]
+pub struct FetchedClientMetadata(pub Value);
+
 /// Marks a response with the endpoint that produced it, for the transcript.
 pub fn tagged(endpoint: Endpoint, response: impl IntoResponse) -> Response {
     let mut response = response.into_response();
@@ -52,6 +57,7 @@ pub async fn record(
         response_body: Value::Null,
         protocol_version: None,
         jwts: BTreeMap::new(),
+        client_metadata_document: None,
     };
     let response = match axum::body::to_bytes(body, BODY_LIMIT).await {
         Err(_) => tagged(exchange_endpoint_guess(&exchange.path), OAuthError::payload_too_large()),
@@ -62,6 +68,7 @@ pub async fn record(
     };
     exchange.endpoint = response.extensions().get::<Endpoint>().copied().unwrap_or(Endpoint::NotFound);
     exchange.protocol_version = response.extensions().get::<ProtocolVersion>().map(|v| v.as_str().to_owned());
+    exchange.client_metadata_document = response.extensions().get::<FetchedClientMetadata>().map(|d| d.0.clone());
     exchange.status = response.status().as_u16();
     exchange.response_headers = chosen(response.headers(), RESPONSE_HEADERS);
     let response = if is_json(response.headers()) {

@@ -99,6 +99,11 @@ pub struct Exchange {
     /// kept.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub jwts: BTreeMap<String, Value>,
+    /// The client ID metadata document the authorization server fetched to answer this request
+    /// (an authorization request whose `client_id` is a URL it had not met): what the request's
+    /// `redirect_uri` is held against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_metadata_document: Option<Value>,
 }
 
 impl Exchange {
@@ -413,6 +418,7 @@ mod tests {
             response_body: Value::Null,
             protocol_version: None,
             jwts: BTreeMap::new(),
+            client_metadata_document: None,
         }
     }
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{REDIRECT, VERIFIER, challenge, get_json, http, mcp_initialize, param};
+use common::{REDIRECT, VERIFIER, challenge, get_json, http, mcp_initialize, param, register_at};
 use mock_server::{Endpoint, MockServer, Peers, Preset, Profile};
 use serde_json::{Value, json};
 
@@ -18,15 +18,8 @@ fn origin(url: &str) -> String {
 /// Registration, consent and code exchange at the endpoints `metadata` names, for `resource`:
 /// the token response.
 async fn log_in_at(metadata: &Value, resource: &str) -> Value {
-    let registered: Value = http()
-        .post(metadata["registration_endpoint"].as_str().unwrap())
-        .json(&json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let registered: Value =
+        register_at(metadata["registration_endpoint"].as_str().unwrap(), json!({})).await.json().await.unwrap();
     let client_id = registered["client_id"].as_str().unwrap();
     let authorize = metadata["authorization_endpoint"].as_str().unwrap();
     let challenge = challenge(VERIFIER);

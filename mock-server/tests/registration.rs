@@ -3,7 +3,8 @@
 mod common;
 
 use common::*;
-use mock_server::{MockServer, Preset};
+use mock_server::profile::RedirectMatching;
+use mock_server::{Endpoint, MockServer, Preset};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -87,6 +88,35 @@ async fn url_client_id_whose_document_names_another_client_is_refused() {
     assert!(response.headers().get("location").is_none());
 }
 
+/// A document listing the loopback redirect on another port than [`REDIRECT`]'s.
+async fn other_port_document() -> (wiremock::MockServer, String) {
+    cimd_host(json!({"client_id": "SELF", "redirect_uris": ["http://127.0.0.1:8/callback"]})).await
+}
+
+#[tokio::test]
+async fn a_metadata_document_redirect_must_match_exactly_port_included() {
+    let server = MockServer::builder().preset(Preset::Cimd).start().await;
+    let (_host, client_id) = other_port_document().await;
+    let query = authorize_query(&server, &client_id, "mcp:read");
+    let response = http().get(format!("{}/authorize", server.issuer())).query(&query).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
+    // The transcript keeps the document beside the request it was fetched for.
+    let authorize = server.transcript().exchanges().into_iter().find(|e| e.endpoint == Endpoint::Authorize).unwrap();
+    let document = authorize.client_metadata_document.expect("the fetched document is recorded");
+    assert_eq!(document["redirect_uris"], json!(["http://127.0.0.1:8/callback"]));
+}
+
+#[tokio::test]
+async fn a_lenient_server_lets_a_metadata_document_redirect_change_its_loopback_port() {
+    let mut profile = Preset::Cimd.profile();
+    profile.authorization_server.metadata_document_redirects = RedirectMatching::LoopbackPort;
+    let server = MockServer::builder().profile(profile).start().await;
+    let (_host, client_id) = other_port_document().await;
+    let redirect = consent(&server, &authorize_query(&server, &client_id, "mcp:read"), "approve").await;
+    assert!(param(&redirect, "code").is_some());
+}
+
 #[tokio::test]
 async fn a_replaced_redirect_uri_is_registered_and_said() {
     let mut profile = mock_server::Profile::default();
@@ -103,9 +133,7 @@ async fn a_replaced_redirect_uri_is_registered_and_said() {
 
 /// A registration with `extra` merged into the common public-client request.
 async fn register_with(server: &MockServer, extra: serde_json::Value) -> reqwest::Response {
-    let mut body = json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"});
-    body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-    http().post(format!("{}/register", server.issuer())).json(&body).send().await.unwrap()
+    register_at(&format!("{}/register", server.issuer()), extra).await
 }
 
 #[tokio::test]

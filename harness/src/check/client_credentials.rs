@@ -8,7 +8,7 @@ use mock_server::profile::ClientAuthMethod;
 use mock_server::{Endpoint, Exchange};
 use serde_json::Value;
 
-use super::{Check, CheckInfo, Clause, Outcome, Severity, fail, line, pass};
+use super::{Check, CheckInfo, Clause, Outcome, Severity, each_exchange, fail, line, pass};
 use crate::observation::{Observation, ServerRecord};
 use crate::revision::Revision;
 
@@ -87,23 +87,20 @@ fn methods_used(request: &Exchange) -> Vec<ClientAuthMethod> {
 }
 
 fn auth_method(run: &Observation) -> Outcome {
-    let mut evidence = Vec::new();
-    for (key, server) in &run.servers {
-        let Some(registered) = registered_method(server) else { continue };
-        for request in client_credentials_requests(server) {
-            evidence.push(line(key, request));
-            let used = methods_used(request);
-            if used != [registered] {
-                let names: Vec<&str> = used.iter().map(|m| m.as_str()).collect();
-                let used = if names.is_empty() { "none".to_owned() } else { names.join(" and ") };
-                return fail(
-                    format!("{key}: the token request authenticated with {used}, not {}", registered.as_str()),
-                    evidence,
-                );
-            }
-        }
-    }
-    if evidence.is_empty() { Outcome::NotApplicable } else { pass(evidence) }
+    let requests = run
+        .servers
+        .iter()
+        .filter(|(_, server)| registered_method(server).is_some())
+        .flat_map(|(key, server)| client_credentials_requests(server).map(move |request| (key.as_str(), request)));
+    each_exchange(requests, |key, request| {
+        let registered = registered_method(&run.servers[key])?;
+        let used = methods_used(request);
+        (used != [registered]).then(|| {
+            let names: Vec<&str> = used.iter().map(|m| m.as_str()).collect();
+            let used = if names.is_empty() { "none".to_owned() } else { names.join(" and ") };
+            format!("the token request authenticated with {used}, not {}", registered.as_str())
+        })
+    })
 }
 
 /// Every client assertion sent, with its server and the server's issuer.

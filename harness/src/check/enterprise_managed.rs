@@ -3,7 +3,7 @@
 
 use mock_server::Endpoint;
 
-use super::{Check, CheckInfo, Clause, Outcome, Severity, fail, line, pass};
+use super::{Check, CheckInfo, Clause, Outcome, Severity, all_exchanges, each_exchange};
 use crate::observation::Observation;
 use crate::revision::Revision;
 
@@ -23,8 +23,21 @@ pub fn checks() -> Vec<Check> {
 }
 
 fn token_exchange_request(run: &Observation) -> Outcome {
-    let mut evidence = Vec::new();
-    for (key, server) in &run.servers {
+    let requests = all_exchanges(run).filter(|(_, e)| e.endpoint == Endpoint::IdpToken);
+    each_exchange(requests, |key, request| {
+        let server = &run.servers[key];
+        let expected = [
+            ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+            ("requested_token_type", "urn:ietf:params:oauth:token-type:id-jag"),
+            ("subject_token_type", "urn:ietf:params:oauth:token-type:id_token"),
+            ("audience", server.issuer.as_str()),
+        ];
+        for (name, value) in expected {
+            match request.body_param(name) {
+                Some(given) if given == value => {}
+                given => return Some(format!("`{name}` is {}, not {value}", given.unwrap_or("missing"))),
+            }
+        }
         let resources: Vec<String> = server
             .profile
             .resource
@@ -32,42 +45,16 @@ fn token_exchange_request(run: &Observation) -> Outcome {
             .iter()
             .filter_map(|p| url::Url::parse(&server.mcp_uri).and_then(|u| u.join(p)).ok().map(|u| u.to_string()))
             .collect();
-        for request in server.exchanges.iter().filter(|e| e.endpoint == Endpoint::IdpToken) {
-            evidence.push(line(key, request));
-            let expected = [
-                ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
-                ("requested_token_type", "urn:ietf:params:oauth:token-type:id-jag"),
-                ("subject_token_type", "urn:ietf:params:oauth:token-type:id_token"),
-                ("audience", server.issuer.as_str()),
-            ];
-            for (name, value) in expected {
-                match request.body_param(name) {
-                    Some(given) if given == value => {}
-                    given => {
-                        return fail(
-                            format!("{key}: `{name}` is {}, not {value}", given.unwrap_or("missing")),
-                            evidence,
-                        );
-                    }
-                }
-            }
-            match request.body_param("resource") {
-                Some(r) if resources.iter().any(|c| c == r) => {}
-                given => {
-                    return fail(
-                        format!(
-                            "{key}: `resource` is {}, not the MCP server {}",
-                            given.unwrap_or("missing"),
-                            resources.join(" or ")
-                        ),
-                        evidence,
-                    );
-                }
-            }
-            if request.jwt("subject_token").is_none() {
-                return fail(format!("{key}: no ID token as `subject_token`"), evidence);
+        match request.body_param("resource") {
+            Some(r) if resources.iter().any(|c| c == r) => {}
+            given => {
+                return Some(format!(
+                    "`resource` is {}, not the MCP server {}",
+                    given.unwrap_or("missing"),
+                    resources.join(" or ")
+                ));
             }
         }
-    }
-    if evidence.is_empty() { Outcome::NotApplicable } else { pass(evidence) }
+        request.jwt("subject_token").is_none().then(|| "no ID token as `subject_token`".to_owned())
+    })
 }

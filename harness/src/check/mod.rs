@@ -202,6 +202,23 @@ fn fail(reason: impl Into<String>, evidence: Vec<String>) -> Outcome {
     Outcome::Fail { reason: reason.into(), evidence }
 }
 
+/// Judges each of `judged` (an exchange with its server's key) by `wrong`, which says what is
+/// wrong with it: the first wrong one fails the check, with the exchanges judged so far as
+/// evidence. With nothing to judge the check is not applicable; else it passes on all of them.
+fn each_exchange<'a>(
+    judged: impl IntoIterator<Item = (&'a str, &'a Exchange)>,
+    mut wrong: impl FnMut(&'a str, &'a Exchange) -> Option<String>,
+) -> Outcome {
+    let mut evidence = Vec::new();
+    for (key, exchange) in judged {
+        evidence.push(line(key, exchange));
+        if let Some(why) = wrong(key, exchange) {
+            return fail(format!("{key}: {why}"), evidence);
+        }
+    }
+    if evidence.is_empty() { Outcome::NotApplicable } else { pass(evidence) }
+}
+
 /// Every server's exchanges, with the server's key.
 fn all_exchanges(run: &Observation) -> impl Iterator<Item = (&str, &Exchange)> {
     run.servers.iter().flat_map(|(key, server)| server.exchanges.iter().map(move |e| (key.as_str(), e)))

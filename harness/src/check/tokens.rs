@@ -2,7 +2,7 @@
 
 use mock_server::Endpoint;
 
-use super::{Check, CheckInfo, Clause, Outcome, Severity, all_exchanges, fail, line, pass};
+use super::{Check, CheckInfo, Clause, Outcome, Severity, all_exchanges, each_exchange, fail, line, pass};
 use crate::observation::Observation;
 use crate::revision::Revision;
 use mock_server::profile::RefreshPolicy;
@@ -146,24 +146,17 @@ pub fn checks() -> Vec<Check> {
 /// Server metadata contains it"); read as exclusive, as the official suite's
 /// auth/offline-access-not-supported does, asking for it otherwise is the failure.
 fn offline_access(run: &Observation) -> Outcome {
-    let mut evidence = Vec::new();
-    for (key, server) in &run.servers {
-        let listed = server.profile.authorization_server.scopes_supported.iter().any(|s| s == "offline_access");
-        for request in server.exchanges.iter().filter(|e| {
-            e.endpoint == Endpoint::Authorize
-                || (e.endpoint == Endpoint::Token && e.body_param("grant_type") == Some("authorization_code"))
-        }) {
-            evidence.push(line(key, request));
-            let scope = request.query_param("scope").or_else(|| request.body_param("scope")).unwrap_or_default();
-            if !listed && scope.split_whitespace().any(|s| s == "offline_access") {
-                return fail(
-                    format!("{key}: asked for offline_access, which the authorization server does not list"),
-                    evidence,
-                );
-            }
-        }
-    }
-    if evidence.is_empty() { Outcome::NotApplicable } else { pass(evidence) }
+    let asked = all_exchanges(run).filter(|(_, e)| {
+        e.endpoint == Endpoint::Authorize
+            || (e.endpoint == Endpoint::Token && e.body_param("grant_type") == Some("authorization_code"))
+    });
+    each_exchange(asked, |key, request| {
+        let listed =
+            run.servers[key].profile.authorization_server.scopes_supported.iter().any(|s| s == "offline_access");
+        let scope = request.query_param("scope").or_else(|| request.body_param("scope")).unwrap_or_default();
+        (!listed && scope.split_whitespace().any(|s| s == "offline_access"))
+            .then(|| "asked for offline_access, which the authorization server does not list".to_owned())
+    })
 }
 
 fn token_in_header_only(run: &Observation) -> Outcome {

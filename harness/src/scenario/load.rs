@@ -520,7 +520,7 @@ mod tests {
     #[test]
     fn every_expect_field_says_which_verbs_it_applies_to() {
         let mut every = Expect { max_requests: [(mock_server::Endpoint::Token, 1)].into(), ..Expect::default() };
-        every.outcome = Some(super::super::OutcomeExpectation::AnyOf(Vec::new()));
+        every.outcome = Some(super::super::OneOrAnyOf::AnyOf(Vec::new()));
         let written = serde_json::to_value(&every).unwrap();
         let mut fields: Vec<&str> = written.as_object().unwrap().keys().map(String::as_str).collect();
         let mut listed: Vec<&str> = EXPECT_FIELDS.iter().map(|(f, _)| *f).collect();

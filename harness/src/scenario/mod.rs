@@ -283,10 +283,10 @@ impl ServerAction {
 #[serde(default, deny_unknown_fields)]
 pub struct Expect {
     /// Whether the client reports success: one outcome, or a list of acceptable ones.
-    pub outcome: Option<OutcomeExpectation>,
+    pub outcome: Option<OneOrAnyOf<Outcome>>,
     /// The normalized auth status of the step's entry (for `list`): one, or a list of
     /// acceptable ones.
-    pub status: Option<StatusExpectation>,
+    pub status: Option<OneOrAnyOf<Status>>,
     /// Text the client's own word for the entry's status must contain (for `list`; case
     /// ignored), e.g. `Needs authentication`.
     pub raw_status_contains: Option<String>,
@@ -322,29 +322,55 @@ pub const TOGETHER_VERBS: &[Verb] = &[Verb::List, Verb::Import, Verb::Call];
 const CLIENT_VERBS: &[Verb] =
     &[Verb::Add, Verb::Login, Verb::List, Verb::Import, Verb::Call, Verb::Restart, Verb::Logout, Verb::Remove];
 
-/// One acceptable outcome, or several.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged, expecting = "`success`, `failure`, or a list of them")]
-pub enum OutcomeExpectation {
-    One(Outcome),
-    AnyOf(Vec<Outcome>),
+/// One acceptable value of a step's result (an outcome, a status), or several.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(rename = "{T}Expectation")]
+pub enum OneOrAnyOf<T> {
+    /// Exactly this one.
+    One(T),
+    /// Any of these.
+    AnyOf(Vec<T>),
 }
 
-impl OutcomeExpectation {
-    pub fn allows(&self, outcome: Outcome) -> bool {
+impl<T: PartialEq> OneOrAnyOf<T> {
+    pub fn allows(&self, value: T) -> bool {
         match self {
-            Self::One(one) => *one == outcome,
-            Self::AnyOf(any) => any.contains(&outcome),
+            Self::One(one) => *one == value,
+            Self::AnyOf(any) => any.contains(&value),
         }
     }
 }
 
-impl fmt::Display for OutcomeExpectation {
+impl<T: fmt::Display> fmt::Display for OneOrAnyOf<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = |o: &Outcome| format!("{o:?}").to_lowercase();
         match self {
-            Self::One(one) => f.write_str(&name(one)),
-            Self::AnyOf(any) => f.write_str(&any.iter().map(name).collect::<Vec<_>>().join(" or ")),
+            Self::One(one) => one.fmt(f),
+            Self::AnyOf(any) => f.write_str(&any.iter().map(T::to_string).collect::<Vec<_>>().join(" or ")),
+        }
+    }
+}
+
+/// A vocabulary a step expectation picks from, and how a bad pick is reported.
+pub trait Vocabulary {
+    /// What a scenario file may write instead.
+    const EXPECTING: &'static str;
+}
+
+/// By hand rather than derived: an untagged enum's error names one fixed text, and each
+/// vocabulary needs its own.
+impl<'de, T: Deserialize<'de> + Vocabulary> Deserialize<'de> for OneOrAnyOf<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written<T> {
+            One(T),
+            AnyOf(Vec<T>),
+        }
+        match Written::deserialize(deserializer) {
+            Ok(Written::One(one)) => Ok(Self::One(one)),
+            Ok(Written::AnyOf(any)) => Ok(Self::AnyOf(any)),
+            Err(_) => Err(serde::de::Error::custom(T::EXPECTING)),
         }
     }
 }
@@ -357,6 +383,19 @@ pub enum Outcome {
     Success,
     /// The client reports an error.
     Failure,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+        })
+    }
+}
+
+impl Vocabulary for Outcome {
+    const EXPECTING: &'static str = "`success`, `failure`, or a list of them";
 }
 
 /// The fixed vocabulary every client's auth status is normalized to.
@@ -395,40 +434,14 @@ impl Status {
     }
 }
 
+impl Vocabulary for Status {
+    const EXPECTING: &'static str =
+        "a status (`oauth`, `bearer`, `not_logged_in`, `unsupported`, `expired`, `error`) or a list of them";
+}
+
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-/// One acceptable status, or several.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(
-    untagged,
-    expecting = "a status (`oauth`, `bearer`, `not_logged_in`, `unsupported`, `expired`, `error`) or a list of them"
-)]
-pub enum StatusExpectation {
-    /// Exactly this status.
-    One(Status),
-    /// Any of these.
-    AnyOf(Vec<Status>),
-}
-
-impl StatusExpectation {
-    pub fn allows(&self, status: Status) -> bool {
-        match self {
-            Self::One(one) => *one == status,
-            Self::AnyOf(any) => any.contains(&status),
-        }
-    }
-}
-
-impl fmt::Display for StatusExpectation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::One(one) => one.fmt(f),
-            Self::AnyOf(any) => f.write_str(&any.iter().map(|s| s.name()).collect::<Vec<_>>().join(" or ")),
-        }
     }
 }
 

@@ -11,9 +11,10 @@ use url::Url;
 use super::AuthorizationServer;
 use super::error::OAuthError;
 use super::form::Params;
-use super::grants::{AuthorizationRequest, Scopes, parse_scopes};
+use super::grants::{AuthorizationRequest, Client, ClientKind, Scopes, parse_scopes};
 use super::registration;
-use crate::profile::{Consent, IssParameter};
+use crate::profile::{AuthorizationServerKnobs, Consent, IssParameter, RedirectMatching};
+use crate::recording::FetchedClientMetadata;
 use crate::recording::tagged;
 use crate::transcript::Endpoint;
 
@@ -76,28 +77,49 @@ impl AuthorizationServer {
         };
         let knobs = self.knobs();
         let known = self.grants().client(client_id).cloned();
-        let client = match known {
-            Some(client) => client,
+        let (client, fetched) = match known {
+            Some(client) => (client, None),
             None if knobs.client_id_metadata_documents && client_id.starts_with("http") => {
                 match registration::fetch_metadata_document(self.http(), client_id, &knobs).await {
-                    Ok(client) => {
+                    Ok((client, document)) => {
                         self.grants().register(client.clone());
-                        client
+                        (client, Some(document))
                     }
                     Err(err) => return err.into_response(),
                 }
             }
             None => return OAuthError::invalid_request("unknown client_id").into_response(),
         };
+        let mut response = self.authorize_client(params, &client, &knobs);
+        // The transcript keeps the document beside the request it was fetched for, so a check
+        // can hold the request's redirect URI against it.
+        if let Some(document) = fetched {
+            response.extensions_mut().insert(FetchedClientMetadata(document));
+        }
+        response
+    }
+
+    /// The rest of an authorization request, once its client is known.
+    fn authorize_client(&self, params: &Params, client: &Client, knobs: &AuthorizationServerKnobs) -> Response {
         let redirect_uri = match params.require("redirect_uri") {
             Ok(uri) => uri,
             Err(err) => return err.into_response(),
         };
-        if !client.accepts_redirect(redirect_uri) {
-            return OAuthError::invalid_request("redirect_uri is not registered for this client").into_response();
+        // A client ID metadata document's redirect URIs are matched as the knob says; other
+        // clients keep RFC 8252's free loopback port.
+        let matching = match client.kind {
+            ClientKind::MetadataDocument => knobs.metadata_document_redirects,
+            _ => RedirectMatching::LoopbackPort,
+        };
+        if !client.accepts_redirect(redirect_uri, matching) {
+            return OAuthError::invalid_request(format!(
+                "redirect_uri `{redirect_uri}` is not registered for this client (registered: {})",
+                client.redirect_uris.join(", ")
+            ))
+            .into_response();
         }
         let partial = AuthorizationRequest {
-            client_id: client_id.to_owned(),
+            client_id: client.client_id.clone(),
             redirect_uri: redirect_uri.to_owned(),
             state: params.get("state").map(str::to_owned),
             code_challenge: String::new(),

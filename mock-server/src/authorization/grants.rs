@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::error::OAuthError;
-use crate::profile::{ClientAuthMethod, RefreshPolicy, TokenKnobs};
+use crate::profile::{ClientAuthMethod, RedirectMatching, RefreshPolicy, TokenKnobs};
 
 /// A set of scopes, kept sorted so tokens and transcripts compare and print stably.
 pub type Scopes = BTreeSet<String>;
@@ -59,14 +59,15 @@ pub struct Client {
 }
 
 impl Client {
-    /// Exact string match (OAuth 2.1 §2.3.1), except that the port of a loopback IP redirect
-    /// may differ, since native apps pick their port at run time (RFC 8252 §7.3). A client
-    /// registered with no redirect URIs may use any loopback one.
-    pub fn accepts_redirect(&self, redirect_uri: &str) -> bool {
+    /// Exact string match (OAuth 2.1 §2.3.1), except, when `matching` allows it, that the port
+    /// of a loopback IP redirect may differ, since native apps pick their port at run time
+    /// (RFC 8252 §7.3). A client registered with no redirect URIs may use any loopback one.
+    pub fn accepts_redirect(&self, redirect_uri: &str, matching: RedirectMatching) -> bool {
         if self.redirect_uris.is_empty() {
             return is_loopback_redirect(redirect_uri);
         }
-        self.redirect_uris.iter().any(|r| r == redirect_uri || same_but_loopback_port(r, redirect_uri))
+        let port_free = matching == RedirectMatching::LoopbackPort;
+        self.redirect_uris.iter().any(|r| r == redirect_uri || (port_free && same_but_loopback_port(r, redirect_uri)))
     }
 }
 
@@ -665,11 +666,20 @@ mod tests {
     fn loopback_ip_redirects_may_change_port_but_nothing_else() {
         let g = grants(RefreshPolicy::None);
         let c = g.client("c").unwrap();
-        assert!(c.accepts_redirect("http://127.0.0.1:1/cb"));
-        assert!(c.accepts_redirect("http://127.0.0.1:4567/cb"));
-        assert!(!c.accepts_redirect("http://127.0.0.1:4567/other"));
-        assert!(!c.accepts_redirect("http://localhost:1/cb"));
-        assert!(!c.accepts_redirect("https://127.0.0.1:1/cb"));
+        let loose = RedirectMatching::LoopbackPort;
+        assert!(c.accepts_redirect("http://127.0.0.1:1/cb", loose));
+        assert!(c.accepts_redirect("http://127.0.0.1:4567/cb", loose));
+        assert!(!c.accepts_redirect("http://127.0.0.1:4567/other", loose));
+        assert!(!c.accepts_redirect("http://localhost:1/cb", loose));
+        assert!(!c.accepts_redirect("https://127.0.0.1:1/cb", loose));
+    }
+
+    #[test]
+    fn exact_matching_holds_the_loopback_port_too() {
+        let g = grants(RefreshPolicy::None);
+        let c = g.client("c").unwrap();
+        assert!(c.accepts_redirect("http://127.0.0.1:1/cb", RedirectMatching::Exact));
+        assert!(!c.accepts_redirect("http://127.0.0.1:4567/cb", RedirectMatching::Exact));
     }
 
     #[test]

@@ -128,12 +128,12 @@ fn checked_redirect_uris(uris: Option<Vec<String>>) -> Result<Vec<String>, OAuth
 }
 
 /// Fetches and checks the document a URL `client_id` names: it must be JSON whose `client_id`
-/// is that very URL and which lists redirect URIs.
+/// is that very URL and which lists redirect URIs. The client it describes, and the document.
 pub async fn fetch_metadata_document(
     http: &reqwest::Client,
     client_id: &str,
     knobs: &AuthorizationServerKnobs,
-) -> Result<Client, OAuthError> {
+) -> Result<(Client, serde_json::Value), OAuthError> {
     let url = url::Url::parse(client_id).map_err(|_| OAuthError::invalid_request("client_id is not a valid URL"))?;
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     if url.scheme() != "https" && !loopback {
@@ -146,13 +146,16 @@ pub async fn fetch_metadata_document(
         return Err(OAuthError::invalid_request(format!("client metadata document answered {}", response.status())));
     }
     let bytes = response.bytes().await.map_err(fetch_error)?;
-    let metadata: ClientMetadata = serde_json::from_slice(&bytes)
+    let document: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| OAuthError::invalid_client_metadata(format!("client metadata document is not JSON: {e}")))?;
+    let metadata = ClientMetadata::deserialize(&document).map_err(|e| {
+        OAuthError::invalid_client_metadata(format!("client metadata document is not client metadata: {e}"))
+    })?;
     if metadata.client_id.as_deref() != Some(client_id) {
         return Err(OAuthError::invalid_client_metadata("client metadata document's client_id differs from its URL"));
     }
     let may_refresh = metadata.may_refresh(knobs);
-    Ok(Client {
+    let client = Client {
         client_id: client_id.to_owned(),
         secret: None,
         auth_method: ClientAuthMethod::None,
@@ -162,5 +165,6 @@ pub async fn fetch_metadata_document(
         public_jwk: None,
         client_credentials: false,
         disabled: false,
-    })
+    };
+    Ok((client, document))
 }

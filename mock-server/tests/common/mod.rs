@@ -31,14 +31,17 @@ pub async fn register(server: &MockServer) -> String {
 
 /// Dynamic registration of a public client with [`REDIRECT`]: the whole response.
 pub async fn registration(server: &MockServer) -> Value {
-    let response = http()
-        .post(format!("{}/register", server.issuer()))
-        .json(&json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}))
-        .send()
-        .await
-        .unwrap();
+    let response = register_at(&format!("{}/register", server.issuer()), json!({})).await;
     assert_eq!(response.status(), 201);
     response.json::<Value>().await.unwrap()
+}
+
+/// A dynamic registration at `endpoint` of a public client with [`REDIRECT`], `extra` merged
+/// into the request: the answer, whatever it is.
+pub async fn register_at(endpoint: &str, extra: Value) -> reqwest::Response {
+    let mut body = json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"});
+    body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    http().post(endpoint).json(&body).send().await.unwrap()
 }
 
 /// The authorize request's query for `client_id` with PKCE S256, `resource` and `scope`.

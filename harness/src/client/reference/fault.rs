@@ -118,10 +118,13 @@ pub enum Fault {
     IgnoreDpopNonce,
     /// Sends its DPoP-bound access token to the MCP server as a bearer token, with no proof.
     BoundTokenAsBearer,
+    /// Hosts a client ID metadata document whose `redirect_uris` leave out the port of the
+    /// loopback redirect it then uses, as if RFC 8252's free loopback port held for it.
+    MetadataDocumentWithoutPort,
 }
 
 impl Fault {
-    const ALL: [(Fault, &'static str); 43] = [
+    const ALL: [(Fault, &'static str); 44] = [
         (Fault::StatusProbesOriginOnly, "status-probes-origin-only"),
         (Fault::StatusTrustsFile, "status-trusts-file"),
         (Fault::ProceedWithoutPkce, "proceed-without-pkce"),
@@ -165,6 +168,7 @@ impl Fault {
         (Fault::DpopProofWithoutAth, "dpop-proof-without-ath"),
         (Fault::IgnoreDpopNonce, "ignore-dpop-nonce"),
         (Fault::BoundTokenAsBearer, "bound-token-as-bearer"),
+        (Fault::MetadataDocumentWithoutPort, "metadata-document-without-port"),
     ];
 
     pub fn name(self) -> &'static str {
@@ -283,6 +287,15 @@ pub(super) fn rewrite_registration(faults: &[Fault], metadata: &mut serde_json::
     {
         grant_types.retain(|g| g != "refresh_token");
     }
+}
+
+/// The redirect URI a client's metadata document lists for `redirect_uri`, the one it uses.
+pub(super) fn rewrite_listed_redirect_uri(faults: &[Fault], redirect_uri: &str) -> String {
+    let Ok(mut url) = Url::parse(redirect_uri) else { return redirect_uri.to_owned() };
+    if !faults.contains(&Fault::MetadataDocumentWithoutPort) || url.set_port(None).is_err() {
+        return redirect_uri.to_owned();
+    }
+    url.to_string()
 }
 
 /// The request a client that skips metadata makes before logging in: a token endpoint guessed

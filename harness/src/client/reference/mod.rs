@@ -39,10 +39,12 @@ mod direct_grant;
 mod dpop;
 mod enterprise;
 mod fault;
+mod metadata_document;
 mod oauth_http;
 mod protocol;
 
 pub use fault::Fault;
+use metadata_document::HostedDocument;
 use oauth_http::OAuthHttp;
 use protocol::{Probe, probe};
 
@@ -91,9 +93,11 @@ impl ClientAdapter for ReferenceClient {
         Support::Yes
     }
 
-    /// `add_via = "cli"` asks for the client's own add command, which this client's `add` is.
+    /// `add_via = "cli"` asks for the client's own add command, which this client's `add` is;
+    /// `client_id = "metadata-document"` makes it host a client ID metadata document and use
+    /// its URL as client id.
     fn known_options(&self) -> &'static [&'static str] {
-        &["add_via"]
+        &["add_via", metadata_document::OPTION.0]
     }
 
     fn extensions(&self) -> &'static [Extension] {
@@ -394,12 +398,10 @@ impl ReferenceClient {
                 .into());
         }
         let issuer = resolution.metadata.issuer.clone();
-        let iss_advertised = resolution
-            .metadata
-            .additional_fields
-            .get("authorization_response_iss_parameter_supported")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        // A boolean member rmcp does not model, read as RFC 8414 reads an absent one: false.
+        let advertised =
+            |member: &str| resolution.metadata.additional_fields.get(member).and_then(Value::as_bool).unwrap_or(false);
+        let iss_advertised = advertised("authorization_response_iss_parameter_supported");
         let as_scopes = resolution.metadata.scopes_supported.clone().unwrap_or_default();
         // DPoP whenever the authorization server offers ES256 proofs (RFC 9449 §5.1): a new key
         // for each login, kept with the tokens it binds.
@@ -412,8 +414,20 @@ impl ReferenceClient {
         if dpop_offered {
             http.use_dpop(dpop::DpopKey::generate(&self.faults));
         }
+        let cimd_advertised = advertised("client_id_metadata_document_supported");
         manager.set_metadata(resolution.metadata);
         let callback = Callback::bind().await?;
+        // Served until the login ends: the authorization server fetches it when the browser
+        // brings it the authorization request. Used only where the metadata advertises support
+        // (the client SHOULD check, and MAY fall back to registration).
+        let hosted = match ctx.options.get(metadata_document::OPTION.0) {
+            None => None,
+            Some(kind) if kind == metadata_document::OPTION.1 => match cimd_advertised {
+                true => Some(HostedDocument::serve(&callback.redirect_uri(), &self.faults).await?),
+                false => None,
+            },
+            Some(other) => return Err(format!("unknown client_id option `{other}` (known: metadata-document)")),
+        };
         let mut request = AuthorizationRequest::new(callback.redirect_uri())
             .with_client_name("mcp-auth-harness reference client")
             .with_initial_scope_selection();
@@ -429,6 +443,10 @@ impl ReferenceClient {
             if let Some(secret) = secret {
                 request = request.with_client_secret(secret);
             }
+        } else if let Some(hosted) = &hosted {
+            // After pre-registered credentials, a metadata document comes before dynamic
+            // registration (MCP 2026-07-28 (client-registration), the priority order).
+            request = request.with_preregistered_client(hosted.client_id());
         } else if let Some(previous) =
             previous.filter(|p| p.issuer == issuer || self.has(Fault::ReuseClientAcrossServers))
         {
@@ -801,7 +819,11 @@ impl CredentialFile {
             refresh_token: token.get("refresh_token").is_some(),
             scopes: self.stored.granted_scopes.clone(),
             expiry,
-            client_id_kind: self.client_id_kind.clone(),
+            // A URL client id is a metadata document's, whatever the entry would have used.
+            client_id_kind: match self.stored.client_id.starts_with("http") {
+                true => "metadata-document".to_owned(),
+                false => self.client_id_kind.clone(),
+            },
         }
     }
 }
