@@ -60,6 +60,17 @@ pub struct ServerRecord {
     pub issued_secrets: Vec<String>,
 }
 
+impl ServerRecord {
+    /// The MCP protocol versions the server served the client's requests under (what
+    /// `initialize` negotiated, or what 2026-07-28 requests named), oldest first.
+    pub fn protocol_versions(&self) -> Vec<&str> {
+        let mut versions: Vec<&str> = self.exchanges.iter().filter_map(|e| e.protocol_version.as_deref()).collect();
+        versions.sort_unstable();
+        versions.dedup();
+        versions
+    }
+}
+
 /// Everything observed for one step.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepRecord {

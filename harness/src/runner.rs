@@ -314,8 +314,18 @@ pub async fn run(
         step.reply.redact(&secrets);
     }
     let kept = options.keep.then(|| sandbox.keep());
-    let observed = Observation { scenario: scenario.name.clone(), client: client.name(), servers, steps, revision };
-    let checks = check::evaluate_all(&observed, revision);
+    let mut observed = Observation { scenario: scenario.name.clone(), client: client.name(), servers, steps, revision };
+    let mut checks = check::evaluate_all(&observed, revision);
+    // A scenario about a client of its revision whose client turned out to speak a newer one: its
+    // premise does not hold, so nothing of it is judged — the same "not applicable" as a client
+    // without the scenario's extension, only known after the run.
+    if let Some(why) = scenario.clients_of_revision_only.then(|| outgrown(&observed, revision)).flatten() {
+        for step in &mut observed.steps {
+            step.not_applicable.get_or_insert_with(|| why.clone());
+        }
+        verdicts.iter_mut().for_each(Vec::clear);
+        checks.iter_mut().for_each(|c| c.outcome = check::Outcome::NotApplicable);
+    }
     Ok(ScenarioRun {
         observed,
         expectations: verdicts,
@@ -324,6 +334,24 @@ pub async fn run(
         not_judged: None,
         slot: None,
         kept,
+    })
+}
+
+/// Why a client that spoke a newer MCP protocol version than `revision` to some server is not a
+/// client of that revision: the newest version it spoke and where. Versions are ISO dates, so
+/// their order as strings is their order in time, known versions or not.
+fn outgrown(observed: &Observation, revision: Revision) -> Option<String> {
+    let (server, newest) = observed
+        .servers
+        .iter()
+        .filter_map(|(key, server)| server.protocol_versions().last().map(|v| (key, v.to_string())))
+        .max_by(|a, b| a.1.cmp(&b.1))?;
+    (newest.as_str() > revision.name()).then(|| {
+        format!(
+            "{} spoke MCP {newest} to `{server}`, newer than the {revision} the scenario is about: \
+             it is not a client of {revision} only",
+            observed.client
+        )
     })
 }
 

@@ -5,9 +5,14 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use mcp_auth_harness::client::ReferenceClient;
+use async_trait::async_trait;
+use mcp_auth_harness::check::Outcome;
+use mcp_auth_harness::client::{
+    AdapterError, ClientAdapter, ClientState, ReferenceClient, Reply, ServerEntry, StepContext, Support,
+};
 use mcp_auth_harness::revision::Revision;
 use mcp_auth_harness::runner::{self, RunOptions, Verdict};
+use mcp_auth_harness::scenario::Verb;
 use mcp_auth_harness::{catalog, scenario};
 
 /// The versions the `main` server served the client under, and the MCP methods it was sent.
@@ -62,4 +67,89 @@ async fn a_2025_client_gets_no_session_from_a_server_that_speaks_only_2026() {
     assert!(methods.contains("initialize") && !methods.contains("server/discover"), "{methods:?}");
     let (versions, _) = spoken("protocol-modern-only-server", Revision::V2026_07_28).await;
     assert_eq!(versions, set(&["2026-07-28"]));
+}
+
+/// A client that speaks 2026-07-28 whatever revision judges it (as Claude Code does): the
+/// reference client, told it is judged by 2026-07-28.
+struct Modern(ReferenceClient);
+
+impl Modern {
+    fn ctx(ctx: &StepContext) -> StepContext {
+        StepContext::new(ctx.home.clone(), ctx.action, ctx.user_timeout)
+            .with_options(ctx.options.clone())
+            .with_login_timeout(ctx.login_timeout)
+            .for_scenario(&ctx.scenario)
+            .under(Revision::V2026_07_28)
+    }
+}
+
+#[async_trait]
+impl ClientAdapter for Modern {
+    fn name(&self) -> String {
+        "modern".into()
+    }
+    fn support(&self, verb: Verb) -> Support {
+        self.0.support(verb)
+    }
+    async fn add(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        self.0.add(&Self::ctx(ctx), entry).await
+    }
+    async fn login(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        self.0.login(&Self::ctx(ctx), entry).await
+    }
+    async fn list(&self, ctx: &StepContext) -> Result<Reply, AdapterError> {
+        self.0.list(&Self::ctx(ctx)).await
+    }
+    async fn import(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        self.0.import(&Self::ctx(ctx), entry).await
+    }
+    async fn call(
+        &self,
+        ctx: &StepContext,
+        entry: &ServerEntry,
+        tool: &str,
+        arguments: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Reply, AdapterError> {
+        self.0.call(&Self::ctx(ctx), entry, tool, arguments).await
+    }
+    async fn restart(&self, ctx: &StepContext) -> Result<Reply, AdapterError> {
+        self.0.restart(&Self::ctx(ctx)).await
+    }
+    async fn logout(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        self.0.logout(&Self::ctx(ctx), entry).await
+    }
+    async fn remove(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
+        self.0.remove(&Self::ctx(ctx), entry).await
+    }
+    async fn state(&self, home: &std::path::Path) -> ClientState {
+        self.0.state(home).await
+    }
+}
+
+/// `clients_of_revision_only`: a client that spoke 2026-07-28 is not judged on a scenario about a
+/// client of 2025-11-25 (every step and check n/a, the version named); one that spoke only
+/// `initialize` is judged, and without the field the modern client is judged (and fails).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_spoke_a_newer_version_is_not_judged_on_a_scenario_about_an_older_client() {
+    let path = catalog::default_dir().join("protocol-modern-only-server-legacy-client.toml");
+    let pinned = scenario::load_file(&path).unwrap();
+    assert!(pinned.clients_of_revision_only);
+    let options = RunOptions::default();
+
+    let run = runner::run(&pinned, Arc::new(Modern(ReferenceClient::new())), &options).await.unwrap();
+    assert_eq!(run.verdict(), Verdict::NotApplicable);
+    let why = "modern spoke MCP 2026-07-28 to `main`, newer than the 2025-11-25 the scenario is about";
+    for step in &run.steps {
+        assert!(step.not_applicable.as_deref().is_some_and(|w| w.starts_with(why)), "{:?}", step.not_applicable);
+    }
+    assert!(run.checks.iter().all(|c| c.outcome == Outcome::NotApplicable));
+    assert!(mcp_auth_harness::report::scenario_block(&run).contains(why));
+
+    let run = runner::run(&pinned, Arc::new(ReferenceClient::new()), &options).await.unwrap();
+    assert_eq!(run.verdict(), Verdict::Passed);
+    assert!(run.steps.iter().all(|s| s.not_applicable.is_none()));
+
+    let unmarked = scenario::Scenario { clients_of_revision_only: false, ..pinned };
+    let run = runner::run(&unmarked, Arc::new(Modern(ReferenceClient::new())), &options).await.unwrap();
+    assert_eq!(run.verdict(), Verdict::Failed, "the modern client's import succeeds: the expectation misses");
 }

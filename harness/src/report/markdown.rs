@@ -76,10 +76,7 @@ fn protocols_spoken(run: &ScenarioRun) -> Option<String> {
         .servers
         .iter()
         .filter_map(|(name, server)| {
-            let mut versions: Vec<&str> =
-                server.exchanges.iter().filter_map(|e| e.protocol_version.as_deref()).collect();
-            versions.sort_unstable();
-            versions.dedup();
+            let versions = server.protocol_versions();
             (!versions.is_empty()).then(|| format!("`{name}` {}", versions.join(", ")))
         })
         .collect();

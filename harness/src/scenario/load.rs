@@ -52,6 +52,11 @@ pub(super) struct RawScenario {
     /// The authorization extension the scenario is about (`oauth-client-credentials`): a client
     /// that does not implement it is not judged on the scenario (every step not applicable).
     extension: Option<crate::extension::Extension>,
+    /// The scenario is about a client of its revision only (one that opens with `initialize`
+    /// before a server of a newer text): a client that spoke a newer MCP protocol version to a
+    /// server is not judged on it (every step not applicable, with the version it spoke).
+    #[serde(default)]
+    clients_of_revision_only: bool,
     /// The mock servers by key (at least one): each a preset with optional knob overrides.
     #[schemars(with = "BTreeMap<String, RawServer>", extend("minProperties" = 1))]
     servers: Spanned<BTreeMap<String, Spanned<RawServer>>>,
@@ -291,6 +296,7 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, ScenarioErr
         revision: raw.revision,
         since: raw.since,
         extension: raw.extension,
+        clients_of_revision_only: raw.clients_of_revision_only,
         servers,
         steps,
         source: file.to_owned(),

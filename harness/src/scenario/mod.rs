@@ -58,6 +58,10 @@ pub struct Scenario {
     /// The authorization extension the scenario is about: a client that does not implement it
     /// is not judged on it.
     pub extension: Option<crate::extension::Extension>,
+    /// The scenario is about a client of the revision judging it (its premise: the client knows
+    /// no newer text): a client that turned out to speak a newer MCP protocol version is not
+    /// judged on it.
+    pub clients_of_revision_only: bool,
     /// Servers by key, each a resolved profile.
     pub servers: BTreeMap<String, ServerSpec>,
     pub steps: Vec<Step>,
