@@ -60,23 +60,11 @@ async fn deny_redirects_with_access_denied() {
     assert_eq!(param(&redirect, "error_description").as_deref(), Some("go to attacker.example"));
 }
 
-async fn code_for(server: &MockServer) -> (String, String) {
-    let client_id = register(server).await;
-    let redirect = consent(server, &authorize_query(server, &client_id, "mcp:read"), "approve").await;
-    (client_id, param(&redirect, "code").unwrap())
-}
-
 #[tokio::test]
 async fn code_is_single_use() {
     let server = MockServer::start().await;
     let (client_id, code) = code_for(&server).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("client_id", client_id.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", VERIFIER),
-    ];
+    let form = code_grant(&client_id, &code);
     assert_eq!(token(&server, &form).await.0, 200);
     let (status, body) = token(&server, &form).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
@@ -197,17 +185,7 @@ async fn token_for_another_resource_is_refused() {
     query.iter_mut().find(|(k, _)| k == "resource").unwrap().1 = server.mcp_uris()[1].clone();
     let redirect = consent(&server, &query, "approve").await;
     let code = param(&redirect, "code").unwrap();
-    let (_, tokens) = token(
-        &server,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("client_id", &client_id),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let (_, tokens) = token(&server, &code_grant(&client_id, &code)).await;
     let response = mcp_initialize(&server, tokens["access_token"].as_str()).await;
     assert_eq!(response.status(), 401, "a token for /other must not open /mcp");
 }

@@ -24,13 +24,6 @@ fn proof(key: &KeyPair, method: &str, url: &str, token: Option<&str>, nonce: Opt
     key.sign(json!({"typ": "dpop+jwt", "jwk": key.public_jwk()}), &claims)
 }
 
-/// Registration and consent, then the code exchange with `proof` made for the token endpoint.
-async fn code_for(server: &MockServer) -> (String, String) {
-    let client_id = register(server).await;
-    let redirect = consent(server, &authorize_query(server, &client_id, "mcp:read"), "approve").await;
-    (client_id, param(&redirect, "code").unwrap())
-}
-
 async fn token_with_proof(server: &MockServer, form: &[(&str, &str)], dpop: Option<String>) -> reqwest::Response {
     let mut request = http().post(format!("{}/token", server.issuer())).form(form);
     if let Some(dpop) = dpop {
@@ -41,13 +34,7 @@ async fn token_with_proof(server: &MockServer, form: &[(&str, &str)], dpop: Opti
 
 async fn exchange(server: &MockServer, key: &KeyPair, nonce: Option<&str>) -> reqwest::Response {
     let (client_id, code) = code_for(server).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("client_id", client_id.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", VERIFIER),
-    ];
+    let form = code_grant(&client_id, &code);
     let url = format!("{}/token", server.issuer());
     token_with_proof(server, &form, Some(proof(key, "POST", &url, None, nonce))).await
 }
@@ -152,13 +139,7 @@ async fn without_a_proof_the_token_is_a_bearer_token() {
 async fn a_malformed_proof_at_the_token_endpoint_is_invalid_dpop_proof_and_spends_nothing() {
     let server = MockServer::builder().profile(Preset::Dpop.profile()).start().await;
     let (client_id, code) = code_for(&server).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("client_id", client_id.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", VERIFIER),
-    ];
+    let form = code_grant(&client_id, &code);
     let refused = token_with_proof(&server, &form, Some("not-a-jwt".into())).await;
     assert_eq!(refused.status(), 400);
     assert_eq!(refused.json::<Value>().await.unwrap()["error"], "invalid_dpop_proof");
@@ -175,13 +156,7 @@ async fn the_token_endpoint_asks_for_its_nonce_then_accepts_it() {
     let server = MockServer::builder().profile(dpop_profile(|p| p.dpop.token_nonce = true)).start().await;
     let key = KeyPair::generate();
     let (client_id, code) = code_for(&server).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("client_id", client_id.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", VERIFIER),
-    ];
+    let form = code_grant(&client_id, &code);
     let url = format!("{}/token", server.issuer());
     let asked = token_with_proof(&server, &form, Some(proof(&key, "POST", &url, None, None))).await;
     assert_eq!(asked.status(), 400);
@@ -212,13 +187,7 @@ async fn a_public_clients_refresh_token_is_bound_to_its_key() {
     let key = KeyPair::generate();
     let (client_id, code) = code_for(&server).await;
     let url = format!("{}/token", server.issuer());
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("client_id", client_id.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", VERIFIER),
-    ];
+    let form = code_grant(&client_id, &code);
     let tokens: Value =
         token_with_proof(&server, &form, Some(proof(&key, "POST", &url, None, None))).await.json().await.unwrap();
     let refresh = tokens["refresh_token"].as_str().unwrap();

@@ -121,3 +121,21 @@ pub async fn mcp_initialize(server: &MockServer, token: Option<&str>) -> reqwest
     }
     request.send().await.unwrap()
 }
+
+/// Registration and an approved consent: the client id and the code the redirect carries.
+pub async fn code_for(server: &MockServer) -> (String, String) {
+    let client_id = register(server).await;
+    let redirect = consent(server, &authorize_query(server, &client_id, "mcp:read"), "approve").await;
+    (client_id, param(&redirect, "code").unwrap())
+}
+
+/// The token request that redeems `code` with this module's redirect and verifier.
+pub fn code_grant<'a>(client_id: &'a str, code: &'a str) -> [(&'static str, &'a str); 5] {
+    [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ]
+}
