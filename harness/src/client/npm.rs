@@ -143,8 +143,18 @@ fn pinned_dir() -> Result<PathBuf, NpmError> {
 /// computed once per process; an error says why the clients cannot run here.
 pub fn node_modules() -> Result<&'static Path, String> {
     static INSTALLED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    INSTALLED
-        .get_or_init(|| install_pinned().map_err(|e| format!("cannot install the pinned clients: {e}")))
+    once_per_process(&INSTALLED, install_pinned, "the pinned clients")
+}
+
+/// The outcome of `install` (of `what`), computed on the first call only: every later call, from
+/// any thread, gets the same directory or the same reason it cannot be had.
+pub(super) fn once_per_process(
+    outcome: &'static OnceLock<Result<PathBuf, String>>,
+    install: fn() -> Result<PathBuf, NpmError>,
+    what: &str,
+) -> Result<&'static Path, String> {
+    outcome
+        .get_or_init(|| install().map_err(|e| format!("cannot install {what}: {e}")))
         .as_ref()
         .map(PathBuf::as_path)
         .map_err(Clone::clone)

@@ -25,11 +25,7 @@ const MINIMUM: (u32, u32) = (3, 11);
 /// cannot run here.
 pub fn environment() -> Result<&'static Path, String> {
     static INSTALLED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    INSTALLED
-        .get_or_init(|| install().map_err(|e| format!("cannot install the pinned Python clients: {e}")))
-        .as_ref()
-        .map(PathBuf::as_path)
-        .map_err(Clone::clone)
+    npm::once_per_process(&INSTALLED, install, "the pinned Python clients")
 }
 
 /// `$MCP_AUTH_HARNESS_PYTHON`, else `python3` on PATH, with its version.
