@@ -27,6 +27,17 @@ pub enum Extension {
 }
 
 impl Extension {
+    pub const ALL: [Self; 3] = [Self::OauthClientCredentials, Self::EnterpriseManagedAuthorization, Self::Dpop];
+
+    /// Its name in scenario files and manifests (`extension = "dpop"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OauthClientCredentials => "oauth-client-credentials",
+            Self::EnterpriseManagedAuthorization => "enterprise-managed-authorization",
+            Self::Dpop => "dpop",
+        }
+    }
+
     /// The identifier a client declares in `io.modelcontextprotocol/clientCapabilities`.
     pub fn id(self) -> &'static str {
         match self {
@@ -37,8 +48,34 @@ impl Extension {
     }
 }
 
+impl std::str::FromStr for Extension {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|e| e.name() == name).ok_or_else(|| {
+            let known: Vec<_> = Self::ALL.iter().map(|e| e.name()).collect();
+            format!("unknown authorization extension `{name}` (known: {})", known.join(", "))
+        })
+    }
+}
+
 impl fmt::Display for Extension {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.id())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_ones_files_use() {
+        for extension in Extension::ALL {
+            let written: Extension = serde_json::from_value(serde_json::json!(extension.name())).unwrap();
+            assert_eq!(written, extension);
+            assert_eq!(extension.name().parse::<Extension>(), Ok(extension));
+        }
+        assert!("pkce".parse::<Extension>().unwrap_err().contains("known: oauth-client-credentials"));
     }
 }

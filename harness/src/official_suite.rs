@@ -34,6 +34,17 @@ const PAIRS_2026: &[(&str, &str)] = &[
     ("as-migrated-after-login", "auth/authorization-server-migration"),
 ];
 
+/// Unscored authorization-extension scenarios of 0.2.0-alpha.12 and this catalog's exact
+/// counterparts (the contract tells a client the official name of every extension scenario:
+/// `contract::EXTENSION_SCENARIO_NAMES`).
+const EXTENSION_PAIRS_2026: &[(&str, &str)] = &[
+    ("client-credentials-basic", "auth/client-credentials-basic"),
+    ("client-credentials-jwt", "auth/client-credentials-jwt"),
+    ("enterprise-managed", "auth/enterprise-managed-authorization"),
+    ("dpop-happy-path", "auth/dpop"),
+    ("dpop-nonces", "auth/dpop-nonce"),
+];
+
 /// Scored scenarios of 0.2.0-alpha.12 with no counterpart in this catalog yet: one moves to
 /// [`PAIRS_2026`] when its scenario lands (`compare` also skips a pair whose scenario is missing).
 const WITHOUT_COUNTERPART_2026: &[&str] = &[
@@ -68,9 +79,9 @@ impl SuiteVersion {
     pub fn pairs(self) -> Vec<(&'static str, &'static str)> {
         let newer: &[_] = match self {
             Self::V0_1_16 => &[],
-            Self::V0_2_0Alpha12 => PAIRS_2026,
+            Self::V0_2_0Alpha12 => &[PAIRS_2026, EXTENSION_PAIRS_2026],
         };
-        CONTRACT_SCENARIO_NAMES.iter().chain(newer).copied().collect()
+        CONTRACT_SCENARIO_NAMES.iter().chain(newer.concat().iter()).copied().collect()
     }
 
     /// Its scored client auth scenarios that no scenario of this catalog tests yet.
@@ -363,4 +374,17 @@ pub fn table(version: SuiteVersion, comparisons: &[Comparison]) -> String {
         let _ = writeln!(out, "official scenarios with no counterpart here yet: {}", missing.join(", "));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::official_name;
+
+    #[test]
+    fn an_extension_pair_is_what_the_contract_tells_the_client() {
+        for (ours, theirs) in EXTENSION_PAIRS_2026 {
+            assert_eq!(official_name(ours), *theirs, "{ours}");
+        }
+    }
 }

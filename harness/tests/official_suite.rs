@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
+use mcp_auth_harness::check::Outcome;
 use mcp_auth_harness::official_suite::{self, SuiteVersion};
-use mcp_auth_harness::runner::Verdict;
-use mcp_auth_harness::{catalog, scenario};
+use mcp_auth_harness::runner::{self, RunOptions, Verdict};
+use mcp_auth_harness::{catalog, client, scenario};
 
 /// Where the two suites disagree, and the check the official suite flags (see the README).
 const EXPLAINED_0_1_16: &[(&str, &str)] = &[
@@ -100,4 +101,40 @@ async fn both_whole_suites_run_side_by_side_with_their_costs() {
         assert!(theirs.cpu > Duration::ZERO && theirs.max_rss_kib > 0, "{version}");
     }
     assert!(ours.cpu > Duration::ZERO && ours.max_rss_kib > 0);
+}
+
+/// A contract client is handed what the extension scenarios give a client out of band — the
+/// machine client's secret or key, the enterprise sign-on — in `MCP_CONFORMANCE_CONTEXT`, as the
+/// official suite hands them, and is run on them only when it declares the extension:
+/// `conformance-client` (the reference client behind the contract) passes the machine and
+/// enterprise scenarios through it. Its DPoP runs pass every DPoP check; what fails there is the
+/// contract's limits: each run starts from an empty home (so it registers again), and its login
+/// lists the tools too (so `dpop-replayed-proof`'s login fails where the listing does).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_contract_client_that_declares_the_extensions_is_handed_their_credentials() {
+    let command = official_suite::contract_client().unwrap().display().to_string();
+    let scenarios = scenario::load_dir(&catalog::default_dir()).unwrap();
+    let declared = client::by_name(&format!(
+        "conformance+oauth-client-credentials+enterprise-managed-authorization+dpop:{command}"
+    ))
+    .unwrap()
+    .remove(0);
+    let undeclared = client::by_name(&format!("conformance:{command}")).unwrap().remove(0);
+    let about_extensions = scenarios.iter().filter(|s| s.extension.is_some());
+    for scenario in about_extensions {
+        let not_declared = runner::run(scenario, undeclared.clone(), &RunOptions::default()).await.unwrap();
+        assert_eq!(not_declared.verdict(), Verdict::NotApplicable, "{}", scenario.name);
+        let run = runner::run(scenario, declared.clone(), &RunOptions::default()).await.unwrap();
+        if scenario.name.starts_with("dpop-") {
+            let failed: Vec<_> = run
+                .checks
+                .iter()
+                .filter(|c| matches!(c.outcome, Outcome::Fail { .. }))
+                .map(|c| c.info.id)
+                .collect();
+            assert!(failed.iter().all(|id| *id == "refresh-before-relogin"), "{}: {failed:?}", scenario.name);
+        } else {
+            assert_eq!(run.verdict(), Verdict::Passed, "{}: {run:#?}", scenario.name);
+        }
+    }
 }

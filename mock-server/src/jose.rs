@@ -129,6 +129,12 @@ impl KeyPair {
         self.secret.to_jwk_string().to_string()
     }
 
+    /// The private key as PKCS#8 PEM (as the official conformance suite hands one out).
+    pub fn private_pkcs8_pem(&self) -> String {
+        use p256::pkcs8::{EncodePrivateKey as _, LineEnding};
+        self.secret.to_pkcs8_pem(LineEnding::LF).expect("a P-256 key encodes as PKCS#8").to_string()
+    }
+
     /// The public key as a JWK: what a JWKS publishes and a DPoP proof's header carries.
     pub fn public_jwk(&self) -> Value {
         serde_json::from_str(&self.secret.public_key().to_jwk_string()).expect("a JWK is JSON")
@@ -189,6 +195,8 @@ mod tests {
         let again = KeyPair::from_private_jwk(&key.private_jwk()).unwrap();
         assert_eq!(again.public_jwk(), key.public_jwk());
         assert!(key.public_jwk().get("d").is_none(), "the public JWK has no private part");
+        let from_pem = KeyPair::from_pkcs8_pem(&key.private_pkcs8_pem()).unwrap();
+        assert_eq!(from_pem.public_jwk(), key.public_jwk(), "the PKCS#8 PEM is the same key");
     }
 
     #[test]

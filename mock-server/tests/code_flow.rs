@@ -28,7 +28,9 @@ async fn redirect_carries_state_and_iss() {
 #[tokio::test]
 async fn iss_variants_differ_from_the_issuer_as_named() {
     use mock_server::profile::IssParameter;
-    let cases: [(IssParameter, fn(&str) -> String, bool); 3] = [
+    // The knob, the `iss` it sends for an issuer, and whether the metadata advertises `iss`.
+    type Case = (IssParameter, fn(&str) -> String, bool);
+    let cases: [Case; 3] = [
         (IssParameter::TrailingSlash, |issuer| format!("{issuer}/"), true),
         (IssParameter::UpperCaseScheme, |issuer| issuer.replacen("http:", "HTTP:", 1), true),
         (IssParameter::WrongNotAdvertised, |_| "http://wrong-issuer.invalid".to_owned(), false),

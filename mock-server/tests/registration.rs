@@ -170,7 +170,7 @@ async fn refresh_tokens_go_only_to_clients_registered_for_the_grant() {
     let client_id = registered["client_id"].as_str().unwrap();
     let redirect = consent(&server, &authorize_query(&server, client_id, "mcp:read"), "approve").await;
     let code = param(&redirect, "code").unwrap();
-    let (status, tokens) = token(&server, &code_grant(&client_id, &code)).await;
+    let (status, tokens) = token(&server, &code_grant(client_id, &code)).await;
     assert_eq!(status, 200, "{tokens}");
     assert!(tokens["refresh_token"].is_string(), "{tokens}");
 }

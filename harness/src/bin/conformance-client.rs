@@ -97,12 +97,18 @@ fn machine_credentials(scenario: &str, context: &serde_json::Value) -> Result<Op
         .map(|pem| KeyPair::from_pkcs8_pem(pem).map(|key| key.private_jwk()))
         .transpose()
         .map_err(|e| format!("MCP_CONFORMANCE_CONTEXT private_key_pem: {e}"))?;
+    // The official context never names the method (a key means private_key_jwt, a secret
+    // client_secret_basic); this harness's contract adds `token_endpoint_auth_method`, as an
+    // administrator would say how the client was registered.
+    let auth_method = match (context["token_endpoint_auth_method"].as_str(), &private_key) {
+        (Some(named), _) => serde_json::from_value(named.into())
+            .map_err(|e| format!("MCP_CONFORMANCE_CONTEXT token_endpoint_auth_method: {e}"))?,
+        (None, Some(_)) => ClientAuthMethod::PrivateKeyJwt,
+        (None, None) => ClientAuthMethod::ClientSecretBasic,
+    };
     Ok(Some(MachineCredentials {
         client_id: client_id.to_owned(),
-        auth_method: match private_key {
-            Some(_) => ClientAuthMethod::PrivateKeyJwt,
-            None => ClientAuthMethod::ClientSecretBasic,
-        },
+        auth_method,
         secret: context["client_secret"].as_str().map(str::to_owned),
         private_key,
     }))
@@ -119,7 +125,7 @@ fn enterprise_sign_on(scenario: &str, context: &serde_json::Value) -> Option<Ent
         token_endpoint: context["idp_token_endpoint"].as_str()?.to_owned(),
         id_token: context["idp_id_token"].as_str()?.to_owned(),
         client_id: context["idp_client_id"].as_str()?.to_owned(),
-        client_secret: None,
+        client_secret: context["idp_client_secret"].as_str().map(str::to_owned),
     })
 }
 

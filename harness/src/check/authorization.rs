@@ -363,8 +363,7 @@ fn step_up(run: &Observation) -> Outcome {
             let before = server
                 .exchanges
                 .iter()
-                .filter(|e| e.seq < first.seq && e.endpoint == Endpoint::Authorize)
-                .last()
+                .rfind(|e| e.seq < first.seq && e.endpoint == Endpoint::Authorize)
                 .map(|e| scopes(e.query_param("scope")))
                 .unwrap_or_default();
             (&challenged | &before, "the scopes asked for before and the challenged ones")

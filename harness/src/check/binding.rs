@@ -74,7 +74,7 @@ fn authorization_server_binding(run: &Observation) -> Outcome {
         }
     }
     let used = run.servers.values().filter(|server| server.exchanges.iter().any(at_authorization_server)).count();
-    let moved = run.servers.values().any(|server| names_another_issuer(server));
+    let moved = run.servers.values().any(names_another_issuer);
     if used < 2 && !moved {
         // One authorization server, and every resource names its own: nothing can go to the
         // wrong one.
@@ -119,8 +119,7 @@ fn authorization_server_binding(run: &Observation) -> Outcome {
             let last_metadata = server
                 .exchanges
                 .iter()
-                .filter(|e| e.seq < authorize.seq && e.endpoint == Endpoint::ResourceMetadata && e.status == 200)
-                .last();
+                .rfind(|e| e.seq < authorize.seq && e.endpoint == Endpoint::ResourceMetadata && e.status == 200);
             if let Some(metadata) = last_metadata.filter(|m| for_own && !names(m, &server.issuer)) {
                 return fail(
                     format!(

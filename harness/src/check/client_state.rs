@@ -227,7 +227,17 @@ fn status_tells_truth(run: &Observation) -> Outcome {
         }
         // The truth is the next import of the same entry, with nothing in between that could
         // change it (other lists and restarts change nothing).
+        let group = run.group_of(index).unwrap_or(index..index + 1);
         for status in &step.reply.statuses {
+            // A status taken while an import or call of the same entry ran (`together`) speaks of
+            // a login those steps were changing (a refresh, a revoked family): whether it came
+            // before or after the change is not known, so it has no truth to be held to.
+            let concurrent = run.steps[group.clone()]
+                .iter()
+                .any(|s| matches!(s.verb, Verb::Import | Verb::Call) && s.entry == status.name);
+            if concurrent {
+                continue;
+            }
             let next = run.steps[index + 1..]
                 .iter()
                 .take_while(|s| matches!(s.verb, Verb::List | Verb::Restart | Verb::Import))

@@ -24,7 +24,7 @@ use crate::revision::Revision;
 use crate::scenario::{BrowserAction, Status, Verb};
 
 pub use codex::CodexClient;
-pub use manifest::contract::SCENARIO_NAMES as CONTRACT_SCENARIO_NAMES;
+pub use manifest::contract::{SCENARIO_NAMES as CONTRACT_SCENARIO_NAMES, official_name};
 pub use manifest::{Manifest, ManifestClient, ManifestError, PLACEHOLDERS};
 pub use npm::NpmError;
 pub use reference::{Fault, ReferenceClient};
@@ -288,7 +288,7 @@ pub trait ClientAdapter: Send + Sync {
 
     /// The authorization extensions the client implements; a scenario about another one is not
     /// applicable to it. None by default: real clients mostly implement none yet.
-    fn extensions(&self) -> &'static [Extension] {
+    fn extensions(&self) -> &[Extension] {
         &[]
     }
 
@@ -317,7 +317,8 @@ pub trait ClientAdapter: Send + Sync {
 /// version), a built-in manifest client by name (`mcp-remote`, `gemini-cli`, `typescript-sdk`,
 /// `claude-code`, `opencode`, `mcp-inspector`, optionally `@VERSION`, likewise; `fastmcp`), a
 /// manifest file (`*.toml`), `conformance:COMMAND` (a client following the official suite's
-/// contract), or `all`.
+/// contract; `conformance+dpop+oauth-client-credentials:COMMAND` one that also implements those
+/// authorization extensions), or `all`.
 pub fn by_name(name: &str) -> Result<Vec<Arc<dyn ClientAdapter>>, String> {
     let manifests = || ManifestClient::built_in().into_iter().map(|c| Arc::new(c) as Arc<dyn ClientAdapter>);
     let codex = || CodexClient::pinned().into_iter().map(|c| Arc::new(c) as Arc<dyn ClientAdapter>);
@@ -333,9 +334,12 @@ pub fn by_name(name: &str) -> Result<Vec<Arc<dyn ClientAdapter>>, String> {
     if let Some(version) = name.strip_prefix("codex@") {
         return Ok(vec![Arc::new(CodexClient::new(version)?)]);
     }
-    if let Some(command) = name.strip_prefix("conformance:") {
+    if let Some((declared, command)) = name.strip_prefix("conformance").and_then(|rest| rest.split_once(':'))
+        && (declared.is_empty() || declared.starts_with('+'))
+    {
+        let extensions = declared.split('+').skip(1).map(str::parse).collect::<Result<Vec<Extension>, _>>()?;
         return Ok(vec![Arc::new(ManifestClient::new(
-            manifest::contract::manifest(command).map_err(|e| e.to_string())?,
+            manifest::contract::manifest(command, &extensions).map_err(|e| e.to_string())?,
         ))]);
     }
     if name.ends_with(".toml") {
@@ -357,7 +361,7 @@ pub fn by_name(name: &str) -> Result<Vec<Arc<dyn ClientAdapter>>, String> {
         _ => {
             let built_in: Vec<String> = manifests().map(|c| c.name()).collect();
             Err(format!(
-                "unknown client `{name}` (known: reference, reference+FAULT, codex, codex@VERSION, {} (each also @VERSION), a manifest file *.toml, conformance:COMMAND, all; faults: {})",
+                "unknown client `{name}` (known: reference, reference+FAULT, codex, codex@VERSION, {} (each also @VERSION), a manifest file *.toml, conformance[+EXTENSION…]:COMMAND, all; faults: {})",
                 built_in.join(", "),
                 Fault::names()
             ))

@@ -5,6 +5,7 @@
 //! and prints nothing in a set form, so its tools are what the server listed to it.
 
 use super::spec::{self, Manifest, ManifestError};
+use crate::extension::Extension;
 
 /// This catalog's scenarios and the official suite's (0.1.16, pinned) that test the same thing. A
 /// scenario not listed tells the client `auth/metadata-default`: the plain authorization code
@@ -25,14 +26,38 @@ pub const SCENARIO_NAMES: &[(&str, &str)] = &[
     ("resource-mismatch", "auth/resource-mismatch"),
 ];
 
+/// This catalog's authorization-extension scenarios and the official scenario (0.2.0-alpha.12,
+/// unscored) whose flow each takes: the name tells a contract client which credentials its
+/// context holds and which grant to use. A client is run on them only if it declares the
+/// extension (`conformance+EXTENSION:COMMAND`, or `extensions` in a manifest).
+pub const EXTENSION_SCENARIO_NAMES: &[(&str, &str)] = &[
+    ("client-credentials-basic", "auth/client-credentials-basic"),
+    ("client-credentials-post", "auth/client-credentials-basic"),
+    ("client-credentials-disabled", "auth/client-credentials-basic"),
+    ("client-credentials-jwt", "auth/client-credentials-jwt"),
+    ("enterprise-managed", "auth/enterprise-managed-authorization"),
+    ("enterprise-id-jag-wrong-audience", "auth/enterprise-managed-authorization"),
+    ("enterprise-id-jag-expired", "auth/enterprise-managed-authorization"),
+    ("dpop-happy-path", "auth/dpop"),
+    ("dpop-bearer-refused", "auth/dpop"),
+    ("dpop-replayed-proof", "auth/dpop"),
+    ("dpop-as-nonce", "auth/dpop-nonce"),
+    ("dpop-resource-nonce", "auth/dpop-nonce"),
+    ("dpop-nonces", "auth/dpop-nonce"),
+];
+
 /// The official suite's name for one of this catalog's scenarios.
 pub fn official_name(scenario: &str) -> &'static str {
-    SCENARIO_NAMES.iter().find(|(ours, _)| *ours == scenario).map_or("auth/metadata-default", |(_, theirs)| theirs)
+    SCENARIO_NAMES
+        .iter()
+        .chain(EXTENSION_SCENARIO_NAMES)
+        .find(|(ours, _)| *ours == scenario)
+        .map_or("auth/metadata-default", |(_, theirs)| theirs)
 }
 
 /// A manifest that runs `command` (split by the shell, as the official runner does) with the
-/// contract's environment.
-pub fn manifest(command: &str) -> Result<Manifest, ManifestError> {
+/// contract's environment, for a client that implements `extensions`.
+pub fn manifest(command: &str, extensions: &[Extension]) -> Result<Manifest, ManifestError> {
     // The client runs in its temporary home: a program given relative to here is made absolute.
     let (program, rest) = command.split_once(' ').unwrap_or((command, ""));
     let program = match std::fs::canonicalize(program) {
@@ -44,9 +69,12 @@ pub fn manifest(command: &str) -> Result<Manifest, ManifestError> {
     let quoted = |text: &str| toml::Value::String(text.to_owned()).to_string();
     // The URL goes in as `$0` of `sh -c`, so nothing in it is taken for shell syntax.
     let run = format!(r#"["/bin/sh", "-c", {}, "{{url}}"]"#, quoted(&format!("{command} \"$0\"")));
+    let declared: String = extensions.iter().map(|e| format!("+{}", e.name())).collect();
+    let extensions: Vec<_> = extensions.iter().map(|e| quoted(e.name())).collect();
     let text = format!(
         r#"name = {name}
 summary = "a client following @modelcontextprotocol/conformance's contract"
+extensions = [{extensions}]
 
 [env]
 MCP_CONFORMANCE_SCENARIO = "{{conformance_scenario}}"
@@ -75,7 +103,8 @@ unsupported = "the contract has no logout"
 [verbs.remove]
 nothing = "a contract client keeps no registry"
 "#,
-        name = quoted(&format!("conformance:{command}")),
+        name = quoted(&format!("conformance{declared}:{command}")),
+        extensions = extensions.join(", "),
     );
     spec::parse("(the conformance contract)", &text)
 }
@@ -87,7 +116,7 @@ mod tests {
     #[test]
     fn any_command_makes_a_valid_manifest() {
         for command in ["node client.js", "my client --flag=\"x\"", "a'b"] {
-            manifest(command).unwrap_or_else(|e| panic!("{command}: {e}"));
+            manifest(command, &Extension::ALL).unwrap_or_else(|e| panic!("{command}: {e}"));
         }
     }
 
@@ -95,5 +124,6 @@ mod tests {
     fn unmapped_scenarios_get_the_plain_flow() {
         assert_eq!(official_name("step-up"), "auth/scope-step-up");
         assert_eq!(official_name("restart-keeps-login"), "auth/metadata-default");
+        assert_eq!(official_name("client-credentials-post"), "auth/client-credentials-basic");
     }
 }

@@ -18,6 +18,7 @@ use super::process::{self, Answer, BrowserShim, Input, Invocation};
 use super::{
     AdapterError, ClientAdapter, ClientState, Reply, ServerEntry, StepContext, Support, npm, port, python, registry,
 };
+use crate::extension::Extension;
 use crate::scenario::Verb;
 pub use spec::{Manifest, ManifestError, PLACEHOLDERS};
 
@@ -34,6 +35,48 @@ const BUILT_IN: &[(&str, &str)] = &[
 ];
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The placeholders of what a client is handed out of band, empty when it is handed nothing.
+const HANDED_OUT: &[&str] = &[
+    "client_id",
+    "client_secret",
+    "token_endpoint_auth_method",
+    "private_key_jwk",
+    "private_key_pem",
+    "idp_token_endpoint",
+    "idp_id_token",
+    "idp_client_id",
+    "idp_client_secret",
+];
+
+/// What an administrator hands the client for `entry` — a pre-registered or machine client
+/// (SEP-1046), an enterprise sign-on (SEP-990) — named as the official suite's
+/// `MCP_CONFORMANCE_CONTEXT` names them, so one list makes both the placeholders and the context.
+fn handed_out(entry: &ServerEntry) -> Vec<(&'static str, String)> {
+    let mut handed = Vec::new();
+    if let Some(machine) = &entry.machine {
+        handed.push(("client_id", machine.client_id.clone()));
+        handed.extend(machine.secret.clone().map(|secret| ("client_secret", secret)));
+        handed.push(("token_endpoint_auth_method", machine.auth_method.as_str().to_owned()));
+        if let Some(jwk) = &machine.private_key {
+            handed.push(("private_key_jwk", jwk.clone()));
+            // The official suite hands the key as PKCS#8 PEM; a JWK the harness made always reads.
+            if let Ok(key) = mock_server::jose::KeyPair::from_private_jwk(jwk) {
+                handed.push(("private_key_pem", key.private_pkcs8_pem()));
+            }
+        }
+    } else if let Some((id, secret)) = &entry.preregistered {
+        handed.push(("client_id", id.clone()));
+        handed.extend(secret.clone().map(|secret| ("client_secret", secret)));
+    }
+    if let Some(sign_on) = &entry.enterprise {
+        handed.push(("idp_token_endpoint", sign_on.token_endpoint.clone()));
+        handed.push(("idp_id_token", sign_on.id_token.clone()));
+        handed.push(("idp_client_id", sign_on.client_id.clone()));
+        handed.extend(sign_on.client_secret.clone().map(|secret| ("idp_client_secret", secret)));
+    }
+    handed
+}
 
 /// One client driven by its manifest.
 #[derive(Clone)]
@@ -146,15 +189,17 @@ impl ManifestClient {
             values.insert("url", entry.url.clone());
             let digest = md5::Md5::digest(entry.url.as_bytes());
             values.insert("url_md5", digest.iter().map(|b| format!("{b:02x}")).collect());
-            let (id, secret) = entry.preregistered.clone().unwrap_or_default();
+            let handed = handed_out(entry);
             let mut context = serde_json::json!({ "name": contract::official_name(&ctx.scenario) });
-            if !id.is_empty() {
-                context["client_id"] = id.clone().into();
-                context["client_secret"] = secret.clone().into();
+            for (name, value) in handed.iter().filter(|(name, _)| *name != "private_key_jwk") {
+                context[*name] = value.clone().into();
+            }
+            if context.get("private_key_pem").is_some() {
+                context["signing_algorithm"] = "ES256".into();
             }
             values.insert("conformance_context", context.to_string());
-            values.insert("client_id", id);
-            values.insert("client_secret", secret.unwrap_or_default());
+            values.extend(HANDED_OUT.iter().map(|name| (*name, String::new())));
+            values.extend(handed);
         }
         if let Some((tool, arguments)) = call {
             values.insert("tool", tool.to_owned());
@@ -287,6 +332,10 @@ impl ClientAdapter for ManifestClient {
         self.manifest.name.clone()
     }
 
+    fn extensions(&self) -> &[Extension] {
+        &self.manifest.extensions
+    }
+
     fn support(&self, verb: Verb) -> Support {
         if let Err(why) = self.availability() {
             return Support::No(why);
@@ -364,7 +413,7 @@ mod tests {
 
     #[test]
     fn only_a_manifest_naming_its_package_runs_other_versions() {
-        let conformance = ManifestClient::new(contract::manifest("my-client").unwrap());
+        let conformance = ManifestClient::new(contract::manifest("my-client", &[]).unwrap());
         let Err(error) = conformance.at_version("1.0.0") else { panic!("a version of a manifest without a package") };
         assert!(error.contains("names no registry `package`"), "{error}");
     }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::extension::Extension;
 use crate::scenario::{Status, Verb};
 use crate::toml_span;
 
@@ -32,13 +33,29 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("tool", "for `call`: the tool's name"),
     ("arguments", "for `call`: the arguments as JSON"),
     ("scenario", "the scenario's name"),
-    ("client_id", "a pre-registered client_id, when the server has one (else empty)"),
-    ("client_secret", "a pre-registered client secret, when there is one (else empty)"),
+    (
+        "client_id",
+        "a pre-registered client_id, or the machine client's (client credentials), when the server has one (else empty)",
+    ),
+    ("client_secret", "that client's secret, when it has one (else empty)"),
+    (
+        "token_endpoint_auth_method",
+        "how the machine client authenticates: client_secret_basic, client_secret_post or private_key_jwt (else empty)",
+    ),
+    ("private_key_jwk", "the machine client's ES256 private key as a JWK, for private_key_jwt (else empty)"),
+    ("private_key_pem", "the same key as PKCS#8 PEM (else empty)"),
+    ("idp_token_endpoint", "enterprise-managed authorization: the identity provider's token endpoint (else empty)"),
+    ("idp_id_token", "enterprise-managed authorization: the signed-in user's ID token (else empty)"),
+    ("idp_client_id", "enterprise-managed authorization: the client's id at the identity provider (else empty)"),
+    ("idp_client_secret", "enterprise-managed authorization: its secret there, when it has one (else empty)"),
     (
         "conformance_scenario",
         "the official conformance suite's name for the scenario (auth/metadata-default when none)",
     ),
-    ("conformance_context", "the official suite's MCP_CONFORMANCE_CONTEXT: {name, client_id, client_secret} as JSON"),
+    (
+        "conformance_context",
+        "the official suite's MCP_CONFORMANCE_CONTEXT as JSON: name, client_id and client_secret, and for its extension scenarios private_key_pem, signing_algorithm, token_endpoint_auth_method and the idp_* values",
+    ),
 ];
 
 /// A manifest that cannot be used, and exactly where and why.
@@ -59,6 +76,8 @@ pub struct Manifest {
     pub source: PathBuf,
     /// A callback port the client cannot be told to change: its runs take turns.
     pub callback_port: Option<u16>,
+    /// The authorization extensions the client implements: it is run on scenarios about them.
+    pub extensions: Vec<Extension>,
     pub env: BTreeMap<String, String>,
     verbs: BTreeMap<&'static str, VerbSpec>,
     pub state: StateSpec,
@@ -108,6 +127,8 @@ struct RawManifest {
     package: Option<Spanned<String>>,
     summary: String,
     callback_port: Option<u16>,
+    #[serde(default)]
+    extensions: Vec<Extension>,
     #[serde(default)]
     env: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
@@ -427,6 +448,7 @@ pub fn parse(file: &str, text: &str) -> Result<Manifest, ManifestError> {
         summary: raw.summary,
         source: PathBuf::from(file),
         callback_port: raw.callback_port,
+        extensions: raw.extensions,
         env: raw.env.into_iter().map(|(k, v)| (k, v.into_inner())).collect(),
         verbs,
         state,
@@ -586,6 +608,15 @@ mod tests {
         let (line, field, message) = error(&format!("{HEAD}[verbs.login]\nrun = [\"c\", \"{{server_url}}\"]\n"));
         assert_eq!((line, field.as_str()), (3, "verbs.login.run"));
         assert!(message.contains("{server_url}"), "{message}");
+    }
+
+    #[test]
+    fn extensions_are_read_and_an_unknown_one_is_named() {
+        let manifest = parse("m.toml", &format!("{HEAD}extensions = [\"dpop\", \"oauth-client-credentials\"]\n")).unwrap();
+        assert_eq!(manifest.extensions, [Extension::Dpop, Extension::OauthClientCredentials]);
+        let (line, field, message) = error(&format!("{HEAD}extensions = [\"dpop\", \"pkce\"]\n"));
+        assert_eq!((line, field.as_str()), (3, "extensions[1]"));
+        assert!(message.contains("pkce") && message.contains("oauth-client-credentials"), "{message}");
     }
 
     #[test]
