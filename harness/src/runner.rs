@@ -156,7 +156,7 @@ pub async fn run(
     client: Arc<dyn ClientAdapter>,
     options: &RunOptions,
 ) -> Result<ScenarioRun, RunError> {
-    let revision = scenario.revision.or(options.revision).unwrap_or(Revision::LATEST);
+    let revision = scenario.judged_by(options.revision);
     if let Some(since) = scenario.since.filter(|since| revision < *since) {
         return Ok(ScenarioRun {
             observed: Observation {

@@ -283,6 +283,50 @@ fn expected_failures_pass_the_run_and_stale_entries_fail_it() {
     }
 }
 
+/// `--write-expected-failures` writes the baseline the runs pass against, with a revision's own
+/// lists where its runs differ: `pkce-not-advertised` fails the mutant under 2026-07-28 and is not
+/// judged under 2025-06-18 (refusing such an AS is a rule from 2025-11-25 on), and the pinned
+/// `backcompat-2025-03-26` fails `omit-resource` under 2025-03-26 only.
+#[test]
+fn a_written_baseline_holds_the_runs_that_wrote_it_revision_by_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("known.toml");
+    let run = |extra: &[&std::ffi::OsStr]| {
+        let mut cmd = harness();
+        cmd.args(["run", "pkce-not-advertised", "backcompat-2025-03-26"]);
+        cmd.args(["--client", "reference+proceed-without-pkce", "--client", "reference+omit-resource"]);
+        cmd.args(["--spec", "2025-06-18", "--spec", "2026-07-28"]).args(extra);
+        stdout(&mut cmd)
+    };
+    let (code, _, err) = run(&["--write-expected-failures".as_ref(), file.as_os_str()]);
+    assert_eq!(code, 1, "the runs fail without a baseline: {err}");
+    let written = std::fs::read_to_string(&file).unwrap();
+    for table in [
+        "[clients.\"reference+proceed-without-pkce\"]\nfailures = [\"pkce-not-advertised\"]\n",
+        "[clients.\"reference+proceed-without-pkce\".revisions.2025-06-18]\nfailures = []\n",
+        "[clients.\"reference+omit-resource\"]\nfailures = []\n",
+        "[clients.\"reference+omit-resource\".revisions.2025-03-26]\nfailures = [\"backcompat-2025-03-26\"]\n",
+    ] {
+        assert!(written.contains(table), "{table} missing from:\n{written}");
+    }
+    let (code, _, err) = run(&["--expected-failures".as_ref(), file.as_os_str()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("expected failure   reference+omit-resource@2025-03-26: backcompat-2025-03-26"), "{err}");
+
+    // Without the 2025-06-18 lists, the newest ones judge those runs too: the entry is stale there.
+    let (top, _) = written.split_once("[clients.\"reference+proceed-without-pkce\".revisions").unwrap();
+    std::fs::write(&file, top).unwrap();
+    let (code, _, err) = run(&["--expected-failures".as_ref(), file.as_os_str()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("STALE baseline     reference+proceed-without-pkce: pkce-not-advertised"), "{err}");
+
+    // A misspelt key is named where it stands.
+    std::fs::write(&file, "[clients.x.revisions.2025-11-25]\nfailurez = []\n").unwrap();
+    let (code, _, err) = run(&["--expected-failures".as_ref(), file.as_os_str()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("line 2, column 1") && err.contains("unknown field `failurez`"), "{err}");
+}
+
 #[test]
 fn markdown_report_draws_the_exchange_and_marks_what_failed() {
     let (code, out, _) = stdout(harness().args([

@@ -126,12 +126,8 @@ async fn a_contract_client_that_declares_the_extensions_is_handed_their_credenti
         assert_eq!(not_declared.verdict(), Verdict::NotApplicable, "{}", scenario.name);
         let run = runner::run(scenario, declared.clone(), &RunOptions::default()).await.unwrap();
         if scenario.name.starts_with("dpop-") {
-            let failed: Vec<_> = run
-                .checks
-                .iter()
-                .filter(|c| matches!(c.outcome, Outcome::Fail { .. }))
-                .map(|c| c.info.id)
-                .collect();
+            let failed: Vec<_> =
+                run.checks.iter().filter(|c| matches!(c.outcome, Outcome::Fail { .. })).map(|c| c.info.id).collect();
             assert!(failed.iter().all(|id| *id == "refresh-before-relogin"), "{}: {failed:?}", scenario.name);
         } else {
             assert_eq!(run.verdict(), Verdict::Passed, "{}: {run:#?}", scenario.name);

@@ -60,7 +60,7 @@ fn main() {
         }
         for scenario in &scenarios {
             let (scenario, client) = (scenario.clone(), client.clone());
-            let unstable = baseline.unstable(&client.name(), &scenario.name);
+            let unstable = baseline.unstable(&client.name(), scenario.judged_by(None), &scenario.name);
             if unstable && !scenario.timing_sensitive {
                 eprintln!(
                     "{}::{} races (known-failures.toml `unstable`): ignored (run it with `mcp-auth-harness run`)",

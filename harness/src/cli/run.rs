@@ -64,6 +64,11 @@ pub(super) struct Reporting {
     /// do listed ones that now pass.
     #[arg(long)]
     expected_failures: Option<PathBuf>,
+    /// Write the runs' failed scenarios to this file as a baseline for `--expected-failures`
+    /// (per client, and per revision where runs were judged by an older one), keeping the
+    /// `unstable` lists of the file it replaces. Review it before committing it.
+    #[arg(long, value_name = "FILE")]
+    write_expected_failures: Option<PathBuf>,
     /// Also write `results.json`, `junit.xml`, `report.md` and, per run,
     /// `conformance/<scenario>@<client>/checks.json` into this directory.
     #[arg(long)]
@@ -157,6 +162,13 @@ pub(super) fn report_runs(runs: &[ScenarioRun], reporting: &Reporting, baseline:
     }
     if let Some(dir) = output {
         write_reports(dir, runs)?;
+    }
+    if let Some(path) = &reporting.write_expected_failures {
+        // The file it replaces may be the one `--expected-failures` read: it was read already.
+        let previous = path.exists().then(|| Baseline::load(path)).transpose()?;
+        let written = Baseline::of_runs(runs, previous.as_ref()).to_toml();
+        std::fs::write(path, written).map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("wrote {} (review it: every entry is a failure accepted from now on)", path.display());
     }
     let failed = match baseline {
         None => runs.iter().any(|r| r.verdict() == Verdict::Failed),

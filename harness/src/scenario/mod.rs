@@ -70,6 +70,12 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// The revision that judges a run of it when `asked` was asked for (`--spec`): its own pinned
+    /// revision, else the one asked, else the latest.
+    pub fn judged_by(&self, asked: Option<crate::revision::Revision>) -> crate::revision::Revision {
+        self.revision.or(asked).unwrap_or(crate::revision::Revision::LATEST)
+    }
+
     /// The steps in the order they run, as ranges of indices: a step alone, or a `together`
     /// group whose steps run at the same time.
     pub fn rounds(&self) -> Vec<std::ops::Range<usize>> {

@@ -612,7 +612,8 @@ mod tests {
 
     #[test]
     fn extensions_are_read_and_an_unknown_one_is_named() {
-        let manifest = parse("m.toml", &format!("{HEAD}extensions = [\"dpop\", \"oauth-client-credentials\"]\n")).unwrap();
+        let manifest =
+            parse("m.toml", &format!("{HEAD}extensions = [\"dpop\", \"oauth-client-credentials\"]\n")).unwrap();
         assert_eq!(manifest.extensions, [Extension::Dpop, Extension::OauthClientCredentials]);
         let (line, field, message) = error(&format!("{HEAD}extensions = [\"dpop\", \"pkce\"]\n"));
         assert_eq!((line, field.as_str()), (3, "extensions[1]"));
