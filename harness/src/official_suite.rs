@@ -32,6 +32,15 @@ const PAIRS_2026: &[(&str, &str)] = &[
     ("iss-wrong", "auth/iss-wrong-issuer"),
     ("issuer-mismatch", "auth/metadata-issuer-mismatch"),
     ("as-migrated-after-login", "auth/authorization-server-migration"),
+    ("iss-not-advertised", "auth/iss-not-advertised"),
+    ("iss-not-advertised-wrong", "auth/iss-unexpected"),
+    ("iss-trailing-slash", "auth/iss-normalized"),
+    ("offline-access-supported", "auth/offline-access-scope"),
+    ("offline-access-not-supported", "auth/offline-access-not-supported"),
+    ("token-endpoint-auth-basic", "auth/token-endpoint-auth-basic"),
+    ("token-endpoint-auth-post", "auth/token-endpoint-auth-post"),
+    ("token-endpoint-auth-none", "auth/token-endpoint-auth-none"),
+    ("scope-from-resource-metadata", "auth/scope-from-scopes-supported"),
 ];
 
 /// Unscored authorization-extension scenarios of 0.2.0-alpha.12 and this catalog's exact
@@ -47,17 +56,7 @@ const EXTENSION_PAIRS_2026: &[(&str, &str)] = &[
 
 /// Scored scenarios of 0.2.0-alpha.12 with no counterpart in this catalog yet: one moves to
 /// [`PAIRS_2026`] when its scenario lands (`compare` also skips a pair whose scenario is missing).
-const WITHOUT_COUNTERPART_2026: &[&str] = &[
-    "auth/iss-not-advertised",
-    "auth/iss-unexpected",
-    "auth/iss-normalized",
-    "auth/offline-access-scope",
-    "auth/offline-access-not-supported",
-    "auth/token-endpoint-auth-basic",
-    "auth/token-endpoint-auth-post",
-    "auth/token-endpoint-auth-none",
-    "auth/scope-from-scopes-supported",
-];
+const WITHOUT_COUNTERPART_2026: &[&str] = &[];
 
 impl SuiteVersion {
     pub fn as_str(self) -> &'static str {

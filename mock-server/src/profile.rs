@@ -332,6 +332,11 @@ pub struct AuthorizationServerKnobs {
     /// so in the response (RFC 7591 §3.2.1 lets an AS replace requested values): a client must
     /// not send its user off with a redirect URI it does not listen on.
     pub registered_redirect_uri: Option<String>,
+    /// Registers every dynamic client for this token endpoint auth method, whatever it asks for,
+    /// and says so in the response (RFC 7591 §3.2.1 lets an AS replace requested values, as the
+    /// official suite's `auth/token-endpoint-auth-*` servers do): the client must then
+    /// authenticate as it was registered, not as it asked.
+    pub registered_auth_method: Option<ClientAuthMethod>,
     /// Refuse a dynamic registration that names no `application_type` with RFC 7591
     /// `invalid_client_metadata` (MCP authorization 2026-07-28 makes clients send one, SEP-837).
     pub require_application_type: bool,
@@ -375,6 +380,7 @@ impl Default for AuthorizationServerKnobs {
             require_resource: false,
             withheld_scopes: Vec::new(),
             registered_redirect_uri: None,
+            registered_auth_method: None,
             require_application_type: false,
             refresh_needs_grant_type: false,
             refused_redirect_schemes: Vec::new(),

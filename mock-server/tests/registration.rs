@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use mock_server::profile::RedirectMatching;
+use mock_server::profile::{ClientAuthMethod, RedirectMatching};
 use mock_server::{Endpoint, MockServer, Preset};
 use serde_json::json;
 use wiremock::matchers::{method, path};
@@ -129,6 +129,18 @@ async fn a_replaced_redirect_uri_is_registered_and_said() {
     let response = http().get(format!("{}/authorize", server.issuer())).query(&query).send().await.unwrap();
     assert_eq!(response.status(), 400);
     assert!(response.headers().get("location").is_none());
+}
+
+#[tokio::test]
+async fn a_replaced_auth_method_is_registered_said_and_required() {
+    let mut profile = mock_server::Profile::default();
+    profile.authorization_server.token_endpoint_auth_methods = vec![ClientAuthMethod::ClientSecretPost];
+    profile.authorization_server.registered_auth_method = Some(ClientAuthMethod::ClientSecretPost);
+    let server = MockServer::builder().profile(profile).start().await;
+    // The common request asks for `none`: the answer registers client_secret_post, with a secret.
+    let body = registration(&server).await;
+    assert_eq!(body["token_endpoint_auth_method"], "client_secret_post");
+    assert!(body["client_secret"].is_string());
 }
 
 /// A registration with `extra` merged into the common public-client request.

@@ -211,6 +211,11 @@ pub fn reproduce(capture: &Capture) -> Reproduction {
                 .and_then(|v| v.as_array())
                 .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
                 .unwrap_or_default();
+            // The probe asks for `none`; an answer naming another method replaced it.
+            let method = document.get("token_endpoint_auth_method").and_then(|v| v.as_str()).unwrap_or("none");
+            if method != "none" {
+                p.authorization_server.registered_auth_method = serde_json::from_value(serde_json::json!(method)).ok();
+            }
             if let Some(replaced) = registered.first().filter(|u| *u != REQUESTED_REDIRECT) {
                 p.authorization_server.registered_redirect_uri = Some(replaced.clone());
                 if !is_loopback(replaced) {

@@ -75,12 +75,12 @@ impl AuthorizationServer {
         }
         // RFC 7591 §2: the default is client_secret_basic.
         let method_name = metadata.token_endpoint_auth_method.as_deref().unwrap_or("client_secret_basic");
-        let auth_method =
-            knobs.token_endpoint_auth_methods.iter().copied().find(|m| m.as_str() == method_name).ok_or_else(|| {
-                OAuthError::invalid_client_metadata(format!(
-                    "token_endpoint_auth_method `{method_name}` is not supported"
-                ))
-            })?;
+        let auth_method = match knobs.registered_auth_method {
+            Some(replacement) => replacement,
+            None => knobs.token_endpoint_auth_methods.iter().copied().find(|m| m.as_str() == method_name).ok_or_else(
+                || OAuthError::invalid_client_metadata(format!("token_endpoint_auth_method `{method_name}` is not supported")),
+            )?,
+        };
         if auth_method == ClientAuthMethod::PrivateKeyJwt {
             // Keys come only with pre-registered machine clients (SEP-1046); DCR takes no `jwks`.
             return Err(OAuthError::invalid_client_metadata("private_key_jwt is for pre-registered clients only"));
