@@ -494,6 +494,9 @@ impl ReferenceClient {
         state.handle_callback_with_issuer(code, csrf, answer.get("iss").map(String::as_str)).await.map_err(describe)?;
         record_requested_scopes(&ctx.home, &entry.url, &url)?;
         record_dpop_key(&ctx.home, &entry.url, http.dpop_key().as_deref())?;
+        if let Some(secret) = http.registered_client_secret() {
+            record_client_secret(&ctx.home, &entry.url, secret)?;
+        }
         fault::misuse_token(&self.faults, &access_token(&ctx.home, &entry.url), &entry.url, issuer.as_deref()).await;
         Ok(())
     }
@@ -561,10 +564,13 @@ impl ReferenceClient {
             Ok(false) => return Err(ConnectError::NotLoggedIn),
             Err(e) => return Err(ConnectError::Other(describe(e))),
         }
-        // rmcp restores only the client id: a confidential pre-registered client must also
-        // authenticate its refresh requests (OAuth 2.1 §4.3.1, RFC 6749 §6).
-        if let Some((client_id, Some(secret))) = &entry.preregistered {
-            let config = OAuthClientConfig::new(client_id, entry.url.as_str()).with_client_secret(secret);
+        // rmcp restores only the client id: a confidential client, pre-registered or registered
+        // dynamically, must also authenticate its refresh requests (OAuth 2.1 §4.3.1, RFC 6749 §6).
+        let registered = CredentialFile::read(&store.path)
+            .and_then(|f| Some((f.stored.client_id, Some(f.client_secret?))))
+            .filter(|_| entry.preregistered.is_none());
+        if let Some((client_id, Some(secret))) = entry.preregistered.clone().or(registered) {
+            let config = OAuthClientConfig::new(&client_id, entry.url.as_str()).with_client_secret(&secret);
             manager.configure_client(config).map_err(|e| ConnectError::Other(describe(e)))?;
         }
         let dpop_key = CredentialFile::read(&store.path)
@@ -709,6 +715,14 @@ fn record_dpop_key(home: &Path, url: &str, key: Option<&dpop::DpopKey>) -> Resul
     write_json(&path, &file)
 }
 
+/// Keeps the secret a dynamic registration issued with the client id, for refreshes.
+fn record_client_secret(home: &Path, url: &str, secret: String) -> Result<(), String> {
+    let path = credentials_path(home, url);
+    let Some(mut file) = CredentialFile::read(&path) else { return Ok(()) };
+    file.client_secret = Some(secret);
+    write_json(&path, &file)
+}
+
 /// RFC 9207 §2.4 as MCP 2026-07-28 §Authorization Response Validation words it: a present `iss`
 /// is compared whether or not the metadata advertises it, byte for byte (no case folding, no
 /// trailing-slash or other normalization); an absent one is refused when it is advertised.
@@ -786,6 +800,9 @@ struct CredentialFile {
     /// The private key (a JWK) the tokens are DPoP-bound to (RFC 9449), if they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dpop_key: Option<String>,
+    /// The secret a dynamic registration issued with the client id (a confidential client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_secret: Option<String>,
     stored: StoredCredentials,
 }
 
@@ -920,11 +937,21 @@ impl CredentialStore for FileCredentialStore {
             value["token_response"]["refresh_token"] = old;
             stored = serde_json::from_value(value).map_err(|e| AuthError::InternalError(e.to_string()))?;
         }
-        // A refresh keeps the kind, the requested scopes and the DPoP key recorded at login.
-        let (client_id_kind, requested_scopes, dpop_key) = CredentialFile::read(&self.path)
-            .map_or((self.kind.to_owned(), Vec::new(), None), |f| (f.client_id_kind, f.requested_scopes, f.dpop_key));
-        let file =
-            CredentialFile { server_url: self.server_url.clone(), client_id_kind, requested_scopes, dpop_key, stored };
+        // A refresh keeps the kind, the requested scopes, the DPoP key and (for the same client)
+        // the client secret recorded at login.
+        let (client_id_kind, requested_scopes, dpop_key, client_secret) = CredentialFile::read(&self.path)
+            .map_or((self.kind.to_owned(), Vec::new(), None, None), |f| {
+                let secret = f.client_secret.filter(|_| f.stored.client_id == stored.client_id);
+                (f.client_id_kind, f.requested_scopes, f.dpop_key, secret)
+            });
+        let file = CredentialFile {
+            server_url: self.server_url.clone(),
+            client_id_kind,
+            requested_scopes,
+            dpop_key,
+            client_secret,
+            stored,
+        };
         write_json(&self.path, &file).map_err(AuthError::InternalError)
     }
 

@@ -32,6 +32,9 @@ pub(super) struct OAuthHttp {
     stop: reqwest::Client,
     faults: Vec<Fault>,
     registered_redirect_uris: Mutex<Option<Vec<String>>>,
+    /// The secret the last dynamic registration issued (a confidential client), which rmcp does
+    /// not keep past the login.
+    registered_client_secret: Mutex<Option<String>>,
     /// Whether the authorization server answered `invalid_client`: it does not know this client.
     client_rejected: AtomicBool,
     /// The DPoP key token requests are proven with, once the login uses DPoP.
@@ -52,6 +55,7 @@ impl OAuthHttp {
             stop: build(reqwest::redirect::Policy::none())?,
             faults: faults.to_vec(),
             registered_redirect_uris: Mutex::default(),
+            registered_client_secret: Mutex::default(),
             client_rejected: AtomicBool::new(false),
             dpop: Mutex::default(),
         }))
@@ -70,6 +74,10 @@ impl OAuthHttp {
     /// The redirect URIs the last dynamic registration answered with.
     pub fn registered_redirect_uris(&self) -> Option<Vec<String>> {
         self.registered_redirect_uris.lock().expect("never poisoned").clone()
+    }
+
+    pub fn registered_client_secret(&self) -> Option<String> {
+        self.registered_client_secret.lock().expect("never poisoned").clone()
     }
 
     /// Whether a response said `invalid_client`, which rmcp reports as any other OAuth failure.
@@ -153,10 +161,11 @@ impl OAuthHttp {
             self.client_rejected.store(true, Ordering::Relaxed);
         }
         if registration && response.status().is_success() {
-            let uris = serde_json::from_slice::<serde_json::Value>(response.body())
-                .ok()
-                .and_then(|body| serde_json::from_value(body["redirect_uris"].clone()).ok());
+            let body = serde_json::from_slice::<serde_json::Value>(response.body()).ok();
+            let uris = body.as_ref().and_then(|body| serde_json::from_value(body["redirect_uris"].clone()).ok());
             *self.registered_redirect_uris.lock().expect("never poisoned") = uris;
+            let secret = body.as_ref().and_then(|body| body["client_secret"].as_str().map(str::to_owned));
+            *self.registered_client_secret.lock().expect("never poisoned") = secret;
         }
         if self.has(Fault::IgnoreResourceMetadata) {
             let headers = response.headers_mut();
