@@ -78,7 +78,11 @@ impl AuthorizationServer {
         let auth_method = match knobs.registered_auth_method {
             Some(replacement) => replacement,
             None => knobs.token_endpoint_auth_methods.iter().copied().find(|m| m.as_str() == method_name).ok_or_else(
-                || OAuthError::invalid_client_metadata(format!("token_endpoint_auth_method `{method_name}` is not supported")),
+                || {
+                    OAuthError::invalid_client_metadata(format!(
+                        "token_endpoint_auth_method `{method_name}` is not supported"
+                    ))
+                },
             )?,
         };
         if auth_method == ClientAuthMethod::PrivateKeyJwt {

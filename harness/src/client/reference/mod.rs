@@ -939,8 +939,8 @@ impl CredentialStore for FileCredentialStore {
         }
         // A refresh keeps the kind, the requested scopes, the DPoP key and (for the same client)
         // the client secret recorded at login.
-        let (client_id_kind, requested_scopes, dpop_key, client_secret) = CredentialFile::read(&self.path)
-            .map_or((self.kind.to_owned(), Vec::new(), None, None), |f| {
+        let (client_id_kind, requested_scopes, dpop_key, client_secret) =
+            CredentialFile::read(&self.path).map_or((self.kind.to_owned(), Vec::new(), None, None), |f| {
                 let secret = f.client_secret.filter(|_| f.stored.client_id == stored.client_id);
                 (f.client_id_kind, f.requested_scopes, f.dpop_key, secret)
             });
