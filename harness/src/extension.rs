@@ -24,10 +24,15 @@ pub enum Extension {
     /// conformance suite's): DPoP (RFC 9449) sender-constrained tokens, a proof of the client's
     /// key with every token request and every MCP request.
     Dpop,
+    /// `io.modelcontextprotocol/auth/wif` (SEP-1933, a draft; the identifier is the official
+    /// conformance suite's): workload identity federation, a platform-issued workload JWT
+    /// presented with the RFC 7523 JWT-bearer grant, no client secret, no registration, no user.
+    Wif,
 }
 
 impl Extension {
-    pub const ALL: [Self; 3] = [Self::OauthClientCredentials, Self::EnterpriseManagedAuthorization, Self::Dpop];
+    pub const ALL: [Self; 4] =
+        [Self::OauthClientCredentials, Self::EnterpriseManagedAuthorization, Self::Dpop, Self::Wif];
 
     /// Its name in scenario files and manifests (`extension = "dpop"`).
     pub fn name(self) -> &'static str {
@@ -35,6 +40,7 @@ impl Extension {
             Self::OauthClientCredentials => "oauth-client-credentials",
             Self::EnterpriseManagedAuthorization => "enterprise-managed-authorization",
             Self::Dpop => "dpop",
+            Self::Wif => "wif",
         }
     }
 
@@ -44,6 +50,7 @@ impl Extension {
             Self::OauthClientCredentials => "io.modelcontextprotocol/oauth-client-credentials",
             Self::EnterpriseManagedAuthorization => "io.modelcontextprotocol/enterprise-managed-authorization",
             Self::Dpop => "io.modelcontextprotocol/auth/dpop",
+            Self::Wif => "io.modelcontextprotocol/auth/wif",
         }
     }
 }

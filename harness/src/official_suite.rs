@@ -52,12 +52,12 @@ const EXTENSION_PAIRS_2026: &[(&str, &str)] = &[
     ("enterprise-managed", "auth/enterprise-managed-authorization"),
     ("dpop-happy-path", "auth/dpop"),
     ("dpop-nonces", "auth/dpop-nonce"),
+    ("wif-happy-path", "auth/wif-jwt-bearer"),
 ];
 
 /// Client auth scenarios of 0.2.0-alpha.12 with no counterpart here, and why; every other one it
 /// lists is paired (`tests/official_suite.rs` asks the suite itself, so a new one shows up).
-const UNPAIRED_2026: &[(&str, &str)] =
-    &[("auth/wif-jwt-bearer", "workload identity federation (SEP-1933, a draft extension) is not implemented here")];
+const UNPAIRED_2026: &[(&str, &str)] = &[];
 
 /// 0.1.16's client auth scenarios beyond the pairs every release shares: each is an earlier
 /// version of one 0.2.0-alpha.12 has, paired there.

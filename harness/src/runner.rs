@@ -412,6 +412,7 @@ async fn perform(
             },
         ),
         enterprise: mock.enterprise_sign_on(),
+        workload_jwt: mock.workload_jwt().map(str::to_owned),
     });
     let no_server = || AdapterError::Failed(format!("step has no server `{}`", step.server));
     let entry = || entry.clone().ok_or_else(no_server);

@@ -32,6 +32,9 @@ pub struct Profile {
     /// authorization, SEP-990): it exchanges the user's ID token for an ID-JAG that the
     /// authorization server accepts with the JWT-bearer grant.
     pub enterprise_idp: EnterpriseIdpKnobs,
+    /// Workload identity federation (SEP-1933): a workload issuer whose JWTs the authorization
+    /// server accepts with the JWT-bearer grant, no client registration needed.
+    pub workload_identity: WorkloadIdentityKnobs,
     /// DPoP (RFC 9449, the MCP DPoP extension SEP-1932): sender-constrained tokens, bound to a
     /// key the client proves it holds on every request.
     pub dpop: DpopKnobs,
@@ -84,25 +87,47 @@ pub struct EnterpriseIdpKnobs {
     /// Lifetime of an ID-JAG in seconds (the extension asks for a short one).
     pub id_jag_ttl_secs: u64,
     /// What the identity provider gets wrong in the ID-JAGs it issues, for negative scenarios.
-    pub id_jag: IdJagIssue,
+    pub id_jag: JwtIssue,
 }
 
 impl Default for EnterpriseIdpKnobs {
     fn default() -> Self {
-        Self { enabled: false, id_jag_ttl_secs: 300, id_jag: IdJagIssue::Correct }
+        Self { enabled: false, id_jag_ttl_secs: 300, id_jag: JwtIssue::Correct }
     }
 }
 
-/// How the identity provider issues ID-JAGs.
+/// How a JWT the authorization server redeems with the JWT-bearer grant is issued: an ID-JAG
+/// (`enterprise_idp.id_jag`) or a workload JWT (`workload_identity.workload_jwt`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum IdJagIssue {
-    /// As asked: `aud` the requested audience, a future `exp`.
+pub enum JwtIssue {
+    /// As it should be: `aud` the authorization server, a future `exp`.
     Correct,
     /// `aud` names another authorization server: the MCP authorization server must refuse it.
     WrongAudience,
     /// Already expired when issued: the MCP authorization server must refuse it.
     Expired,
+}
+
+/// Workload identity federation (SEP-1933, `io.modelcontextprotocol/auth/wif`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkloadIdentityKnobs {
+    /// Generate a workload issuer key pair per run (as a Kubernetes cluster, a SPIFFE trust
+    /// domain or a cloud platform would hold), have the authorization server trust it and
+    /// accept a workload JWT from it with the `urn:ietf:params:oauth:grant-type:jwt-bearer`
+    /// grant, with no client authentication and no registration: the token is bound to the
+    /// request's `resource`. The harness hands the client the workload JWT, as the platform
+    /// would mount it.
+    pub enabled: bool,
+    /// What is wrong with the workload JWT the harness hands out, for negative scenarios.
+    pub workload_jwt: JwtIssue,
+}
+
+impl Default for WorkloadIdentityKnobs {
+    fn default() -> Self {
+        Self { enabled: false, workload_jwt: JwtIssue::Correct }
+    }
 }
 
 /// The protected MCP endpoint.

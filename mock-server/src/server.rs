@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::authorization::{
-    AuthorizationServer, EndpointOrigins, EnterpriseIdp, EnterpriseSignOn, IssuedToken, issuer_at,
+    AuthorizationServer, EndpointOrigins, EnterpriseIdp, EnterpriseSignOn, IssuedToken, WorkloadIssuer, issuer_at,
 };
 use crate::live::{LiveProfile, describe_knobs};
 use crate::peers::Peers;
@@ -86,6 +86,9 @@ pub struct MockServer {
     resource_origin: String,
     /// The enterprise identity provider, when the profile runs one (SEP-990).
     enterprise_idp: Option<Arc<EnterpriseIdp>>,
+    /// The workload JWT for the client under test, when the profile trusts a workload issuer
+    /// (SEP-1933).
+    workload_jwt: Option<String>,
     transcript: Transcript,
     /// Every listener's address and routes, so [`resume`](Self::resume) serves them again on
     /// the same ports.
@@ -174,6 +177,10 @@ impl MockServer {
             mcp_url: resource_origin.join(&paths[0]).expect("MCP paths are absolute paths").to_string(),
             resource_origin: resource_origin.as_str().trim_end_matches('/').to_owned(),
         };
+        let workload_issuer = profile
+            .workload_identity
+            .enabled
+            .then(|| WorkloadIssuer::new(&profile.workload_identity, &urls.issuer));
         let surroundings = Arc::new(Surroundings::new(urls.clone(), peers.clone()));
         let profile = Arc::new(LiveProfile::new(profile));
         let authorization_server = Arc::new(AuthorizationServer::new(
@@ -182,6 +189,7 @@ impl MockServer {
             origins,
             surroundings.clone(),
             enterprise_idp.as_ref().map(|idp| idp.trusted()),
+            workload_issuer.as_ref().map(WorkloadIssuer::trusted),
         ));
         if let Some(name) = &name {
             peers.join(name, urls, &authorization_server);
@@ -246,6 +254,7 @@ impl MockServer {
             authorization_server,
             resource_origin: surroundings.own().resource_origin.clone(),
             enterprise_idp,
+            workload_jwt: workload_issuer.map(|w| w.jwt().to_owned()),
             transcript,
             listeners: addresses,
             serving: Mutex::new(Some(serving)),
@@ -301,6 +310,13 @@ impl MockServer {
     /// credentials there; `None` when the profile runs no identity provider.
     pub fn enterprise_sign_on(&self) -> Option<EnterpriseSignOn> {
         self.enterprise_idp.as_ref().map(|idp| idp.sign_on())
+    }
+
+    /// The workload JWT the client under test presents for workload identity federation
+    /// (SEP-1933), as its platform would hand it over; `None` when the profile trusts no
+    /// workload issuer.
+    pub fn workload_jwt(&self) -> Option<&str> {
+        self.workload_jwt.as_deref()
     }
 
     /// Every token issued so far with its raw value.

@@ -48,7 +48,8 @@ async fn run() -> Result<String, String> {
     let ctx = StepContext::new(home.path().to_owned(), BrowserAction::Approve, Duration::from_secs(10));
     let client = ReferenceClient::new();
     let enterprise = enterprise_sign_on(&scenario, &context);
-    let entry = ServerEntry { name: "server".into(), url, preregistered, machine, enterprise };
+    let workload_jwt = workload_jwt(&scenario, &context);
+    let entry = ServerEntry { name: "server".into(), url, preregistered, machine, enterprise, workload_jwt };
     let fail = |verb: &str, error: Option<String>| error.map(|e| format!("{verb}: {e}"));
 
     let added = client.add(&ctx, &entry).await.map_err(|e| e.to_string())?;
@@ -127,6 +128,12 @@ fn enterprise_sign_on(scenario: &str, context: &serde_json::Value) -> Option<Ent
         client_id: context["idp_client_id"].as_str()?.to_owned(),
         client_secret: context["idp_client_secret"].as_str().map(str::to_owned),
     })
+}
+
+/// The suite's `auth/wif-jwt-bearer` (extension SEP-1933) hands the workload a valid JWT (and
+/// two bad ones a client has no use for) and a `client_id`.
+fn workload_jwt(scenario: &str, context: &serde_json::Value) -> Option<String> {
+    (scenario == "auth/wif-jwt-bearer").then(|| context["valid_jwt"].as_str().map(str::to_owned))?
 }
 
 /// Plain values for a tool's required arguments, by their schema types.

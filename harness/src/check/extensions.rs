@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use mock_server::{Endpoint, Exchange};
+use mock_server::{Endpoint, Exchange, WORKLOAD_ISSUER};
 
 use super::{Check, CheckInfo, Clause, Outcome, Severity, fail, line, pass};
 use crate::extension::Extension;
@@ -13,10 +13,10 @@ pub fn checks() -> Vec<Check> {
     vec![Check {
         info: CheckInfo {
             id: "extension-declared",
-            rule: "A client using an authorization extension (client credentials, enterprise-managed authorization, DPoP) declares it in the client capabilities of its MCP requests made with a token the extension's grant issued.",
+            rule: "A client using an authorization extension (client credentials, enterprise-managed authorization, DPoP, workload identity federation) declares it in the client capabilities of its MCP requests made with a token the extension's grant issued.",
             clauses: &[Clause {
                 since: Revision::V2026_07_28,
-                spec: "MCP-EXT-AUTH extension guides §For MCP clients, \"Declare support\" (oauth-client-credentials, enterprise-managed-authorization; the DPoP draft, SEP-1932, by the same framework); MCP-2026-07-28 §Extensions (SEP-1724)",
+                spec: "MCP-EXT-AUTH extension guides §For MCP clients, \"Declare support\" (oauth-client-credentials, enterprise-managed-authorization; the DPoP and workload identity federation drafts, SEP-1932 and SEP-1933, by the same framework); MCP-2026-07-28 §Extensions (SEP-1724)",
                 severity: Severity::Should,
             }],
         },
@@ -24,10 +24,14 @@ pub fn checks() -> Vec<Check> {
     }]
 }
 
-/// The extension whose grant a token request is, or that bound its token (DPoP).
+/// The extension whose grant a token request is, or that bound its token (DPoP). A JWT-bearer
+/// grant is workload identity federation when its assertion is the workload issuer's JWT,
+/// enterprise-managed authorization (an ID-JAG) otherwise.
 fn extension_of(request: &Exchange) -> Option<Extension> {
+    let workload = || request.jwt("assertion").is_some_and(|jwt| jwt["claims"]["iss"] == WORKLOAD_ISSUER);
     match request.body_param("grant_type")? {
         "client_credentials" => Some(Extension::OauthClientCredentials),
+        "urn:ietf:params:oauth:grant-type:jwt-bearer" if workload() => Some(Extension::Wif),
         "urn:ietf:params:oauth:grant-type:jwt-bearer" => Some(Extension::EnterpriseManagedAuthorization),
         _ if request.response_body["token_type"] == "DPoP" => Some(Extension::Dpop),
         _ => None,

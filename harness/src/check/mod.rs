@@ -14,6 +14,7 @@ mod enterprise_managed;
 mod extensions;
 mod registration;
 mod tokens;
+mod workload_identity;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -161,6 +162,7 @@ pub fn all() -> Vec<Check> {
     checks.extend(client_credentials::checks());
     checks.extend(enterprise_managed::checks());
     checks.extend(dpop::checks());
+    checks.extend(workload_identity::checks());
     checks.extend(extensions::checks());
     checks
 }

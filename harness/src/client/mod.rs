@@ -44,6 +44,9 @@ pub struct ServerEntry {
     /// The enterprise identity provider and the signed-in user's ID token, for
     /// enterprise-managed authorization (SEP-990).
     pub enterprise: Option<mock_server::EnterpriseSignOn>,
+    /// The workload JWT the platform issued the client, for workload identity federation
+    /// (SEP-1933).
+    pub workload_jwt: Option<String>,
 }
 
 /// What an administrator hands a machine client (SEP-1046): its id and either a secret or the
@@ -248,8 +251,9 @@ pub struct CredentialSummary {
     /// Seconds until expiry, rounded down to a bucket (`>1h`, `<1h`, `expired`) for stable
     /// snapshots.
     pub expiry: String,
-    /// `dynamic`, `preregistered`, `metadata-document`, `machine` (client credentials) or
-    /// `enterprise` (an ID-JAG from the enterprise identity provider).
+    /// `dynamic`, `preregistered`, `metadata-document`, `machine` (client credentials),
+    /// `enterprise` (an ID-JAG from the enterprise identity provider) or `workload` (a workload
+    /// JWT, workload identity federation).
     pub client_id_kind: String,
 }
 

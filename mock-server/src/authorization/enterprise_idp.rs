@@ -21,8 +21,9 @@ use url::Url;
 use super::client_assertion::now_secs;
 use super::error::OAuthError;
 use super::form::Params;
+use super::jwt_bearer::TrustedIssuer;
 use crate::jose::{self, Jwt, KeyPair};
-use crate::profile::{EnterpriseIdpKnobs, IdJagIssue};
+use crate::profile::{EnterpriseIdpKnobs, JwtIssue};
 use crate::recording::tagged;
 use crate::transcript::Endpoint;
 
@@ -43,13 +44,6 @@ pub struct EnterpriseSignOn {
     pub id_token: String,
     pub client_id: String,
     pub client_secret: Option<String>,
-}
-
-/// The identity provider's issuer and public key, which the authorization server trusts.
-#[derive(Debug, Clone)]
-pub struct TrustedIdp {
-    pub issuer: String,
-    pub public_jwk: Value,
 }
 
 pub struct EnterpriseIdp {
@@ -74,8 +68,8 @@ impl EnterpriseIdp {
         Self { issuer, key, client_id: client_id.to_owned(), client_secret, id_token, knobs }
     }
 
-    pub fn trusted(&self) -> TrustedIdp {
-        TrustedIdp { issuer: self.issuer.clone(), public_jwk: self.key.public_jwk() }
+    pub fn trusted(&self) -> TrustedIssuer {
+        TrustedIssuer { issuer: self.issuer.clone(), public_jwk: self.key.public_jwk() }
     }
 
     pub fn sign_on(&self) -> EnterpriseSignOn {
@@ -115,9 +109,9 @@ impl EnterpriseIdp {
         }
         let now = now_secs();
         let (aud, exp) = match self.knobs.id_jag {
-            IdJagIssue::Correct => (audience.to_owned(), now + self.knobs.id_jag_ttl_secs),
-            IdJagIssue::WrongAudience => ("http://other-authorization-server.invalid".to_owned(), now + 300),
-            IdJagIssue::Expired => (audience.to_owned(), now.saturating_sub(60)),
+            JwtIssue::Correct => (audience.to_owned(), now + self.knobs.id_jag_ttl_secs),
+            JwtIssue::WrongAudience => ("http://other-authorization-server.invalid".to_owned(), now + 300),
+            JwtIssue::Expired => (audience.to_owned(), now.saturating_sub(60)),
         };
         let claims = json!({
             "iss": self.issuer, "sub": USER, "aud": aud, "resource": resource, "client_id": self.client_id,

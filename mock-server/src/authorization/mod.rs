@@ -9,6 +9,7 @@ mod grants;
 mod jwt_bearer;
 mod registration;
 mod token;
+mod workload_identity;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -28,7 +29,9 @@ use crate::profile::{AuthorizationServerKnobs, ClientAuthMethod, MetadataDocumen
 use crate::recording::tagged;
 use crate::transcript::Endpoint;
 
-pub use enterprise_idp::{EnterpriseIdp, EnterpriseSignOn, TrustedIdp};
+pub use enterprise_idp::{EnterpriseIdp, EnterpriseSignOn};
+pub use jwt_bearer::TrustedIssuer;
+pub use workload_identity::{WORKLOAD_ISSUER, WORKLOAD_SUBJECT, WorkloadIssuer};
 pub use error::OAuthError;
 pub use grants::{AccessToken, ClientKind, IssuedToken, TokenRejection};
 use grants::{Client, Grants};
@@ -59,7 +62,9 @@ pub struct AuthorizationServer {
     /// The key pairs of pre-registered `private_key_jwt` clients, by client id.
     client_keys: HashMap<String, KeyPair>,
     /// The enterprise identity provider whose ID-JAGs the JWT-bearer grant accepts (SEP-990).
-    trusted_idp: Option<TrustedIdp>,
+    trusted_idp: Option<TrustedIssuer>,
+    /// The workload issuer whose workload JWTs the JWT-bearer grant accepts (SEP-1933).
+    trusted_workload_issuer: Option<TrustedIssuer>,
     /// `jti`s of ID-JAGs already redeemed: each grants once.
     redeemed_id_jags: Mutex<std::collections::HashSet<String>>,
     /// DPoP proofs at the token endpoint: the nonce and the `jti`s seen (RFC 9449).
@@ -80,13 +85,15 @@ pub fn issuer_at(origin: &Url, issuer_path: &str) -> Url {
 
 impl AuthorizationServer {
     /// `issuer` comes from [`issuer_at`]; `origins` says where each endpoint listens;
-    /// `trusted_idp` is the enterprise identity provider whose ID-JAGs it accepts, if any.
+    /// `trusted_idp` is the enterprise identity provider whose ID-JAGs it accepts, if any;
+    /// `trusted_workload_issuer` the workload issuer whose workload JWTs it accepts, if any.
     pub fn new(
         profile: Arc<LiveProfile>,
         issuer: Url,
         origins: EndpointOrigins,
         surroundings: Arc<Surroundings>,
-        trusted_idp: Option<TrustedIdp>,
+        trusted_idp: Option<TrustedIssuer>,
+        trusted_workload_issuer: Option<TrustedIssuer>,
     ) -> Self {
         let (knobs, tokens) = profile.read(|p| (p.authorization_server.clone(), p.tokens.clone()));
         // A key pair per run for each client that signs its assertions: the public key is its
@@ -121,6 +128,7 @@ impl AuthorizationServer {
             http: std::sync::OnceLock::new(),
             client_keys,
             trusted_idp,
+            trusted_workload_issuer,
             redeemed_id_jags: Mutex::default(),
             dpop: ProofChecker::default(),
         }
@@ -233,7 +241,7 @@ impl AuthorizationServer {
             "token_endpoint": self.endpoint_on(&self.origins.token, "token"),
             "revocation_endpoint": self.endpoint_on(&self.origins.token, "revoke"),
             "response_types_supported": ["code"],
-            "grant_types_supported": grant_types(k, self.trusted_idp.is_some()),
+            "grant_types_supported": grant_types(k, self.trusted_idp.is_some() || self.trusted_workload_issuer.is_some()),
             "token_endpoint_auth_methods_supported":
                 k.token_endpoint_auth_methods.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
         });
@@ -310,13 +318,13 @@ impl AuthorizationServer {
 }
 
 /// `grant_types_supported`: `client_credentials` too when a machine client is registered, the
-/// JWT-bearer grant when an enterprise identity provider is trusted.
-fn grant_types(knobs: &AuthorizationServerKnobs, enterprise: bool) -> Vec<&'static str> {
+/// JWT-bearer grant when an enterprise identity provider or a workload issuer is trusted.
+fn grant_types(knobs: &AuthorizationServerKnobs, jwt_bearer: bool) -> Vec<&'static str> {
     let mut grants = vec!["authorization_code", "refresh_token"];
     if knobs.preregistered_clients.iter().any(|c| c.client_credentials) {
         grants.push("client_credentials");
     }
-    if enterprise {
+    if jwt_bearer {
         grants.push(jwt_bearer::GRANT_TYPE);
     }
     grants

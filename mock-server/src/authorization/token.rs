@@ -71,12 +71,23 @@ impl AuthorizationServer {
 
     fn token(&self, headers: &HeaderMap, body: &[u8]) -> Result<super::grants::TokenResponse, OAuthError> {
         let params = Params::from_form(headers, body)?;
-        let presented = params.client(headers)?;
         let grant_type = params.require("grant_type")?;
         // The proof is checked before the grant, so a proof refused (or a nonce asked for)
         // leaves the code or refresh token unspent for the retry (RFC 9449 §8).
         let proven = self.check_dpop_proof(headers)?;
         let jkt = proven.as_ref().map(|p| p.jkt.as_str());
+        // SEP-1933: a workload presents its workload JWT with no client authentication (RFC
+        // 7523 §3.1 leaves it optional) and no registration; a client that authenticates is an
+        // enterprise client redeeming an ID-JAG.
+        let authenticates = headers.contains_key(header::AUTHORIZATION)
+            || params.get("client_secret").is_some()
+            || params.get("client_assertion_type").is_some();
+        if let Some(workload) = self.trusted_workload_issuer.as_ref().filter(|_| !authenticates) {
+            if grant_type == jwt_bearer::GRANT_TYPE {
+                return self.workload_grant(&params, workload, jkt);
+            }
+        }
+        let presented = params.client(headers)?;
         let audiences = self.assertion_audiences();
         let known_scopes = self.known_scopes();
         let mut grants = self.grants();
@@ -126,5 +137,26 @@ impl AuthorizationServer {
             }
             other => Err(OAuthError::unsupported_grant_type(format!("grant_type `{other}` is not supported"))),
         }
+    }
+
+    /// The JWT-bearer grant of a workload JWT (SEP-1933): an access token for the requested
+    /// `resource`, no refresh token (the workload presents its JWT again).
+    fn workload_grant(
+        &self,
+        params: &Params,
+        workload: &super::TrustedIssuer,
+        jkt: Option<&str>,
+    ) -> Result<super::grants::TokenResponse, OAuthError> {
+        let assertion = params.require("assertion")?;
+        let resource = params.get("resource");
+        if self.knobs().require_resource && resource.is_none() {
+            return Err(OAuthError::invalid_target("resource is required"));
+        }
+        let (issuer, token_endpoint) = (self.issuer(), self.endpoint("token"));
+        let workload_id = jwt_bearer::verify_workload(assertion, workload, &[&issuer, &token_endpoint])?;
+        // Tokens are recorded by client; a workload has no registration, its `client_id` (if it
+        // names one, RFC 6749 §3.2.1) or else its workload identity stands in.
+        let client_id = params.get("client_id").unwrap_or(&workload_id);
+        Ok(self.grants().grant_access(client_id, parse_scopes(params.get("scope")), resource, jkt))
     }
 }

@@ -42,11 +42,12 @@ pub enum Preset {
     ClientCredentialsJwt,
     EnterpriseManaged,
     Dpop,
+    WorkloadIdentity,
 }
 
 impl Preset {
     /// Every preset, in the order `mock-server profiles` lists them.
-    pub const ALL: [Preset; 26] = [
+    pub const ALL: [Preset; 27] = [
         Self::HappyPath,
         Self::PrmWellKnownOnly,
         Self::PrmHeaderOnly,
@@ -73,6 +74,7 @@ impl Preset {
         Self::ClientCredentialsJwt,
         Self::EnterpriseManaged,
         Self::Dpop,
+        Self::WorkloadIdentity,
     ];
 
     /// The preset's name as profiles and scenario files spell it.
@@ -104,6 +106,7 @@ impl Preset {
             Self::ClientCredentialsJwt => "client-credentials-jwt",
             Self::EnterpriseManaged => "enterprise-managed",
             Self::Dpop => "dpop",
+            Self::WorkloadIdentity => "workload-identity",
         }
     }
 
@@ -157,6 +160,9 @@ impl Preset {
             }
             Self::Dpop => {
                 "DPoP (RFC 9449, SEP-1932): ES256 proofs bind tokens to the client's key; the MCP endpoint wants DPoP, not Bearer, for them"
+            }
+            Self::WorkloadIdentity => {
+                "workload identity federation (SEP-1933): the AS trusts a per-run workload issuer and redeems its workload JWT with the JWT-bearer grant, no client registration"
             }
         }
     }
@@ -224,6 +230,7 @@ impl Preset {
                 p.enterprise_idp.enabled = true;
             }
             Self::Dpop => p.dpop.enabled = true,
+            Self::WorkloadIdentity => p.workload_identity.enabled = true,
         }
         p
     }

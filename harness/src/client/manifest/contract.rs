@@ -44,6 +44,9 @@ pub const EXTENSION_SCENARIO_NAMES: &[(&str, &str)] = &[
     ("dpop-as-nonce", "auth/dpop-nonce"),
     ("dpop-resource-nonce", "auth/dpop-nonce"),
     ("dpop-nonces", "auth/dpop-nonce"),
+    ("wif-happy-path", "auth/wif-jwt-bearer"),
+    ("wif-wrong-audience", "auth/wif-jwt-bearer"),
+    ("wif-expired", "auth/wif-jwt-bearer"),
 ];
 
 /// The official suite's name for one of this catalog's scenarios.

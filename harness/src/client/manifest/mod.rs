@@ -47,10 +47,11 @@ const HANDED_OUT: &[&str] = &[
     "idp_id_token",
     "idp_client_id",
     "idp_client_secret",
+    "valid_jwt",
 ];
 
 /// What an administrator hands the client for `entry` — a pre-registered or machine client
-/// (SEP-1046), an enterprise sign-on (SEP-990) — named as the official suite's
+/// (SEP-1046), an enterprise sign-on (SEP-990), a workload JWT (SEP-1933) — named as the official suite's
 /// `MCP_CONFORMANCE_CONTEXT` names them, so one list makes both the placeholders and the context.
 fn handed_out(entry: &ServerEntry) -> Vec<(&'static str, String)> {
     let mut handed = Vec::new();
@@ -75,6 +76,9 @@ fn handed_out(entry: &ServerEntry) -> Vec<(&'static str, String)> {
         handed.push(("idp_client_id", sign_on.client_id.clone()));
         handed.extend(sign_on.client_secret.clone().map(|secret| ("idp_client_secret", secret)));
     }
+    // The official suite hands a valid workload JWT and two bad ones; the harness hands the one
+    // the scenario gives the workload, under the name of the one a client presents.
+    handed.extend(entry.workload_jwt.clone().map(|jwt| ("valid_jwt", jwt)));
     handed
 }
 

@@ -49,6 +49,10 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("idp_client_id", "enterprise-managed authorization: the client's id at the identity provider (else empty)"),
     ("idp_client_secret", "enterprise-managed authorization: its secret there, when it has one (else empty)"),
     (
+        "valid_jwt",
+        "workload identity federation: the workload JWT the platform issued, named as the official suite names it (a negative scenario's is the bad one) (else empty)",
+    ),
+    (
         "conformance_scenario",
         "the official conformance suite's name for the scenario (auth/metadata-default when none)",
     ),

@@ -1,7 +1,7 @@
 //! Token requests the adapter makes itself, for grants rmcp has no flow for (a
-//! `private_key_jwt` assertion without rmcp's aws-lc feature, the RFC 8693 token exchange and
-//! the JWT-bearer grant of enterprise-managed authorization), and storing their tokens as rmcp
-//! stores its own.
+//! `private_key_jwt` assertion without rmcp's aws-lc feature, the RFC 8693 token exchange, the
+//! JWT-bearer grant of enterprise-managed authorization and of workload identity federation),
+//! and storing their tokens as rmcp stores its own.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,6 +10,8 @@ use rmcp::transport::auth::{CredentialStore as _, StoredCredentials};
 use serde_json::{Value, json};
 
 use super::{FileCredentialStore, describe, http};
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// POSTs a token request form, with HTTP Basic client authentication when `basic` is given
 /// (RFC 6749 §2.3.1: id and secret form-urlencoded first); the JSON answer, or the error the
@@ -35,6 +37,20 @@ pub(super) async fn token_request(
         return Err(format!("{endpoint} refused ({status}): {error}: {description}"));
     }
     Ok(body)
+}
+
+/// The JWT-bearer grant (RFC 7523 §2.1) with `assertion`, for the MCP server `resource` (MCP
+/// authorization: RFC 8707 on every token request), the client authenticated by `basic` if it
+/// has credentials.
+pub(super) async fn jwt_bearer_grant(
+    endpoint: &str,
+    assertion: &str,
+    resource: Option<&str>,
+    basic: Option<(&str, &str)>,
+) -> Result<Value, String> {
+    let mut form = vec![("grant_type", JWT_BEARER), ("assertion", assertion)];
+    form.extend(resource.map(|r| ("resource", r)));
+    token_request(endpoint, &form, basic).await
 }
 
 /// Stores a token response the adapter fetched itself as rmcp stores its own.

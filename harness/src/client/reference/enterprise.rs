@@ -6,14 +6,13 @@
 
 use mock_server::EnterpriseSignOn;
 
-use super::direct_grant::{store_token, token_request};
-use super::{Fault, FileCredentialStore, ReferenceClient, describe, probe};
+use super::direct_grant::{jwt_bearer_grant, store_token, token_request};
+use super::{Fault, FileCredentialStore, ReferenceClient};
 use crate::client::{ServerEntry, StepContext};
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ID_JAG: &str = "urn:ietf:params:oauth:token-type:id-jag";
 const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
-const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 impl ReferenceClient {
     pub(super) async fn enterprise_login(
@@ -22,9 +21,7 @@ impl ReferenceClient {
         entry: &ServerEntry,
         sign_on: &EnterpriseSignOn,
     ) -> Result<(), String> {
-        let challenge = probe(&entry.url, ctx.revision).await?.challenge;
-        let (manager, _http) = self.manager(&entry.url).await.map_err(describe)?;
-        let metadata = manager.resolve_metadata_from_challenge(challenge.as_deref()).await.map_err(describe)?.metadata;
+        let metadata = self.authorization_server_metadata(ctx, entry).await?;
         let issuer = metadata.issuer.clone().ok_or("the authorization server metadata names no issuer")?;
         // §4: the audience is the MCP authorization server's issuer, the resource the MCP server.
         let audience = if self.has(Fault::IdJagForMcpServer) { entry.url.as_str() } else { issuer.as_str() };
@@ -56,12 +53,8 @@ impl ReferenceClient {
         // §5: the client authenticates as registered at the MCP authorization server.
         let (client_id, secret) =
             entry.preregistered.clone().ok_or("no client registered at the authorization server")?;
-        let token = token_request(
-            &metadata.token_endpoint,
-            &[("grant_type", JWT_BEARER), ("assertion", id_jag), ("resource", &entry.url)],
-            Some((&client_id, secret.as_deref().unwrap_or_default())),
-        )
-        .await?;
+        let basic = (client_id.as_str(), secret.as_deref().unwrap_or_default());
+        let token = jwt_bearer_grant(&metadata.token_endpoint, id_jag, Some(&entry.url), Some(basic)).await?;
         store_token(&FileCredentialStore::new(&ctx.home, entry), &client_id, Some(issuer), token).await
     }
 }

@@ -109,6 +109,13 @@ pub enum Fault {
     /// Asks the identity provider for an ID-JAG whose audience is the MCP server, not its
     /// authorization server.
     IdJagForMcpServer,
+    /// Makes the JWT-bearer grant of a workload JWT without `resource`.
+    WorkloadGrantWithoutResource,
+    /// Makes a refused JWT-bearer grant of a workload JWT once more.
+    RetryRefusedWorkloadGrant,
+    /// After a refused JWT-bearer grant of a workload JWT, falls back to the authorization code
+    /// flow (a browser no one is at).
+    BrowserAfterRefusedWorkloadGrant,
     /// Signs one DPoP proof per method and URL and sends it again (same `jti`) on every later
     /// request there.
     ReuseDpopProof,
@@ -124,7 +131,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    const ALL: [(Fault, &'static str); 44] = [
+    const ALL: [(Fault, &'static str); 47] = [
         (Fault::StatusProbesOriginOnly, "status-probes-origin-only"),
         (Fault::StatusTrustsFile, "status-trusts-file"),
         (Fault::ProceedWithoutPkce, "proceed-without-pkce"),
@@ -169,6 +176,9 @@ impl Fault {
         (Fault::IgnoreDpopNonce, "ignore-dpop-nonce"),
         (Fault::BoundTokenAsBearer, "bound-token-as-bearer"),
         (Fault::MetadataDocumentWithoutPort, "metadata-document-without-port"),
+        (Fault::WorkloadGrantWithoutResource, "workload-grant-without-resource"),
+        (Fault::RetryRefusedWorkloadGrant, "retry-refused-workload-grant"),
+        (Fault::BrowserAfterRefusedWorkloadGrant, "browser-after-refused-workload-grant"),
     ];
 
     pub fn name(self) -> &'static str {

@@ -16,7 +16,7 @@ use rmcp::model::{CallToolRequestParams, ClientConfig};
 use rmcp::service::{ClientServiceExt as _, RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::auth::{
-    AuthClient, AuthError, AuthorizationManager, AuthorizationMetadataSource, AuthorizationRequest,
+    AuthClient, AuthError, AuthorizationManager, AuthorizationMetadata, AuthorizationMetadataSource, AuthorizationRequest,
     AuthorizationSession, CredentialRefreshGuard, CredentialStore, OAuthClientConfig, OAuthState, StoredCredentials,
 };
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -42,6 +42,7 @@ mod fault;
 mod metadata_document;
 mod oauth_http;
 mod protocol;
+mod workload;
 
 pub use fault::Fault;
 use metadata_document::HostedDocument;
@@ -72,6 +73,18 @@ impl ReferenceClient {
         let http = OAuthHttp::new(&self.faults)?;
         Ok((AuthorizationManager::new_with_oauth_http_client(url, http.clone()).await?, http))
     }
+
+    /// Discovery as for any login (the MCP server's challenge, its protected resource metadata,
+    /// the authorization server's metadata), for the grants the adapter makes itself.
+    async fn authorization_server_metadata(
+        &self,
+        ctx: &StepContext,
+        entry: &ServerEntry,
+    ) -> Result<AuthorizationMetadata, String> {
+        let challenge = probe(&entry.url, ctx.revision).await?.challenge;
+        let (manager, _http) = self.manager(&entry.url).await.map_err(describe)?;
+        Ok(manager.resolve_metadata_from_challenge(challenge.as_deref()).await.map_err(describe)?.metadata)
+    }
 }
 
 /// Step-up re-authorizations per operation before giving up (MCP authorization 2025-11-25
@@ -101,7 +114,7 @@ impl ClientAdapter for ReferenceClient {
     }
 
     fn extensions(&self) -> &'static [Extension] {
-        &[Extension::OauthClientCredentials, Extension::EnterpriseManagedAuthorization, Extension::Dpop]
+        &[Extension::OauthClientCredentials, Extension::EnterpriseManagedAuthorization, Extension::Dpop, Extension::Wif]
     }
 
     async fn add(&self, ctx: &StepContext, entry: &ServerEntry) -> Result<Reply, AdapterError> {
@@ -135,6 +148,7 @@ impl ClientAdapter for ReferenceClient {
                 preregistered: None,
                 machine: None,
                 enterprise: None,
+                workload_jwt: None,
             };
             let (raw, normalized) = self.status(ctx, &entry).await;
             reply.output.push_str(&format!("{name}\t{}\t{raw}\n", stored.url));
@@ -351,16 +365,20 @@ impl ReferenceClient {
 
     /// Whether the entry logs in by an authorization extension, with no user at a browser.
     fn logs_in_without_browser(&self, entry: &ServerEntry) -> bool {
-        entry.machine.is_some() || entry.enterprise.is_some()
+        entry.machine.is_some() || entry.enterprise.is_some() || entry.workload_jwt.is_some()
     }
 
     /// A login by an authorization extension: client credentials for a machine client (SEP-1046),
-    /// else an ID-JAG from the enterprise identity provider (SEP-990); `None` for an entry that
-    /// has neither. On success, how it logged in.
+    /// else a workload JWT (SEP-1933), else an ID-JAG from the enterprise identity provider
+    /// (SEP-990); `None` for an entry that has none. On success, how it logged in.
     async fn login_without_browser(&self, ctx: &StepContext, entry: &ServerEntry) -> Option<Result<String, String>> {
         if let Some(machine) = &entry.machine {
             let how = format!("with client credentials ({})", client_credentials::method_name(machine));
             return Some(self.client_credentials(ctx, entry, machine).await.map(|()| how));
+        }
+        if let Some(workload_jwt) = &entry.workload_jwt {
+            let how = "with its workload JWT".to_owned();
+            return Some(self.workload_login(ctx, entry, workload_jwt).await.map(|()| how));
         }
         let sign_on = entry.enterprise.as_ref()?;
         Some(
@@ -591,6 +609,7 @@ impl ReferenceClient {
         let in_use = match CredentialFile::read(&store.path).map(|f| f.client_id_kind) {
             Some(kind) if kind == "machine" => Some(Extension::OauthClientCredentials),
             Some(kind) if kind == "enterprise" => Some(Extension::EnterpriseManagedAuthorization),
+            Some(kind) if kind == "workload" => Some(Extension::Wif),
             _ if dpop_key.is_some() => Some(Extension::Dpop),
             _ => None,
         };
@@ -661,11 +680,12 @@ fn http() -> reqwest::Client {
 }
 
 fn client_id_kind(entry: &ServerEntry) -> &'static str {
-    match (&entry.machine, &entry.enterprise, &entry.preregistered) {
-        (Some(_), _, _) => "machine",
-        (None, Some(_), _) => "enterprise",
-        (None, None, Some(_)) => "preregistered",
-        (None, None, None) => "dynamic",
+    match (&entry.machine, &entry.enterprise, &entry.workload_jwt, &entry.preregistered) {
+        (Some(_), _, _, _) => "machine",
+        (None, Some(_), _, _) => "enterprise",
+        (None, None, Some(_), _) => "workload",
+        (None, None, None, Some(_)) => "preregistered",
+        (None, None, None, None) => "dynamic",
     }
 }
 
