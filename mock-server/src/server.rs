@@ -177,10 +177,8 @@ impl MockServer {
             mcp_url: resource_origin.join(&paths[0]).expect("MCP paths are absolute paths").to_string(),
             resource_origin: resource_origin.as_str().trim_end_matches('/').to_owned(),
         };
-        let workload_issuer = profile
-            .workload_identity
-            .enabled
-            .then(|| WorkloadIssuer::new(&profile.workload_identity, &urls.issuer));
+        let workload_issuer =
+            profile.workload_identity.enabled.then(|| WorkloadIssuer::new(&profile.workload_identity, &urls.issuer));
         let surroundings = Arc::new(Surroundings::new(urls.clone(), peers.clone()));
         let profile = Arc::new(LiveProfile::new(profile));
         let authorization_server = Arc::new(AuthorizationServer::new(

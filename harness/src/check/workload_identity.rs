@@ -31,7 +31,7 @@ pub fn checks() -> Vec<Check> {
                 rule: "Once the authorization server has refused the workload JWT, the client makes no other token request, registration or authorization request in that step: it neither presents the JWT again nor falls back to another grant or a browser.",
                 clauses: &[Clause {
                     since: Revision::V2026_07_28,
-                    spec: "MCP-EXT-AUTH wif (SEP-1933) §Error Handling (as the official suite's wif-no-retry and wif-grant-fallback read it); RFC7523 §3.1; RFC6749 §5.2 (invalid_grant)",
+                    spec: "MCP-EXT-AUTH wif (SEP-1933), a non-interactive flow (as the official suite's wif-no-retry and wif-grant-fallback read it); RFC7523 §3.1; RFC6749 §5.2 (invalid_grant)",
                     severity: Severity::Should,
                 }],
             },
@@ -84,8 +84,8 @@ fn refusal_final(run: &Observation) -> Outcome {
                 if let Some(refusal) = refused {
                     return fail(format!("{key}: {} after the refusal {refusal}", exchange.describe()), evidence);
                 }
-                let workload_grant = exchange.endpoint == Endpoint::Token
-                    && exchange.body_param("grant_type") == Some(JWT_BEARER);
+                let workload_grant =
+                    exchange.endpoint == Endpoint::Token && exchange.body_param("grant_type") == Some(JWT_BEARER);
                 if workload_grant && exchange.status >= 400 {
                     refused = Some(format!("#{}", exchange.seq));
                 }

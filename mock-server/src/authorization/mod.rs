@@ -30,11 +30,11 @@ use crate::recording::tagged;
 use crate::transcript::Endpoint;
 
 pub use enterprise_idp::{EnterpriseIdp, EnterpriseSignOn};
-pub use jwt_bearer::TrustedIssuer;
-pub use workload_identity::{WORKLOAD_ISSUER, WORKLOAD_SUBJECT, WorkloadIssuer};
 pub use error::OAuthError;
 pub use grants::{AccessToken, ClientKind, IssuedToken, TokenRejection};
 use grants::{Client, Grants};
+pub use jwt_bearer::TrustedIssuer;
+pub use workload_identity::{WORKLOAD_ISSUER, WORKLOAD_SUBJECT, WorkloadIssuer};
 
 /// The origins an authorization server's endpoints are served on (each endpoint lives below the
 /// issuer's path on its origin).

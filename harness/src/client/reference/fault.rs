@@ -178,7 +178,7 @@ impl Fault {
         (Fault::MetadataDocumentWithoutPort, "metadata-document-without-port"),
         (Fault::WorkloadGrantWithoutResource, "workload-grant-without-resource"),
         (Fault::RetryRefusedWorkloadGrant, "retry-refused-workload-grant"),
-        (Fault::BrowserAfterRefusedWorkloadGrant, "browser-after-refused-workload-grant"),
+        (Fault::BrowserAfterRefusedWorkloadGrant, "fallback-after-workload-refusal"),
     ];
 
     pub fn name(self) -> &'static str {
