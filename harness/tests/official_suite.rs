@@ -112,10 +112,10 @@ async fn both_whole_suites_run_side_by_side_with_their_costs() {
 }
 
 /// A contract client is handed what the extension scenarios give a client out of band — the
-/// machine client's secret or key, the enterprise sign-on — in `MCP_CONFORMANCE_CONTEXT`, as the
-/// official suite hands them, and is run on them only when it declares the extension:
-/// `conformance-client` (the reference client behind the contract) passes the machine and
-/// enterprise scenarios through it. Its DPoP runs pass every DPoP check; what fails there is the
+/// machine client's secret or key, the enterprise sign-on, the workload JWT — in
+/// `MCP_CONFORMANCE_CONTEXT`, as the official suite hands them, and is run on them only when it
+/// declares the extension: `conformance-client` (the reference client behind the contract)
+/// passes the machine, enterprise and workload scenarios through it. Its DPoP runs pass every DPoP check; what fails there is the
 /// contract's limits: each run starts from an empty home (so it registers again), and its login
 /// lists the tools too (so `dpop-replayed-proof`'s login fails where the listing does).
 #[tokio::test(flavor = "multi_thread")]
@@ -123,7 +123,7 @@ async fn a_contract_client_that_declares_the_extensions_is_handed_their_credenti
     let command = official_suite::contract_client().unwrap().display().to_string();
     let scenarios = scenario::load_dir(&catalog::default_dir()).unwrap();
     let declared = client::by_name(&format!(
-        "conformance+oauth-client-credentials+enterprise-managed-authorization+dpop:{command}"
+        "conformance+oauth-client-credentials+enterprise-managed-authorization+dpop+wif:{command}"
     ))
     .unwrap()
     .remove(0);
