@@ -40,11 +40,12 @@ async fn round_trip(what: &str, profile: &Profile) -> (capture::Captured, scenar
     (captured, loaded)
 }
 
-/// Machine clients (client credentials) and enterprise identity providers are set up out of
-/// band: what a server says about them before login (a grant type in its metadata) tells no
-/// layout a capture could write, so the extension presets are not captured.
+/// Machine clients (client credentials), enterprise identity providers and trusted workload
+/// issuers are set up out of band: what a server says about them before login (a grant type in
+/// its metadata) tells no layout a capture could write, so the extension presets are not captured.
 fn out_of_band(profile: &Profile) -> bool {
     profile.enterprise_idp.enabled
+        || profile.workload_identity.enabled
         || profile.authorization_server.preregistered_clients.iter().any(|c| c.client_credentials)
 }
 
