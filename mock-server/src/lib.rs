@@ -112,7 +112,9 @@ mod resource;
 mod server;
 pub mod transcript;
 
-pub use authorization::{ClientKind, EnterpriseSignOn, IssuedToken, WORKLOAD_ISSUER, WORKLOAD_SUBJECT};
+pub use authorization::{
+    ClientKind, EnterpriseSignOn, IssuedToken, JWT_BEARER_GRANT_TYPE, WORKLOAD_ISSUER, WORKLOAD_SUBJECT,
+};
 pub use live::{describe_knobs, knob_settings};
 pub use peers::Peers;
 pub use profile::{Preset, Profile, ProfileError};

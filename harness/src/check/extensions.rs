@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use mock_server::{Endpoint, Exchange, WORKLOAD_ISSUER};
+use mock_server::{Endpoint, Exchange, JWT_BEARER_GRANT_TYPE, WORKLOAD_ISSUER};
 
 use super::{Check, CheckInfo, Clause, Outcome, Severity, fail, line, pass};
 use crate::extension::Extension;
@@ -31,8 +31,8 @@ fn extension_of(request: &Exchange) -> Option<Extension> {
     let workload = || request.jwt("assertion").is_some_and(|jwt| jwt["claims"]["iss"] == WORKLOAD_ISSUER);
     match request.body_param("grant_type")? {
         "client_credentials" => Some(Extension::OauthClientCredentials),
-        "urn:ietf:params:oauth:grant-type:jwt-bearer" if workload() => Some(Extension::Wif),
-        "urn:ietf:params:oauth:grant-type:jwt-bearer" => Some(Extension::EnterpriseManagedAuthorization),
+        JWT_BEARER_GRANT_TYPE if workload() => Some(Extension::Wif),
+        JWT_BEARER_GRANT_TYPE => Some(Extension::EnterpriseManagedAuthorization),
         _ if request.response_body["token_type"] == "DPoP" => Some(Extension::Dpop),
         _ => None,
     }

@@ -3,13 +3,11 @@
 //! refused it. The extension builds on MCP 2026-07-28, the first revision its clauses are cited
 //! under.
 
-use mock_server::{Endpoint, Exchange, WORKLOAD_ISSUER, WORKLOAD_SUBJECT};
+use mock_server::{Endpoint, Exchange, JWT_BEARER_GRANT_TYPE as JWT_BEARER, WORKLOAD_ISSUER, WORKLOAD_SUBJECT};
 
 use super::{Check, CheckInfo, Clause, Outcome, Severity, canonical_uris, each_exchange, fail, line, pass};
 use crate::observation::Observation;
 use crate::revision::Revision;
-
-const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 pub fn checks() -> Vec<Check> {
     vec![

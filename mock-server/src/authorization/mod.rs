@@ -33,7 +33,7 @@ pub use enterprise_idp::{EnterpriseIdp, EnterpriseSignOn};
 pub use error::OAuthError;
 pub use grants::{AccessToken, ClientKind, IssuedToken, TokenRejection};
 use grants::{Client, Grants};
-pub use jwt_bearer::TrustedIssuer;
+pub use jwt_bearer::{GRANT_TYPE as JWT_BEARER_GRANT_TYPE, TrustedIssuer};
 pub use workload_identity::{WORKLOAD_ISSUER, WORKLOAD_SUBJECT, WorkloadIssuer};
 
 /// The origins an authorization server's endpoints are served on (each endpoint lives below the

@@ -69,6 +69,14 @@ impl AuthorizationServer {
         vec![self.issuer(), self.endpoint("token")]
     }
 
+    /// The request's `resource`, which the `require_resource` knob makes mandatory.
+    fn resource<'p>(&self, params: &'p Params) -> Result<Option<&'p str>, OAuthError> {
+        match params.get("resource") {
+            None if self.knobs().require_resource => Err(OAuthError::invalid_target("resource is required")),
+            resource => Ok(resource),
+        }
+    }
+
     fn token(&self, headers: &HeaderMap, body: &[u8]) -> Result<super::grants::TokenResponse, OAuthError> {
         let params = Params::from_form(headers, body)?;
         let grant_type = params.require("grant_type")?;
@@ -82,10 +90,11 @@ impl AuthorizationServer {
         let authenticates = headers.contains_key(header::AUTHORIZATION)
             || params.get("client_secret").is_some()
             || params.get("client_assertion_type").is_some();
-        if let Some(workload) = self.trusted_workload_issuer.as_ref().filter(|_| !authenticates) {
-            if grant_type == jwt_bearer::GRANT_TYPE {
-                return self.workload_grant(&params, workload, jkt);
-            }
+        if let Some(workload) = self.trusted_workload_issuer.as_ref()
+            && !authenticates
+            && grant_type == jwt_bearer::GRANT_TYPE
+        {
+            return self.workload_grant(&params, workload, jkt);
         }
         let presented = params.client(headers)?;
         let audiences = self.assertion_audiences();
@@ -99,38 +108,32 @@ impl AuthorizationServer {
                 false => "the client may not use the client_credentials grant",
             }));
         }
-        if self.knobs().require_resource && params.get("resource").is_none() {
-            return Err(OAuthError::invalid_target("resource is required"));
-        }
+        let resource = self.resource(&params)?;
         match grant_type {
             "authorization_code" => grants.redeem_code(
                 &client_id,
                 params.require("code")?,
                 params.get("redirect_uri"),
                 params.get("code_verifier"),
-                params.get("resource"),
+                resource,
                 jkt,
             ),
-            "refresh_token" => grants.refresh(
-                &client_id,
-                params.require("refresh_token")?,
-                params.get("scope"),
-                params.get("resource"),
-                jkt,
-            ),
+            "refresh_token" => {
+                grants.refresh(&client_id, params.require("refresh_token")?, params.get("scope"), resource, jkt)
+            }
             "client_credentials" => {
                 let scopes = parse_scopes(params.get("scope"));
                 if let Some(unknown) = scopes.iter().find(|s| !known_scopes.contains(*s)) {
                     return Err(OAuthError::invalid_scope(format!("scope `{unknown}` is not known")));
                 }
-                Ok(grants.grant_access(&client_id, scopes, params.get("resource"), jkt))
+                Ok(grants.grant_access(&client_id, scopes, resource, jkt))
             }
             jwt_bearer::GRANT_TYPE if self.trusted_idp.is_some() => {
                 let idp = self.trusted_idp.as_ref().expect("matched on it");
                 let assertion = params.require("assertion")?;
                 let mut seen = self.redeemed_id_jags.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 let grant = jwt_bearer::verify(assertion, idp, &self.issuer(), &client_id, &mut seen)?;
-                if params.get("resource").is_some_and(|r| r != grant.resource) {
+                if resource.is_some_and(|r| r != grant.resource) {
                     return Err(OAuthError::invalid_target("resource differs from the ID-JAG's"));
                 }
                 Ok(grants.grant_access(&client_id, parse_scopes(params.get("scope")), Some(&grant.resource), jkt))
@@ -148,12 +151,10 @@ impl AuthorizationServer {
         jkt: Option<&str>,
     ) -> Result<super::grants::TokenResponse, OAuthError> {
         let assertion = params.require("assertion")?;
-        let resource = params.get("resource");
-        if self.knobs().require_resource && resource.is_none() {
-            return Err(OAuthError::invalid_target("resource is required"));
-        }
-        let (issuer, token_endpoint) = (self.issuer(), self.endpoint("token"));
-        let workload_id = jwt_bearer::verify_workload(assertion, workload, &[&issuer, &token_endpoint])?;
+        let resource = self.resource(params)?;
+        let audiences = self.assertion_audiences();
+        let audiences: Vec<&str> = audiences.iter().map(String::as_str).collect();
+        let workload_id = jwt_bearer::verify_workload(assertion, workload, &audiences)?;
         // Tokens are recorded by client; a workload has no registration, its `client_id` (if it
         // names one, RFC 6749 §3.2.1) or else its workload identity stands in.
         let client_id = params.get("client_id").unwrap_or(&workload_id);
