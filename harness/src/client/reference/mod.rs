@@ -511,11 +511,7 @@ impl ReferenceClient {
         let code = answer.get("code").ok_or("the callback carried no code")?;
         let csrf = answer.get("state").ok_or("the callback carried no state")?;
         state.handle_callback_with_issuer(code, csrf, answer.get("iss").map(String::as_str)).await.map_err(describe)?;
-        record_requested_scopes(&ctx.home, &entry.url, &url)?;
-        record_dpop_key(&ctx.home, &entry.url, http.dpop_key().as_deref())?;
-        if let Some(secret) = http.registered_client_secret() {
-            record_client_secret(&ctx.home, &entry.url, secret)?;
-        }
+        record_login(&ctx.home, &entry.url, &url, http.dpop_key().as_deref(), http.registered_client_secret())?;
         fault::misuse_token(&self.faults, &access_token(&ctx.home, &entry.url), &entry.url, issuer.as_deref()).await;
         Ok(())
     }
@@ -583,18 +579,20 @@ impl ReferenceClient {
             Ok(false) => return Err(ConnectError::NotLoggedIn),
             Err(e) => return Err(ConnectError::Other(describe(e))),
         }
+        // What rmcp does not restore: the client secret and the DPoP key.
+        let file = CredentialFile::read(&store.path);
         // rmcp restores only the client id: a confidential client, pre-registered or registered
         // dynamically, must also authenticate its refresh requests (OAuth 2.1 §4.3.1, RFC 6749 §6).
-        let registered = CredentialFile::read(&store.path)
-            .and_then(|f| Some((f.stored.client_id, Some(f.client_secret?))))
+        let registered = file
+            .as_ref()
+            .and_then(|f| Some((f.stored.client_id.clone(), Some(f.client_secret.clone()?))))
             .filter(|_| entry.preregistered.is_none());
         if let Some((client_id, Some(secret))) = entry.preregistered.clone().or(registered) {
             let config = OAuthClientConfig::new(&client_id, entry.url.as_str()).with_client_secret(&secret);
             manager.configure_client(config).map_err(|e| ConnectError::Other(describe(e)))?;
         }
-        let dpop_key = CredentialFile::read(&store.path)
-            .and_then(|f| f.dpop_key)
-            .and_then(|jwk| dpop::DpopKey::from_private_jwk(&jwk, &self.faults));
+        let dpop_key =
+            file.and_then(|f| f.dpop_key).and_then(|jwk| dpop::DpopKey::from_private_jwk(&jwk, &self.faults));
         if let Some(key) = &dpop_key {
             // Refreshes go through rmcp's OAuth HTTP: proven with the same key (RFC 9449 §5).
             oauth_http.use_dpop(key.clone());
@@ -714,10 +712,19 @@ fn previous_scopes(home: &Path, url: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Keeps the scopes the authorization request asked for (rmcp keeps only the granted ones), for
-/// a later step-up to ask for them again. `offline_access` is left to rmcp, which adds it only
-/// when the authorization server lists it.
-fn record_requested_scopes(home: &Path, url: &str, authorization_url: &str) -> Result<(), String> {
+/// Keeps beside the tokens rmcp stored what it does not keep of a login, in one write:
+/// - the scopes the authorization request asked for (rmcp keeps only the granted ones), for a
+///   later step-up to ask for them again; `offline_access` is left to rmcp, which adds it only
+///   when the authorization server lists it;
+/// - the DPoP key the tokens are bound to (none: the login did not use DPoP);
+/// - the secret a dynamic registration issued with the client id, for refreshes.
+fn record_login(
+    home: &Path,
+    url: &str,
+    authorization_url: &str,
+    dpop_key: Option<&dpop::DpopKey>,
+    client_secret: Option<String>,
+) -> Result<(), String> {
     let path = credentials_path(home, url);
     let Some(mut file) = CredentialFile::read(&path) else { return Ok(()) };
     let scope = url::Url::parse(authorization_url)
@@ -725,22 +732,10 @@ fn record_requested_scopes(home: &Path, url: &str, authorization_url: &str) -> R
         .and_then(|u| u.query_pairs().find(|(k, _)| k == "scope").map(|(_, v)| v.into_owned()))
         .unwrap_or_default();
     file.requested_scopes = scope.split_whitespace().filter(|s| *s != "offline_access").map(str::to_owned).collect();
-    write_json(&path, &file)
-}
-
-/// Keeps the login's DPoP key with the tokens bound to it (none: the login did not use DPoP).
-fn record_dpop_key(home: &Path, url: &str, key: Option<&dpop::DpopKey>) -> Result<(), String> {
-    let path = credentials_path(home, url);
-    let Some(mut file) = CredentialFile::read(&path) else { return Ok(()) };
-    file.dpop_key = key.map(dpop::DpopKey::private_jwk);
-    write_json(&path, &file)
-}
-
-/// Keeps the secret a dynamic registration issued with the client id, for refreshes.
-fn record_client_secret(home: &Path, url: &str, secret: String) -> Result<(), String> {
-    let path = credentials_path(home, url);
-    let Some(mut file) = CredentialFile::read(&path) else { return Ok(()) };
-    file.client_secret = Some(secret);
+    file.dpop_key = dpop_key.map(dpop::DpopKey::private_jwk);
+    if client_secret.is_some() {
+        file.client_secret = client_secret;
+    }
     write_json(&path, &file)
 }
 
